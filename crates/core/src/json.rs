@@ -1,0 +1,117 @@
+//! Request bodies: a JSON object read field by field, so every rejection names the
+//! field and says what it accepts. Unknown fields are ignored; `null` means absent.
+
+use crate::error::Invalid;
+use serde_json::{Map, Value};
+
+#[derive(Debug, Clone)]
+pub struct JsonObject(Map<String, Value>);
+
+impl JsonObject {
+    pub fn parse(bytes: &[u8]) -> Result<Self, Invalid> {
+        match serde_json::from_slice::<Value>(bytes) {
+            Ok(Value::Object(map)) => Ok(Self(map)),
+            Ok(_) => Err(Invalid::new("the request body must be a JSON object")),
+            Err(e) => Err(Invalid::new(format!("the request body is not valid JSON ({e})"))),
+        }
+    }
+
+    pub fn from_map(map: Map<String, Value>) -> Self {
+        Self(map)
+    }
+
+    /// An empty body reads as `{}`, for routes whose fields are all optional.
+    pub fn parse_or_empty(bytes: &[u8]) -> Result<Self, Invalid> {
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            Ok(Self(Map::new()))
+        } else {
+            Self::parse(bytes)
+        }
+    }
+
+    pub fn get(&self, field: &str) -> Option<&Value> {
+        self.0.get(field).filter(|v| !v.is_null())
+    }
+
+    pub fn required_str(&self, field: &str) -> Result<&str, Invalid> {
+        self.optional_str(field)?
+            .ok_or_else(|| Invalid::new(format!("{field} is required")))
+    }
+
+    pub fn optional_str(&self, field: &str) -> Result<Option<&str>, Invalid> {
+        match self.get(field) {
+            None => Ok(None),
+            Some(Value::String(s)) => Ok(Some(s)),
+            Some(_) => Err(Invalid::new(format!("{field} must be a string"))),
+        }
+    }
+
+    pub fn optional_bool(&self, field: &str) -> Result<Option<bool>, Invalid> {
+        match self.get(field) {
+            None => Ok(None),
+            Some(Value::Bool(b)) => Ok(Some(*b)),
+            Some(_) => Err(Invalid::new(format!("{field} must be true or false"))),
+        }
+    }
+
+    /// An integer in `min..=max`; `1.0` is not an integer here, nor is `"1"`.
+    pub fn optional_int(&self, field: &str, min: u64, max: u64) -> Result<Option<u64>, Invalid> {
+        match self.get(field) {
+            None => Ok(None),
+            Some(v) => match v.as_u64() {
+                Some(n) if (min..=max).contains(&n) => Ok(Some(n)),
+                _ => Err(Invalid::new(format!(
+                    "{field} must be an integer from {min} to {max}"
+                ))),
+            },
+        }
+    }
+
+    pub fn required_array(&self, field: &str) -> Result<&Vec<Value>, Invalid> {
+        match self.get(field) {
+            None => Err(Invalid::new(format!("{field} is required"))),
+            Some(Value::Array(items)) => Ok(items),
+            Some(_) => Err(Invalid::new(format!("{field} must be an array"))),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn obj(s: &str) -> JsonObject {
+        JsonObject::parse(s.as_bytes()).expect("object")
+    }
+
+    #[test]
+    fn non_objects_and_broken_json_are_rejected_with_a_message() {
+        assert!(JsonObject::parse(b"[1]").is_err());
+        assert!(JsonObject::parse(b"\"x\"").is_err());
+        assert!(JsonObject::parse(b"{\"a\":").unwrap_err().0.contains("not valid JSON"));
+        assert!(JsonObject::parse(b"").is_err());
+        assert!(JsonObject::parse_or_empty(b"  ").is_ok());
+    }
+
+    #[test]
+    fn strings_must_be_strings_and_required_ones_present() {
+        let o = obj(r#"{"a": "x", "b": 1, "c": null}"#);
+        assert_eq!(o.required_str("a"), Ok("x"));
+        assert_eq!(o.required_str("b").unwrap_err().0, "b must be a string");
+        assert_eq!(o.required_str("c").unwrap_err().0, "c is required");
+        assert_eq!(o.optional_str("missing"), Ok(None));
+    }
+
+    #[test]
+    fn integers_must_be_whole_and_in_range() {
+        let o = obj(r#"{"a": 5, "b": 1.5, "c": -1, "d": "5", "e": 1e3}"#);
+        assert_eq!(o.optional_int("a", 1, 10), Ok(Some(5)));
+        for field in ["b", "c", "d", "e"] {
+            assert!(o.optional_int(field, 0, 10_000).is_err(), "{field}");
+        }
+        assert_eq!(
+            o.optional_int("a", 6, 10).unwrap_err().0,
+            "a must be an integer from 6 to 10"
+        );
+    }
+}

