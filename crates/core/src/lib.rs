@@ -1,6 +1,7 @@
 //! dream-api's domain logic, with no I/O: every rule the workers apply lives here and
 //! is tested natively. Time, randomness and stored state are arguments.
 //!
+//! - [`account`]: creating a platform, rotating its key.
 //! - [`api_key`]: `pk_live_` keys — generate, checksum, parse, hash.
 //! - [`ids`]: identifiers and other validated strings (`PlatformId`, `UserId`, …).
 //! - [`tier`]: a platform's tiers and their validation.
@@ -10,9 +11,12 @@
 //! - [`stats`]: daily usage statistics.
 //! - [`protocol`]: the messages the workers exchange with the metering Durable Objects.
 //! - [`cache`]: the in-isolate read cache's expiry rules.
+//! - [`storage`]: KV key names and stored records.
+//! - [`routing`]: route tables with `404`/`405` answers.
 //! - [`json`]: request-body field parsing with messages a person can act on.
 //! - [`error`]: the error codes of the HTTP contract.
 
+pub mod account;
 pub mod api_key;
 pub mod cache;
 pub mod error;
@@ -23,6 +27,8 @@ pub mod period;
 pub mod platform;
 pub mod protocol;
 pub mod random;
+pub mod routing;
 pub mod stats;
+pub mod storage;
 pub mod tier;
 pub mod time;

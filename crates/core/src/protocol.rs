@@ -12,7 +12,6 @@ pub mod path {
     pub const TRACK: &str = "/track";
     pub const USER: &str = "/user";
     pub const RESERVE: &str = "/reserve";
-    pub const RELEASE: &str = "/release";
     pub const DENIED: &str = "/denied";
     pub const PLATFORM_USAGE: &str = "/usage";
     pub const STATS: &str = "/stats";
@@ -106,12 +105,6 @@ pub struct ReserveCommand {
 pub struct ReserveReply {
     pub allowed: bool,
     pub usage: Usage,
-}
-
-/// UsageMeter → PlatformMeter: give back a reservation the end-user's meter refused.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct ReleaseCommand {
-    pub amount: u64,
 }
 
 /// Worker → PlatformMeter: the platform's quota usage under `limit`.
