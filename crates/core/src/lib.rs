@@ -10,6 +10,7 @@
 //! - [`platform`]: a platform's metadata, plan and quota configuration.
 //! - [`stats`]: daily usage statistics.
 //! - [`protocol`]: the messages the workers exchange with the metering Durable Objects.
+//! - [`cors`]: which origins may read responses.
 //! - [`cache`]: the in-isolate read cache's expiry rules.
 //! - [`storage`]: KV key names and stored records.
 //! - [`routing`]: route tables with `404`/`405` answers.
@@ -19,6 +20,7 @@
 pub mod account;
 pub mod api_key;
 pub mod cache;
+pub mod cors;
 pub mod error;
 pub mod ids;
 pub mod json;

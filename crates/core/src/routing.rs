@@ -51,6 +51,24 @@ fn match_pattern<'p>(pattern: &'static str, path: &'p str) -> Option<Vec<(&'stat
     got.next().is_none().then_some(params)
 }
 
+/// Decodes `%XX` escapes in a path segment; `None` when they do not form UTF-8.
+pub fn percent_decode(segment: &str) -> Option<String> {
+    let bytes = segment.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let hex = segment.get(i + 1..i + 3)?;
+            out.push(u8::from_str_radix(hex, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -82,5 +100,14 @@ mod tests {
         for path in ["/v1/usage", "/v1/usage/", "/v1/usage/a/b", "/v1/tiers/", "/", ""] {
             assert_eq!(match_route(TABLE, "GET", path), RouteMatch::NotFound, "{path}");
         }
+    }
+
+    #[test]
+    fn percent_escapes_in_a_segment_are_decoded() {
+        assert_eq!(percent_decode("ada%40example.com").as_deref(), Some("ada@example.com"));
+        assert_eq!(percent_decode("plain"), Some("plain".into()));
+        assert_eq!(percent_decode("bad%4"), None);
+        assert_eq!(percent_decode("bad%zz"), None);
+        assert_eq!(percent_decode("%ff"), None);
     }
 }

@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Builds every worker to wasm (release, size-tuned) with the pinned tools from setup.
+set -euo pipefail
+source "$(dirname "$0")/env.sh"
+
+# Features of rustc's wasm32 output plus the exception handling of wasm-bindgen's
+# catch wrappers: the same set worker-build gives wasm-opt.
+WASM_FEATURES=(--enable-mutable-globals --enable-sign-ext --enable-nontrapping-float-to-int
+  --enable-bulk-memory --enable-multivalue --enable-reference-types --enable-exception-handling)
+
+for crate in workers/api bench/baseline-worker; do
+  echo "==> worker-build $crate"
+  log=$(mktemp)
+  if ! (cd "$DREAM_ROOT/$crate" && worker-build --release) >"$log" 2>&1; then
+    cat "$log" >&2; rm -f "$log"; exit 1
+  fi
+  rm -f "$log"
+  wasm="$DREAM_ROOT/$crate/build/index_bg.wasm"
+  # worker-build keeps the function-names section (~40 KiB gzipped); production
+  # stack traces then show offsets instead of names, which we accept for the size.
+  wasm-opt "$wasm" --strip-debug "${WASM_FEATURES[@]}" -o "$wasm"
+done

@@ -1,0 +1,84 @@
+//! The Durable Objects that own every count, and the worker's client for them.
+//!
+//! Each object keeps its state in SQLite-backed storage, whose calls are synchronous:
+//! a check-and-increment is load, decide (in `dream_core::meter`), store, with no await
+//! in between, so no other request can interleave with it.
+
+pub mod platform_meter;
+pub mod rate_limiter;
+pub mod usage_meter;
+
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use wasm_bindgen::JsValue;
+use worker::{Env, Method, Request, RequestInit, Response, SqlStorage, Stub};
+
+pub use platform_meter::PlatformMeter;
+pub use rate_limiter::RateLimiter;
+pub use usage_meter::UsageMeter;
+
+/// The stub of the object `name` in the namespace bound as `binding`.
+pub fn stub(env: &Env, binding: &str, name: &str) -> worker::Result<Stub> {
+    env.durable_object(binding)?.get_by_name(name)
+}
+
+/// Sends `command` to an object and reads its JSON reply.
+pub async fn call<C: Serialize, R: DeserializeOwned>(stub: &Stub, path: &str, command: &C) -> worker::Result<R> {
+    let body = serde_json::to_string(command).map_err(|e| worker::Error::RustError(e.to_string()))?;
+    let mut init = RequestInit::new();
+    init.with_method(Method::Post).with_body(Some(JsValue::from_str(&body)));
+    let req = Request::new_with_init(&format!("https://meter{path}"), &init)?;
+    let mut resp = stub.fetch_with_request(req).await?;
+    if resp.status_code() != 200 {
+        let detail = resp.text().await.unwrap_or_default();
+        return Err(worker::Error::RustError(format!("meter {path} answered {}: {detail}", resp.status_code())));
+    }
+    resp.json().await
+}
+
+/// An object's answer: JSON on success; on failure a `500` whose text the caller logs.
+pub fn reply<T: Serialize>(result: worker::Result<T>) -> worker::Result<Response> {
+    match result {
+        Ok(value) => Response::from_json(&value),
+        Err(e) => Ok(Response::error(e.to_string(), 500)?),
+    }
+}
+
+#[derive(Deserialize)]
+struct StateRow {
+    state: String,
+}
+
+/// An object's state as one JSON row of the table `state` (created on first use).
+pub fn init_state_table(sql: &SqlStorage) -> worker::Result<()> {
+    sql.exec(
+        "CREATE TABLE IF NOT EXISTS state (id INTEGER PRIMARY KEY CHECK (id = 1), state TEXT NOT NULL)",
+        None,
+    )?;
+    Ok(())
+}
+
+pub fn load_state<T: DeserializeOwned + Default>(sql: &SqlStorage) -> worker::Result<T> {
+    let rows: Vec<StateRow> = sql.exec("SELECT state FROM state WHERE id = 1", None)?.to_array()?;
+    match rows.first() {
+        None => Ok(T::default()),
+        Some(row) => serde_json::from_str(&row.state).map_err(|e| worker::Error::RustError(format!("stored state: {e}"))),
+    }
+}
+
+pub fn save_state<T: Serialize>(sql: &SqlStorage, state: &T) -> worker::Result<()> {
+    let json = serde_json::to_string(state).map_err(|e| worker::Error::RustError(e.to_string()))?;
+    sql.exec(
+        "INSERT INTO state (id, state) VALUES (1, ?) ON CONFLICT(id) DO UPDATE SET state = excluded.state",
+        vec![json.into()],
+    )?;
+    Ok(())
+}
+
+pub fn now_ms() -> i64 {
+    worker::Date::now().as_millis() as i64
+}
+
+pub fn bad_path(path: &str) -> worker::Error {
+    worker::Error::RustError(format!("no such meter command: {path}"))
+}

@@ -1,0 +1,242 @@
+//! `UsageMeter`, one per end-user of a platform: the only writer of that end-user's
+//! count, plan, rate window and idempotency keys. It mirrors a snapshot of itself to
+//! `USAGE_KV` for dashboards, at most once a second, from an alarm.
+
+use super::{bad_path, call, init_state_table, load_state, now_ms, reply, save_state, stub};
+use dream_core::ids::{PlatformId, UserId};
+use dream_core::meter::{IdempotencyRecord, TrackDecision, TrackInput, UserMeter, IDEMPOTENCY_TTL_MS, RATE_WINDOW_MS};
+use dream_core::protocol::{path, user_answer, ReserveCommand, ReserveReply, TrackCommand, TrackReply, UsageSnapshot, UserCommand};
+use dream_core::storage;
+use dream_core::time::from_millis;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::cell::{Cell, RefCell};
+use std::collections::HashSet;
+use worker::{durable_object, DurableObject, Env, Request, Response, SqlStorage, State};
+
+/// How often, at most, a meter writes its snapshot to KV (KV takes one write per
+/// second per key).
+const MIRROR_EVERY_MS: i64 = 1_000;
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+struct Stored {
+    /// Whose meter this is; set by the first command.
+    owner: Option<(PlatformId, UserId)>,
+    meter: UserMeter,
+    mirrored_at_ms: i64,
+}
+
+#[durable_object]
+pub struct UsageMeter {
+    state: State,
+    env: Env,
+    stored: RefCell<Option<Stored>>,
+    /// Idempotency keys whose first call is waiting on the platform quota.
+    in_flight: RefCell<HashSet<String>>,
+    alarm_set: Cell<bool>,
+}
+
+impl DurableObject for UsageMeter {
+    fn new(state: State, env: Env) -> Self {
+        if let Err(e) = init_tables(&state.storage().sql()) {
+            worker::console_error!("UsageMeter storage: {e}");
+        }
+        Self { state, env, stored: RefCell::new(None), in_flight: RefCell::default(), alarm_set: Cell::new(false) }
+    }
+
+    async fn fetch(&self, mut req: Request) -> worker::Result<Response> {
+        let path = req.path();
+        match path.as_str() {
+            path::TRACK => {
+                let command: TrackCommand = req.json().await?;
+                reply(self.track(&command).await)
+            }
+            path::USER => {
+                let command: UserCommand = req.json().await?;
+                reply(self.user(&command).await)
+            }
+            other => Err(bad_path(other)),
+        }
+    }
+
+    async fn alarm(&self) -> worker::Result<Response> {
+        self.alarm_set.set(false);
+        self.mirror().await?;
+        Response::ok("mirrored")
+    }
+}
+
+fn init_tables(sql: &SqlStorage) -> worker::Result<()> {
+    init_state_table(sql)?;
+    sql.exec(
+        "CREATE TABLE IF NOT EXISTS idempotency (key TEXT PRIMARY KEY, recorded_at INTEGER NOT NULL, answer TEXT NOT NULL)",
+        None,
+    )?;
+    Ok(())
+}
+
+#[derive(Deserialize)]
+struct IdempotencyRow {
+    recorded_at: i64,
+    answer: String,
+}
+
+impl UsageMeter {
+    fn sql(&self) -> SqlStorage {
+        self.state.storage().sql()
+    }
+
+    fn load(&self) -> worker::Result<Stored> {
+        match self.stored.borrow().as_ref() {
+            Some(s) => Ok(s.clone()),
+            None => load_state(&self.sql()),
+        }
+    }
+
+    fn save(&self, stored: Stored) -> worker::Result<()> {
+        save_state(&self.sql(), &stored)?;
+        *self.stored.borrow_mut() = Some(stored);
+        Ok(())
+    }
+
+    fn idempotency_record(&self, key: &str) -> worker::Result<Option<IdempotencyRecord>> {
+        let rows: Vec<IdempotencyRow> = self
+            .sql()
+            .exec("SELECT recorded_at, answer FROM idempotency WHERE key = ?", vec![key.into()])?
+            .to_array()?;
+        Ok(rows.into_iter().next().and_then(|row| {
+            let answer: Value = serde_json::from_str(&row.answer).ok()?;
+            Some(IdempotencyRecord { recorded_at_ms: row.recorded_at, answer })
+        }))
+    }
+
+    /// Check-and-increment on this meter (synchronous), then the platform quota. While
+    /// the platform answers, other calls may run here: they see this call's count
+    /// already taken, so neither meter can pass its limit; if the platform refuses,
+    /// the count is given back.
+    async fn track(&self, command: &TrackCommand) -> worker::Result<TrackReply> {
+        let now_ms = now_ms();
+        let now = from_millis(now_ms);
+        let key = command.idempotency_key.as_deref();
+        let mut stored = self.load()?;
+        let rate_now = stored.meter.window.peek(command.rate_limit_per_minute, RATE_WINDOW_MS, now_ms);
+        if key.is_some_and(|k| self.in_flight.borrow().contains(k)) {
+            return Ok(TrackReply::InProgress { rate: rate_now });
+        }
+        let prior = key.map(|k| self.idempotency_record(k)).transpose()?.flatten();
+        let tier = command.tiers.resolve(stored.meter.plan.as_deref());
+        let input = TrackInput {
+            amount: command.amount,
+            limit: tier.limit,
+            rate_limit_per_minute: command.rate_limit_per_minute,
+            prior: prior.as_ref(),
+        };
+        let (decision, next) = stored.meter.track(&input, now);
+        let (usage, rate) = match decision {
+            TrackDecision::Replay { answer, rate } => return Ok(TrackReply::Allowed { answer, rate, replayed: true }),
+            TrackDecision::TierLimitReached { usage, rate } => {
+                return Ok(TrackReply::TierLimitReached { plan: tier.id, usage, rate })
+            }
+            TrackDecision::RateLimited { usage, rate } => return Ok(TrackReply::RateLimited { plan: tier.id, usage, rate }),
+            TrackDecision::Allowed { usage, rate } => (usage, rate),
+        };
+        stored.owner = Some((command.platform_id.clone(), command.user_id.clone()));
+        stored.meter = next;
+        self.save(stored)?;
+
+        if let Some(k) = key {
+            self.in_flight.borrow_mut().insert(k.to_string());
+        }
+        let platform = self.reserve_platform_quota(command).await;
+        if let Some(k) = key {
+            self.in_flight.borrow_mut().remove(k);
+        }
+
+        match platform {
+            Ok(ReserveReply { allowed: true, .. }) => {
+                let answer = user_answer(&command.user_id, &tier.id, &usage, Some(true));
+                if let Some(k) = key {
+                    self.sql().exec(
+                        "INSERT OR REPLACE INTO idempotency (key, recorded_at, answer) VALUES (?, ?, ?)",
+                        vec![k.into(), now_ms.into(), answer.to_string().into()],
+                    )?;
+                }
+                self.schedule_mirror().await?;
+                Ok(TrackReply::Allowed { answer, rate, replayed: false })
+            }
+            refused_or_failed => {
+                let mut stored = self.load()?;
+                stored.meter = stored.meter.release(command.amount, now);
+                let rate = stored.meter.window.peek(command.rate_limit_per_minute, RATE_WINDOW_MS, now_ms);
+                self.save(stored)?;
+                let ReserveReply { usage, .. } = refused_or_failed?;
+                Ok(TrackReply::PlatformQuotaReached { usage, rate })
+            }
+        }
+    }
+
+    async fn reserve_platform_quota(&self, command: &TrackCommand) -> worker::Result<ReserveReply> {
+        let platform = stub(&self.env, "PLATFORM_METER", command.platform_id.as_str())?;
+        let reserve = ReserveCommand {
+            amount: command.amount,
+            limit: command.platform_limit,
+            user_id: command.user_id.clone(),
+        };
+        call(&platform, path::RESERVE, &reserve).await
+    }
+
+    /// Reads the end-user, after setting their plan if asked.
+    async fn user(&self, command: &UserCommand) -> worker::Result<Value> {
+        let mut stored = self.load()?;
+        if let Some(plan) = &command.set_plan {
+            stored.owner = Some((command.platform_id.clone(), command.user_id.clone()));
+            stored.meter.plan = Some(plan.clone());
+            self.save(stored.clone())?;
+            self.schedule_mirror().await?;
+        }
+        let tier = command.tiers.resolve(stored.meter.plan.as_deref());
+        let usage = stored.meter.usage(tier.limit, from_millis(now_ms()));
+        Ok(user_answer(&command.user_id, &tier.id, &usage, None))
+    }
+
+    async fn schedule_mirror(&self) -> worker::Result<()> {
+        if self.alarm_set.get() {
+            return Ok(());
+        }
+        let stored = self.load()?;
+        let wait_ms = (stored.mirrored_at_ms + MIRROR_EVERY_MS - now_ms()).max(0);
+        self.state.storage().set_alarm(wait_ms).await?;
+        self.alarm_set.set(true);
+        Ok(())
+    }
+
+    /// Writes the snapshot to `USAGE_KV` (value and metadata, so that one list call
+    /// returns every end-user) and forgets idempotency keys older than 24 hours.
+    async fn mirror(&self) -> worker::Result<()> {
+        let stored = self.load()?;
+        let Some((platform_id, user_id)) = stored.owner.clone() else {
+            return Ok(());
+        };
+        let snapshot = UsageSnapshot {
+            user_id: user_id.clone(),
+            plan: stored.meter.plan.clone(),
+            period: stored.meter.usage.period.clone(),
+            count: stored.meter.usage.count,
+        };
+        let kv = self.env.kv("USAGE_KV")?;
+        let body = serde_json::to_string(&snapshot).map_err(|e| worker::Error::RustError(e.to_string()))?;
+        kv.put(&storage::usage_snapshot(&platform_id, &user_id), body)?
+            .metadata(&snapshot)?
+            .execute()
+            .await?;
+        // Calls may have run during the write: read the state again, never save a copy
+        // taken before an await.
+        let now_ms = now_ms();
+        let mut stored = self.load()?;
+        stored.mirrored_at_ms = now_ms;
+        self.save(stored)?;
+        self.sql()
+            .exec("DELETE FROM idempotency WHERE recorded_at <= ?", vec![(now_ms - IDEMPOTENCY_TTL_MS).into()])?;
+        Ok(())
+    }
+}

@@ -1,0 +1,328 @@
+//! The api worker's routes (API.md "api worker"). Each handler parses into core types,
+//! lets core or a meter decide, and answers with a [`Reply`] or an [`ApiError`].
+
+use crate::auth::authenticate;
+use crate::config;
+use crate::error::{ApiError, ApiResult};
+use crate::http::{json_body, query, query_int, rate_limited, Reply};
+use crate::objects::{self, rate_limiter::LimitReply};
+use crate::store::{now_ms, Store};
+use dream_core::account::{NewPlatform, Rotation, MAX_GRACE_SECONDS};
+use dream_core::error::ErrorCode;
+use dream_core::ids::{Email, IdempotencyKey, PlatformId, UserId};
+use dream_core::meter::Usage;
+use dream_core::platform::PlatformMeta;
+use dream_core::protocol::{
+    path, LimitCommand, PlatformUsageQuery, StatsQuery, TierLimits, TrackCommand, TrackReply, UsageSnapshot,
+    UserCommand,
+};
+use dream_core::random::RandomSource;
+use dream_core::routing::{percent_decode, Route};
+use dream_core::stats::{Stats, MAX_DAYS};
+use dream_core::storage;
+use dream_core::tier::TierConfig;
+use dream_core::time::{from_millis, rfc3339};
+use serde_json::{json, Value};
+use worker::{Context, Env, Request};
+
+const REGISTRATIONS_PER_HOUR: u64 = 5;
+const MAX_AMOUNT: u64 = 1_000_000;
+const MAX_PAGE: u64 = 100;
+const DEFAULT_PAGE: u64 = 50;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RouteId {
+    Health,
+    OpenApi,
+    Register,
+    Platform,
+    GetTiers,
+    PutTiers,
+    Track,
+    Usage,
+    SetPlan,
+    Users,
+    Stats,
+    RotateKey,
+    PublicTiers,
+}
+
+pub const ROUTES: &[Route<RouteId>] = &[
+    Route { method: "GET", pattern: "/health", id: RouteId::Health },
+    Route { method: "GET", pattern: "/openapi.json", id: RouteId::OpenApi },
+    Route { method: "POST", pattern: "/v1/developers", id: RouteId::Register },
+    Route { method: "GET", pattern: "/v1/platform", id: RouteId::Platform },
+    Route { method: "GET", pattern: "/v1/tiers", id: RouteId::GetTiers },
+    Route { method: "PUT", pattern: "/v1/tiers", id: RouteId::PutTiers },
+    Route { method: "POST", pattern: "/v1/usage/track", id: RouteId::Track },
+    Route { method: "GET", pattern: "/v1/usage/{userId}", id: RouteId::Usage },
+    Route { method: "PUT", pattern: "/v1/users/{userId}/plan", id: RouteId::SetPlan },
+    Route { method: "GET", pattern: "/v1/users", id: RouteId::Users },
+    Route { method: "GET", pattern: "/v1/stats", id: RouteId::Stats },
+    Route { method: "POST", pattern: "/v1/keys/rotate", id: RouteId::RotateKey },
+    Route { method: "GET", pattern: "/v1/public/{platformId}/tiers", id: RouteId::PublicTiers },
+];
+
+pub const OPENAPI: &str = include_str!("openapi.json");
+
+/// What every handler gets.
+pub struct Call<'a> {
+    pub req: Request,
+    pub env: &'a Env,
+    pub ctx: &'a Context,
+    pub store: Store,
+    pub params: Vec<(&'static str, String)>,
+}
+
+impl Call<'_> {
+    fn param(&self, name: &str) -> ApiResult<&str> {
+        self.params
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, v)| v.as_str())
+            .ok_or_else(|| ApiError::internal(format!("route has no {name} parameter")))
+    }
+
+    fn user_param(&self) -> ApiResult<UserId> {
+        let raw = self.param("userId")?;
+        let decoded = percent_decode(raw).ok_or_else(|| ApiError::invalid("userId is not valid percent-encoding"))?;
+        Ok(UserId::parse(&decoded)?)
+    }
+
+    async fn platform(&self) -> ApiResult<PlatformId> {
+        authenticate(&self.req, &self.store, self.ctx).await
+    }
+}
+
+pub async fn handle(route: RouteId, mut call: Call<'_>) -> ApiResult<Reply> {
+    match route {
+        RouteId::Health => Reply::ok(json!({ "ok": true })),
+        RouteId::OpenApi => Reply::ok(serde_json::from_str::<Value>(OPENAPI)?),
+        RouteId::Register => register(&mut call).await,
+        RouteId::Platform => platform(&call).await,
+        RouteId::GetTiers => {
+            let platform = call.platform().await?;
+            Reply::ok(json!({ "tiers": call.store.tier_config(call.ctx, &platform).await?.tiers() }))
+        }
+        RouteId::PutTiers => put_tiers(&mut call).await,
+        RouteId::Track => track(&mut call).await,
+        RouteId::Usage => user(&mut call, false).await,
+        RouteId::SetPlan => user(&mut call, true).await,
+        RouteId::Users => users(&call).await,
+        RouteId::Stats => stats(&call).await,
+        RouteId::RotateKey => rotate_key(&mut call).await,
+        RouteId::PublicTiers => public_tiers(&call).await,
+    }
+}
+
+fn random_source() -> ApiResult<impl RandomSource> {
+    // Probe once so that a missing CSPRNG is a clean 500, not a panic mid-request.
+    getrandom::getrandom(&mut [0u8; 1]).map_err(|e| ApiError::internal(format!("no randomness: {e}")))?;
+    Ok(|buf: &mut [u8]| {
+        if let Err(e) = getrandom::getrandom(buf) {
+            panic!("the CSPRNG failed after answering: {e}");
+        }
+    })
+}
+
+async fn register(call: &mut Call<'_>) -> ApiResult<Reply> {
+    let body = json_body(&mut call.req, false).await?;
+    let email = Email::parse(body.required_str("email")?)?;
+    let name = body.optional_str("name")?.map(str::to_string);
+
+    let ip = call.req.headers().get("CF-Connecting-IP")?.unwrap_or_else(|| "unknown".into());
+    let limiter = objects::stub(call.env, "RATE_LIMITER", &format!("register:{ip}"))?;
+    let limit = LimitCommand { limit: REGISTRATIONS_PER_HOUR, window_ms: 3_600_000 };
+    let LimitReply { allowed, rate } = objects::call(&limiter, path::LIMIT, &limit).await?;
+    if !allowed {
+        return Err(rate_limited("Too many registrations from this address; try again later.", &rate));
+    }
+
+    let new = NewPlatform::create(&mut random_source()?, email, name.as_deref(), from_millis(now_ms()))?;
+    let hash = new.api_key.hash();
+    // Metadata first: a key must never point at a platform that is not there.
+    call.store.put_platform_meta(&new.meta).await?;
+    call.store.put_tier_config(&new.meta.platform_id, &TierConfig::default_for_new_platform()).await?;
+    call.store.put_key_record(&hash, &new.key_record).await?;
+    call.store.put_current_key_hash(&new.meta.platform_id, &hash).await?;
+    Ok(Reply::with_status(201, json!({ "platformId": new.meta.platform_id, "apiKey": new.api_key.expose() }))?
+        .with_rate(&rate))
+}
+
+async fn platform_usage(env: &Env, meta: &PlatformMeta) -> ApiResult<Usage> {
+    let limit = config::platform_tiers(env)?.limit(meta.plan);
+    let meter = objects::stub(env, "PLATFORM_METER", meta.platform_id.as_str())?;
+    Ok(objects::call(&meter, path::PLATFORM_USAGE, &PlatformUsageQuery { limit }).await?)
+}
+
+async fn platform(call: &Call<'_>) -> ApiResult<Reply> {
+    let platform = call.platform().await?;
+    let meta = call.store.existing_platform(call.ctx, &platform).await?;
+    let usage = platform_usage(call.env, &meta).await?;
+    Reply::ok(json!({
+        "platformId": meta.platform_id,
+        "name": meta.name,
+        "email": meta.email,
+        "mode": meta.mode,
+        "plan": meta.plan,
+        "usage": usage,
+        "createdAt": meta.created_at,
+    }))
+}
+
+async fn put_tiers(call: &mut Call<'_>) -> ApiResult<Reply> {
+    let platform = call.platform().await?;
+    let body = json_body(&mut call.req, false).await?;
+    let config = TierConfig::from_request(body.required_array("tiers")?)?;
+    call.store.put_tier_config(&platform, &config).await?;
+    Reply::ok(json!({ "tiers": config.tiers() }))
+}
+
+async fn track(call: &mut Call<'_>) -> ApiResult<Reply> {
+    let platform = call.platform().await?;
+    let body = json_body(&mut call.req, false).await?;
+    let user_id = UserId::parse(body.required_str("userId")?)?;
+    let amount = body.optional_int("amount", 1, MAX_AMOUNT)?.unwrap_or(1);
+    let idempotency_key = body.optional_str("idempotencyKey")?.map(IdempotencyKey::parse).transpose()?;
+
+    let meta = call.store.existing_platform(call.ctx, &platform).await?;
+    let tiers = call.store.tier_config(call.ctx, &platform).await?;
+    let command = TrackCommand {
+        platform_id: platform.clone(),
+        user_id: user_id.clone(),
+        amount,
+        idempotency_key: idempotency_key.map(|k| k.to_string()),
+        tiers: TierLimits::from(&tiers),
+        rate_limit_per_minute: config::rate_limit_per_minute(call.env)?,
+        platform_limit: config::platform_tiers(call.env)?.limit(meta.plan),
+    };
+    let meter = objects::stub(call.env, "USAGE_METER", &storage::usage_meter_name(&platform, &user_id))?;
+    let reply: TrackReply = objects::call(&meter, path::TRACK, &command).await?;
+    match reply {
+        TrackReply::Allowed { answer, rate, replayed } => {
+            let reply = Reply::ok(answer)?.with_rate(&rate);
+            Ok(if replayed { reply.with_header("Idempotent-Replayed", "true") } else { reply })
+        }
+        TrackReply::TierLimitReached { plan, usage, rate } => {
+            note_denied(call, &platform)?;
+            let message = format!("{user_id} has used every call of the \"{plan}\" tier this period.");
+            let mut e = ApiError::new(ErrorCode::TierLimitReached, message)
+                .with_extra(json!({ "userId": user_id, "plan": plan, "usage": usage }));
+            e.headers.extend(crate::http::rate_headers(&rate));
+            Err(e)
+        }
+        TrackReply::RateLimited { plan, usage, rate } => {
+            note_denied(call, &platform)?;
+            let message = format!("{user_id} made more than {} calls this minute; retry after the window resets.", rate.limit);
+            Err(rate_limited(&message, &rate).with_extra(json!({ "userId": user_id, "plan": plan, "usage": usage })))
+        }
+        TrackReply::PlatformQuotaReached { usage, rate } => {
+            let mut e = ApiError::new(
+                ErrorCode::PlatformQuotaReached,
+                "This platform has used its monthly API calls; upgrade the dream-api plan to continue.",
+            )
+            .with_extra(json!({ "usage": usage }));
+            e.headers.extend(crate::http::rate_headers(&rate));
+            Err(e)
+        }
+        TrackReply::InProgress { rate } => {
+            let mut e = ApiError::new(
+                ErrorCode::Conflict,
+                "A call with this idempotencyKey is still being processed; retry in a moment.",
+            );
+            e.headers.extend(crate::http::rate_headers(&rate));
+            Err(e)
+        }
+    }
+}
+
+/// Counts a denial in the platform's statistics after the response is sent.
+fn note_denied(call: &Call<'_>, platform: &PlatformId) -> ApiResult<()> {
+    let meter = objects::stub(call.env, "PLATFORM_METER", platform.as_str())?;
+    call.ctx.wait_until(async move {
+        if let Err(e) = objects::call::<_, bool>(&meter, path::DENIED, &json!({})).await {
+            worker::console_error!("recording a denied call: {e}");
+        }
+    });
+    Ok(())
+}
+
+async fn user(call: &mut Call<'_>, set_plan: bool) -> ApiResult<Reply> {
+    let platform = call.platform().await?;
+    let user_id = call.user_param()?;
+    let tiers = call.store.tier_config(call.ctx, &platform).await?;
+    let set_plan = if set_plan {
+        let body = json_body(&mut call.req, false).await?;
+        let plan = body.required_str("plan")?;
+        if tiers.find(plan).is_none() {
+            let ids: Vec<&str> = tiers.tiers().iter().map(|t| t.id.as_str()).collect();
+            return Err(ApiError::invalid(format!("plan must be one of this platform's tiers: {}", ids.join(", "))));
+        }
+        Some(plan.to_string())
+    } else {
+        None
+    };
+    let command = UserCommand { platform_id: platform.clone(), user_id: user_id.clone(), tiers: (&tiers).into(), set_plan };
+    let meter = objects::stub(call.env, "USAGE_METER", &storage::usage_meter_name(&platform, &user_id))?;
+    let answer: Value = objects::call(&meter, path::USER, &command).await?;
+    Reply::ok(answer)
+}
+
+async fn users(call: &Call<'_>) -> ApiResult<Reply> {
+    let platform = call.platform().await?;
+    let limit = query_int(&call.req, "limit", 1, MAX_PAGE)?.unwrap_or(DEFAULT_PAGE);
+    let cursor = query(&call.req, "cursor")?.filter(|c| !c.is_empty());
+    let tiers = TierLimits::from(&call.store.tier_config(call.ctx, &platform).await?);
+    let kv = call.env.kv("USAGE_KV")?;
+    let mut list = kv.list().prefix(storage::usage_snapshot_prefix(&platform)).limit(limit);
+    if let Some(cursor) = cursor {
+        list = list.cursor(cursor);
+    }
+    let page = list.execute().await.map_err(|_| ApiError::invalid("cursor is not one this API returned"))?;
+    let now = from_millis(now_ms());
+    let users: Vec<Value> = page
+        .keys
+        .into_iter()
+        .filter_map(|key| serde_json::from_value::<UsageSnapshot>(key.metadata?).ok())
+        .map(|snapshot| {
+            let tier = tiers.resolve(snapshot.plan.as_deref());
+            let count = dream_core::meter::PeriodCount { period: snapshot.period, count: snapshot.count };
+            json!({ "userId": snapshot.user_id, "plan": tier.id, "usage": count.usage(tier.limit, now) })
+        })
+        .collect();
+    let next_cursor = if page.list_complete { None } else { page.cursor };
+    Reply::ok(json!({ "users": users, "nextCursor": next_cursor }))
+}
+
+async fn stats(call: &Call<'_>) -> ApiResult<Reply> {
+    let platform = call.platform().await?;
+    let days = query_int(&call.req, "days", 1, MAX_DAYS)?.unwrap_or(30);
+    let meter = objects::stub(call.env, "PLATFORM_METER", platform.as_str())?;
+    let stats: Stats = objects::call(&meter, path::STATS, &StatsQuery { days }).await?;
+    Reply::ok(stats)
+}
+
+async fn rotate_key(call: &mut Call<'_>) -> ApiResult<Reply> {
+    let platform = call.platform().await?;
+    let body = json_body(&mut call.req, true).await?;
+    let grace = body.optional_int("graceSeconds", 0, MAX_GRACE_SECONDS)?.unwrap_or(0);
+    let rotation = Rotation::new(&mut random_source()?, &platform, grace, from_millis(now_ms()));
+    let new_hash = rotation.api_key.hash();
+    call.store.put_key_record(&new_hash, &rotation.key_record).await?;
+    if let Some(previous) = call.store.current_key_hash(&platform).await? {
+        call.store.put_key_record(&previous, &rotation.previous_record).await?;
+    }
+    call.store.put_current_key_hash(&platform, &new_hash).await?;
+    Reply::ok(json!({
+        "apiKey": rotation.api_key.expose(),
+        "previousKeyExpiresAt": rotation.previous_record.expires_at.map(rfc3339),
+    }))
+}
+
+async fn public_tiers(call: &Call<'_>) -> ApiResult<Reply> {
+    let not_found = || ApiError::not_found("The platform");
+    let platform = PlatformId::parse(call.param("platformId")?).map_err(|_| not_found())?;
+    call.store.platform_meta(call.ctx, &platform).await?.ok_or_else(not_found)?;
+    let tiers = call.store.tier_config(call.ctx, &platform).await?;
+    Reply::ok(json!({ "platformId": platform, "tiers": tiers.tiers() }))
+}

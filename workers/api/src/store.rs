@@ -1,0 +1,167 @@
+//! KV reads and writes, behind an in-isolate cache (fresh 10 s, then served stale for
+//! up to 60 s while one background read refreshes it). Writes update the local cache at
+//! once, so a change is visible immediately where it was made.
+
+use crate::error::{ApiError, ApiResult};
+use dream_core::api_key::ApiKeyHash;
+use dream_core::cache::{Freshness, TtlCache};
+use dream_core::ids::PlatformId;
+use dream_core::platform::PlatformMeta;
+use dream_core::storage::{self, KeyRecord};
+use dream_core::tier::{Tier, TierConfig};
+use serde::{Deserialize, Serialize};
+use std::cell::RefCell;
+use std::future::Future;
+use std::hash::Hash;
+use std::thread::LocalKey;
+use worker::{Context, Date, Env};
+
+const FRESH_MS: i64 = 10_000;
+const USABLE_MS: i64 = 60_000;
+const CAPACITY: usize = 10_000;
+
+type Cache<K, V> = RefCell<TtlCache<K, V>>;
+
+thread_local! {
+    static KEYS: Cache<String, Option<KeyRecord>> = RefCell::new(TtlCache::new(FRESH_MS, USABLE_MS, CAPACITY));
+    static METAS: Cache<PlatformId, Option<PlatformMeta>> = RefCell::new(TtlCache::new(FRESH_MS, USABLE_MS, CAPACITY));
+    static TIERS: Cache<PlatformId, TierConfig> = RefCell::new(TtlCache::new(FRESH_MS, USABLE_MS, CAPACITY));
+}
+
+pub fn now_ms() -> i64 {
+    Date::now().as_millis() as i64
+}
+
+/// The stored form of a tier configuration.
+#[derive(Serialize, Deserialize)]
+struct StoredTiers {
+    tiers: Vec<Tier>,
+}
+
+#[derive(Clone)]
+pub struct Store {
+    env: Env,
+}
+
+impl Store {
+    pub fn new(env: &Env) -> Self {
+        Self { env: env.clone() }
+    }
+
+    fn tokens(env: &Env) -> ApiResult<worker::kv::KvStore> {
+        env.kv("TOKENS_KV").map_err(|e| ApiError::internal(format!("TOKENS_KV binding: {e}")))
+    }
+
+    pub async fn key_record(&self, ctx: &Context, hash: &ApiKeyHash) -> ApiResult<Option<KeyRecord>> {
+        let env = self.env.clone();
+        let name = storage::api_key_record(hash);
+        read_through(&KEYS, name.clone(), ctx, move || {
+            let (env, name) = (env.clone(), name.clone());
+            async move { Ok(Self::tokens(&env)?.get(&name).json::<KeyRecord>().await?) }
+        })
+        .await
+    }
+
+    pub async fn platform_meta(&self, ctx: &Context, platform: &PlatformId) -> ApiResult<Option<PlatformMeta>> {
+        let env = self.env.clone();
+        let name = storage::platform_meta(platform);
+        read_through(&METAS, platform.clone(), ctx, move || {
+            let (env, name) = (env.clone(), name.clone());
+            async move { Ok(Self::tokens(&env)?.get(&name).json::<PlatformMeta>().await?) }
+        })
+        .await
+    }
+
+    /// The platform's metadata, which a verified key's platform always has.
+    pub async fn existing_platform(&self, ctx: &Context, platform: &PlatformId) -> ApiResult<PlatformMeta> {
+        self.platform_meta(ctx, platform)
+            .await?
+            .ok_or_else(|| ApiError::internal(format!("platform {platform} has a key but no metadata")))
+    }
+
+    pub async fn tier_config(&self, ctx: &Context, platform: &PlatformId) -> ApiResult<TierConfig> {
+        let env = self.env.clone();
+        let name = storage::tier_config(platform);
+        read_through(&TIERS, platform.clone(), ctx, move || {
+            let (env, name) = (env.clone(), name.clone());
+            async move {
+                match Self::tokens(&env)?.get(&name).json::<StoredTiers>().await? {
+                    None => Ok(TierConfig::default_for_new_platform()),
+                    Some(stored) => TierConfig::from_stored(stored.tiers)
+                        .ok_or_else(|| ApiError::internal(format!("{name} holds an invalid configuration"))),
+                }
+            }
+        })
+        .await
+    }
+
+    pub async fn put_key_record(&self, hash: &ApiKeyHash, record: &KeyRecord) -> ApiResult<()> {
+        let name = storage::api_key_record(hash);
+        Self::tokens(&self.env)?.put(&name, serde_json::to_string(record)?)?.execute().await?;
+        KEYS.with(|c| c.borrow_mut().put(name, Some(record.clone()), now_ms()));
+        Ok(())
+    }
+
+    pub async fn current_key_hash(&self, platform: &PlatformId) -> ApiResult<Option<ApiKeyHash>> {
+        let stored = Self::tokens(&self.env)?.get(&storage::platform_current_key(platform)).text().await?;
+        Ok(stored.as_deref().and_then(ApiKeyHash::from_stored))
+    }
+
+    pub async fn put_current_key_hash(&self, platform: &PlatformId, hash: &ApiKeyHash) -> ApiResult<()> {
+        Self::tokens(&self.env)?
+            .put(&storage::platform_current_key(platform), hash.as_str())?
+            .execute()
+            .await?;
+        Ok(())
+    }
+
+    pub async fn put_platform_meta(&self, meta: &PlatformMeta) -> ApiResult<()> {
+        let name = storage::platform_meta(&meta.platform_id);
+        Self::tokens(&self.env)?.put(&name, serde_json::to_string(meta)?)?.execute().await?;
+        METAS.with(|c| c.borrow_mut().put(meta.platform_id.clone(), Some(meta.clone()), now_ms()));
+        Ok(())
+    }
+
+    pub async fn put_tier_config(&self, platform: &PlatformId, config: &TierConfig) -> ApiResult<()> {
+        let stored = StoredTiers { tiers: config.tiers().to_vec() };
+        Self::tokens(&self.env)?
+            .put(&storage::tier_config(platform), serde_json::to_string(&stored)?)?
+            .execute()
+            .await?;
+        TIERS.with(|c| c.borrow_mut().put(platform.clone(), config.clone(), now_ms()));
+        Ok(())
+    }
+}
+
+/// Reads through `cache`: fresh values are returned as they are; stale ones are
+/// returned while `load` refreshes them after the response; missing ones are loaded.
+async fn read_through<K, V, F, Fut>(
+    cache: &'static LocalKey<Cache<K, V>>,
+    key: K,
+    ctx: &Context,
+    load: F,
+) -> ApiResult<V>
+where
+    K: Hash + Eq + Clone + 'static,
+    V: Clone + 'static,
+    F: Fn() -> Fut,
+    Fut: Future<Output = ApiResult<V>> + 'static,
+{
+    match cache.with(|c| c.borrow().get(&key, now_ms())) {
+        Some((value, Freshness::Fresh)) => Ok(value),
+        Some((value, Freshness::Stale)) => {
+            let refresh = load();
+            ctx.wait_until(async move {
+                if let Ok(fresh) = refresh.await {
+                    cache.with(|c| c.borrow_mut().put(key, fresh, now_ms()));
+                }
+            });
+            Ok(value)
+        }
+        None => {
+            let value = load().await?;
+            cache.with(|c| c.borrow_mut().put(key, value.clone(), now_ms()));
+            Ok(value)
+        }
+    }
+}
