@@ -21,11 +21,20 @@ pub struct NewPlatform {
 }
 
 impl NewPlatform {
-    pub fn create(rng: &mut dyn RandomSource, email: Email, name: Option<&str>, now: Instant) -> Result<Self, Invalid> {
+    pub fn create(
+        rng: &mut dyn RandomSource,
+        email: Email,
+        name: Option<&str>,
+        now: Instant,
+    ) -> Result<Self, Invalid> {
         let name = match name.map(str::trim) {
             None | Some("") => None,
             Some(n) if n.chars().count() <= MAX_NAME_CHARS => Some(n.to_string()),
-            Some(_) => return Err(Invalid::new(format!("name must be at most {MAX_NAME_CHARS} characters"))),
+            Some(_) => {
+                return Err(Invalid::new(format!(
+                    "name must be at most {MAX_NAME_CHARS} characters"
+                )))
+            }
         };
         let platform_id = PlatformId::generate(rng);
         Ok(Self {
@@ -38,7 +47,10 @@ impl NewPlatform {
                 created_at: rfc3339(now),
             },
             api_key: ApiKey::generate(rng),
-            key_record: KeyRecord { platform_id, expires_at: None },
+            key_record: KeyRecord {
+                platform_id,
+                expires_at: None,
+            },
         })
     }
 }
@@ -52,14 +64,38 @@ pub struct Rotation {
 
 impl Rotation {
     /// With `grace_seconds` 0 the previous key stops at once.
-    pub fn new(rng: &mut dyn RandomSource, platform_id: &PlatformId, grace_seconds: u64, now: Instant) -> Self {
-        let grace = Duration::seconds(i64::try_from(grace_seconds.min(MAX_GRACE_SECONDS)).unwrap_or(0));
+    pub fn new(
+        rng: &mut dyn RandomSource,
+        platform_id: &PlatformId,
+        grace_seconds: u64,
+        now: Instant,
+    ) -> Self {
+        let grace =
+            Duration::seconds(i64::try_from(grace_seconds.min(MAX_GRACE_SECONDS)).unwrap_or(0));
+        // The answer states the expiry in whole seconds, so a grace period ends on a whole
+        // second (rounded up: never shorter than asked); no grace ends now.
+        let expires_at = if grace.is_zero() {
+            now
+        } else {
+            round_up_to_second(now + grace)
+        };
         Self {
             api_key: ApiKey::generate(rng),
-            key_record: KeyRecord { platform_id: platform_id.clone(), expires_at: None },
-            previous_record: KeyRecord { platform_id: platform_id.clone(), expires_at: Some(now + grace) },
+            key_record: KeyRecord {
+                platform_id: platform_id.clone(),
+                expires_at: None,
+            },
+            previous_record: KeyRecord {
+                platform_id: platform_id.clone(),
+                expires_at: Some(expires_at),
+            },
         }
     }
+}
+
+fn round_up_to_second(at: Instant) -> Instant {
+    let ms = at.timestamp_millis();
+    crate::time::from_millis(ms + (1000 - ms.rem_euclid(1000)) % 1000)
 }
 
 #[cfg(test)]
@@ -74,8 +110,12 @@ mod tests {
     #[test]
     fn a_new_platform_starts_free_in_preview_with_a_working_key() {
         let email = Email::parse("ada@example.com").expect("valid");
-        let p = NewPlatform::create(&mut seeded(1), email, Some("  Ada's app "), now()).expect("valid");
-        assert_eq!((p.meta.plan, p.meta.mode), (PlatformPlan::Free, Mode::Preview));
+        let p =
+            NewPlatform::create(&mut seeded(1), email, Some("  Ada's app "), now()).expect("valid");
+        assert_eq!(
+            (p.meta.plan, p.meta.mode),
+            (PlatformPlan::Free, Mode::Preview)
+        );
         assert_eq!(p.meta.name.as_deref(), Some("Ada's app"));
         assert_eq!(p.key_record.platform_id, p.meta.platform_id);
         assert!(p.key_record.is_valid_at(now()));
@@ -85,7 +125,8 @@ mod tests {
     #[test]
     fn a_blank_name_is_no_name_and_a_long_one_is_refused() {
         let email = Email::parse("ada@example.com").expect("valid");
-        let blank = NewPlatform::create(&mut seeded(1), email.clone(), Some("  "), now()).expect("valid");
+        let blank =
+            NewPlatform::create(&mut seeded(1), email.clone(), Some("  "), now()).expect("valid");
         assert_eq!(blank.meta.name, None);
         assert!(NewPlatform::create(&mut seeded(1), email, Some(&"n".repeat(101)), now()).is_err());
     }
@@ -101,5 +142,22 @@ mod tests {
         assert!(r.key_record.is_valid_at(now() + Duration::days(365)));
         let immediate = Rotation::new(&mut seeded(2), &platform, 0, now());
         assert!(!immediate.previous_record.is_valid_at(now()));
+    }
+
+    #[test]
+    fn a_grace_period_ends_on_the_whole_second_the_answer_states() {
+        let platform = PlatformId::parse("plt_0123456789ab").expect("valid");
+        let at: Instant = "2026-11-25T12:00:00.300Z".parse().expect("valid");
+        let r = Rotation::new(&mut seeded(2), &platform, 3, at);
+        let expires = r.previous_record.expires_at.expect("set");
+        assert_eq!(rfc3339(expires), "2026-11-25T12:00:04Z");
+        assert_eq!(
+            expires,
+            "2026-11-25T12:00:04Z".parse::<Instant>().expect("valid")
+        );
+        assert!(
+            r.previous_record.is_valid_at(at + Duration::seconds(3)),
+            "never shorter than asked"
+        );
     }
 }

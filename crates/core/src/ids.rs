@@ -45,7 +45,11 @@ impl PlatformId {
     const RANDOM_LEN: usize = 12;
 
     pub fn generate(rng: &mut dyn RandomSource) -> Self {
-        Self(format!("{}{}", Self::PREFIX, base62_string(rng, Self::RANDOM_LEN)))
+        Self(format!(
+            "{}{}",
+            Self::PREFIX,
+            base62_string(rng, Self::RANDOM_LEN)
+        ))
     }
 
     pub fn parse(s: &str) -> Result<Self, Invalid> {
@@ -163,7 +167,14 @@ mod tests {
 
     #[test]
     fn platform_ids_with_the_wrong_prefix_length_or_characters_are_rejected() {
-        for bad in ["", "plt_", "plt_abc", "plx_0123456789ab", "plt_0123456789a-", "plt_0123456789abc"] {
+        for bad in [
+            "",
+            "plt_",
+            "plt_abc",
+            "plx_0123456789ab",
+            "plt_0123456789a-",
+            "plt_0123456789abc",
+        ] {
             assert!(PlatformId::parse(bad).is_err(), "{bad}");
         }
     }
@@ -172,7 +183,16 @@ mod tests {
     fn user_ids_accept_the_documented_characters_and_nothing_else() {
         assert!(UserId::parse("user_123.abc:x@example.com-9").is_ok());
         assert!(UserId::parse(&"a".repeat(128)).is_ok());
-        for bad in ["", " ", "a b", "a/b", "ü", "a\n", "<script>", &"a".repeat(129)] {
+        for bad in [
+            "",
+            " ",
+            "a b",
+            "a/b",
+            "ü",
+            "a\n",
+            "<script>",
+            &"a".repeat(129),
+        ] {
             assert!(UserId::parse(bad).is_err(), "{bad:?}");
         }
     }
@@ -195,8 +215,21 @@ mod tests {
 
     #[test]
     fn emails_need_a_local_part_and_a_dotted_domain() {
-        assert_eq!(Email::parse(" Ada@Example.com ").map(|e| e.0), Ok("ada@example.com".into()));
-        for bad in ["", "ada", "ada@", "@example.com", "ada@example", "a da@example.com", "ada@@example.com", "ada@.com", "ada@example..com"] {
+        assert_eq!(
+            Email::parse(" Ada@Example.com ").map(|e| e.0),
+            Ok("ada@example.com".into())
+        );
+        for bad in [
+            "",
+            "ada",
+            "ada@",
+            "@example.com",
+            "ada@example",
+            "a da@example.com",
+            "ada@@example.com",
+            "ada@.com",
+            "ada@example..com",
+        ] {
             assert!(Email::parse(bad).is_err(), "{bad:?}");
         }
     }

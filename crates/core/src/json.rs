@@ -12,7 +12,9 @@ impl JsonObject {
         match serde_json::from_slice::<Value>(bytes) {
             Ok(Value::Object(map)) => Ok(Self(map)),
             Ok(_) => Err(Invalid::new("the request body must be a JSON object")),
-            Err(e) => Err(Invalid::new(format!("the request body is not valid JSON ({e})"))),
+            Err(e) => Err(Invalid::new(format!(
+                "the request body is not valid JSON ({e})"
+            ))),
         }
     }
 
@@ -88,7 +90,10 @@ mod tests {
     fn non_objects_and_broken_json_are_rejected_with_a_message() {
         assert!(JsonObject::parse(b"[1]").is_err());
         assert!(JsonObject::parse(b"\"x\"").is_err());
-        assert!(JsonObject::parse(b"{\"a\":").unwrap_err().0.contains("not valid JSON"));
+        assert!(JsonObject::parse(b"{\"a\":")
+            .unwrap_err()
+            .0
+            .contains("not valid JSON"));
         assert!(JsonObject::parse(b"").is_err());
         assert!(JsonObject::parse_or_empty(b"  ").is_ok());
     }

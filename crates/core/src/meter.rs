@@ -72,7 +72,10 @@ impl PeriodCount {
         if limit.is_some_and(|l| next > l) {
             return false;
         }
-        *self = Self { period: BillingPeriod::containing(now).key(), count: next };
+        *self = Self {
+            period: BillingPeriod::containing(now).key(),
+            count: next,
+        };
         true
     }
 
@@ -108,7 +111,9 @@ pub struct RateStatus {
 
 impl RateWindow {
     fn is_open(&self, window_ms: i64, now_ms: i64) -> bool {
-        self.calls > 0 && now_ms < self.started_at_ms.saturating_add(window_ms) && now_ms >= self.started_at_ms
+        self.calls > 0
+            && now_ms < self.started_at_ms.saturating_add(window_ms)
+            && now_ms >= self.started_at_ms
     }
 
     /// The status without taking a call.
@@ -121,15 +126,27 @@ impl RateWindow {
                 reset_seconds: u64::try_from((left_ms + 999) / 1000).unwrap_or(0),
             }
         } else {
-            RateStatus { limit, remaining: limit, reset_seconds: u64::try_from(window_ms / 1000).unwrap_or(0) }
+            RateStatus {
+                limit,
+                remaining: limit,
+                reset_seconds: u64::try_from(window_ms / 1000).unwrap_or(0),
+            }
         }
     }
 
     /// Takes one call if the window has room: `Ok` with the status after it, or `Err`
     /// with the status that explains the refusal (its `reset_seconds` is `Retry-After`).
-    pub fn try_acquire(&mut self, limit: u64, window_ms: i64, now_ms: i64) -> Result<RateStatus, RateStatus> {
+    pub fn try_acquire(
+        &mut self,
+        limit: u64,
+        window_ms: i64,
+        now_ms: i64,
+    ) -> Result<RateStatus, RateStatus> {
         if !self.is_open(window_ms, now_ms) {
-            *self = Self { started_at_ms: now_ms, calls: 0 };
+            *self = Self {
+                started_at_ms: now_ms,
+                calls: 0,
+            };
         }
         if self.calls >= limit {
             return Err(self.peek(limit, window_ms, now_ms));
@@ -182,10 +199,22 @@ pub struct TrackInput<'a> {
 #[derive(Debug, Clone, PartialEq)]
 pub enum TrackDecision {
     /// The key was answered before, within 24 h: give the same answer, count nothing.
-    Replay { answer: Value, rate: RateStatus },
-    Allowed { usage: Usage, rate: RateStatus },
-    TierLimitReached { usage: Usage, rate: RateStatus },
-    RateLimited { usage: Usage, rate: RateStatus },
+    Replay {
+        answer: Value,
+        rate: RateStatus,
+    },
+    Allowed {
+        usage: Usage,
+        rate: RateStatus,
+    },
+    TierLimitReached {
+        usage: Usage,
+        rate: RateStatus,
+    },
+    RateLimited {
+        usage: Usage,
+        rate: RateStatus,
+    },
 }
 
 impl UserMeter {
@@ -193,17 +222,40 @@ impl UserMeter {
     /// the state.
     pub fn track(&self, input: &TrackInput<'_>, now: Instant) -> (TrackDecision, Self) {
         let now_ms = now.timestamp_millis();
-        let rate_peek = self.window.peek(input.rate_limit_per_minute, RATE_WINDOW_MS, now_ms);
+        let rate_peek = self
+            .window
+            .peek(input.rate_limit_per_minute, RATE_WINDOW_MS, now_ms);
         if let Some(prior) = input.prior.filter(|p| p.is_live(now_ms)) {
-            return (TrackDecision::Replay { answer: prior.answer.clone(), rate: rate_peek }, self.clone());
+            return (
+                TrackDecision::Replay {
+                    answer: prior.answer.clone(),
+                    rate: rate_peek,
+                },
+                self.clone(),
+            );
         }
         let mut next = self.clone();
         if !next.usage.try_add(input.amount, input.limit, now) {
             let usage = self.usage.usage(input.limit, now);
-            return (TrackDecision::TierLimitReached { usage, rate: rate_peek }, self.clone());
+            return (
+                TrackDecision::TierLimitReached {
+                    usage,
+                    rate: rate_peek,
+                },
+                self.clone(),
+            );
         }
-        match next.window.try_acquire(input.rate_limit_per_minute, RATE_WINDOW_MS, now_ms) {
-            Ok(rate) => (TrackDecision::Allowed { usage: next.usage.usage(input.limit, now), rate }, next),
+        match next
+            .window
+            .try_acquire(input.rate_limit_per_minute, RATE_WINDOW_MS, now_ms)
+        {
+            Ok(rate) => (
+                TrackDecision::Allowed {
+                    usage: next.usage.usage(input.limit, now),
+                    rate,
+                },
+                next,
+            ),
             Err(rate) => {
                 let usage = self.usage.usage(input.limit, now);
                 (TrackDecision::RateLimited { usage, rate }, self.clone())
@@ -216,7 +268,8 @@ impl UserMeter {
     pub fn release(&self, amount: u64, taken_at: Instant) -> Self {
         let mut next = self.clone();
         next.usage.release(amount, taken_at);
-        next.window.release(taken_at.timestamp_millis(), RATE_WINDOW_MS);
+        next.window
+            .release(taken_at.timestamp_millis(), RATE_WINDOW_MS);
         next
     }
 
@@ -234,7 +287,12 @@ pub struct PlatformMeter {
 impl PlatformMeter {
     /// Reserves `amount` of the platform's monthly quota: `Ok` with the usage after it,
     /// or `Err` with the usage that is in the way (nothing reserved).
-    pub fn reserve(&mut self, amount: u64, limit: Option<u64>, now: Instant) -> Result<Usage, Usage> {
+    pub fn reserve(
+        &mut self,
+        amount: u64,
+        limit: Option<u64>,
+        now: Instant,
+    ) -> Result<Usage, Usage> {
         if self.usage.try_add(amount, limit, now) {
             Ok(self.usage.usage(limit, now))
         } else {
@@ -254,7 +312,12 @@ mod tests {
     }
 
     fn input(amount: u64, limit: Option<u64>) -> TrackInput<'static> {
-        TrackInput { amount, limit, rate_limit_per_minute: 100, prior: None }
+        TrackInput {
+            amount,
+            limit,
+            rate_limit_per_minute: 100,
+            prior: None,
+        }
     }
 
     fn allowed(d: &TrackDecision) -> bool {
@@ -271,7 +334,9 @@ mod tests {
             m = next;
         }
         let (d, next) = m.track(&input(1, Some(5)), now);
-        assert!(matches!(d, TrackDecision::TierLimitReached { ref usage, .. } if usage.count == 5 && usage.remaining == Some(0)));
+        assert!(
+            matches!(d, TrackDecision::TierLimitReached { ref usage, .. } if usage.count == 5 && usage.remaining == Some(0))
+        );
         assert_eq!(next, m, "a denied call changes nothing");
     }
 
@@ -291,7 +356,9 @@ mod tests {
     fn unlimited_tiers_count_without_a_ceiling() {
         let now = at("2026-11-25T12:00:00Z");
         let (d, m) = UserMeter::default().track(&input(1_000_000, None), now);
-        assert!(matches!(d, TrackDecision::Allowed { ref usage, .. } if usage.limit.is_none() && usage.remaining.is_none()));
+        assert!(
+            matches!(d, TrackDecision::Allowed { ref usage, .. } if usage.limit.is_none() && usage.remaining.is_none())
+        );
         assert_eq!(m.usage.count, 1_000_000);
     }
 
@@ -301,7 +368,9 @@ mod tests {
         let (d, _) = m.track(&input(1, Some(5)), at("2026-12-31T23:59:59.999Z"));
         assert!(matches!(d, TrackDecision::TierLimitReached { .. }));
         let (d, m) = m.track(&input(1, Some(5)), at("2027-01-01T00:00:00Z"));
-        assert!(matches!(d, TrackDecision::Allowed { ref usage, .. } if usage.count == 1 && usage.period_start == "2027-01-01T00:00:00Z"));
+        assert!(
+            matches!(d, TrackDecision::Allowed { ref usage, .. } if usage.count == 1 && usage.period_start == "2027-01-01T00:00:00Z")
+        );
         assert_eq!(m.usage.period, "2027-01");
     }
 
@@ -316,16 +385,26 @@ mod tests {
         }
         let later = start + chrono::Duration::seconds(59);
         let (d, _) = m.track(&input(1, None), later);
-        assert!(matches!(d, TrackDecision::RateLimited { rate, .. } if rate.remaining == 0 && rate.reset_seconds == 1));
+        assert!(
+            matches!(d, TrackDecision::RateLimited { rate, .. } if rate.remaining == 0 && rate.reset_seconds == 1)
+        );
         let (d, next) = m.track(&input(1, None), start + chrono::Duration::seconds(60));
-        assert!(matches!(d, TrackDecision::Allowed { rate, .. } if rate.remaining == 99 && rate.reset_seconds == 60));
+        assert!(
+            matches!(d, TrackDecision::Allowed { rate, .. } if rate.remaining == 99 && rate.reset_seconds == 60)
+        );
         assert_eq!(next.usage.count, 101);
     }
 
     #[test]
     fn a_rate_limited_call_consumes_nothing() {
         let now = at("2026-11-25T12:00:00Z");
-        let m = UserMeter { window: RateWindow { started_at_ms: now.timestamp_millis(), calls: 100 }, ..Default::default() };
+        let m = UserMeter {
+            window: RateWindow {
+                started_at_ms: now.timestamp_millis(),
+                calls: 100,
+            },
+            ..Default::default()
+        };
         let (d, next) = m.track(&input(1, Some(10)), now);
         assert!(matches!(d, TrackDecision::RateLimited { ref usage, .. } if usage.count == 0));
         assert_eq!(next, m);
@@ -335,9 +414,17 @@ mod tests {
     fn an_idempotent_replay_returns_the_first_answer_and_counts_once() {
         let now = at("2026-11-25T12:00:00Z");
         let (d, m) = UserMeter::default().track(&input(1, Some(5)), now);
-        let TrackDecision::Allowed { usage, .. } = d else { panic!("allowed") };
-        let record = IdempotencyRecord { recorded_at_ms: now.timestamp_millis(), answer: json!({"usage": usage}) };
-        let replay_input = TrackInput { prior: Some(&record), ..input(1, Some(5)) };
+        let TrackDecision::Allowed { usage, .. } = d else {
+            panic!("allowed")
+        };
+        let record = IdempotencyRecord {
+            recorded_at_ms: now.timestamp_millis(),
+            answer: json!({"usage": usage}),
+        };
+        let replay_input = TrackInput {
+            prior: Some(&record),
+            ..input(1, Some(5))
+        };
         let (d, after) = m.track(&replay_input, now + chrono::Duration::hours(23));
         assert!(matches!(d, TrackDecision::Replay { ref answer, .. } if answer == &record.answer));
         assert_eq!(after.usage.count, 1);
@@ -360,7 +447,10 @@ mod tests {
         let now = at("2026-11-25T12:00:00Z");
         let (_, m) = UserMeter::default().track(&input(40, Some(50)), now);
         let usage = m.usage(Some(5), now);
-        assert_eq!((usage.count, usage.limit, usage.remaining), (5, Some(5), Some(0)));
+        assert_eq!(
+            (usage.count, usage.limit, usage.remaining),
+            (5, Some(5), Some(0))
+        );
     }
 
     #[test]

@@ -47,7 +47,10 @@ pub struct PlatformTiers {
 
 impl Default for PlatformTiers {
     fn default() -> Self {
-        Self { free: Some(5), paid: Some(500) }
+        Self {
+            free: Some(5),
+            paid: Some(500),
+        }
     }
 }
 
@@ -59,7 +62,9 @@ impl PlatformTiers {
         let Some(text) = config.filter(|t| !t.trim().is_empty()) else {
             return Ok(tiers);
         };
-        let bad = || Invalid::new("PLATFORM_TIERS must look like {\"free\": {\"limit\": 5}, \"paid\": {\"limit\": 500}}");
+        let bad = || {
+            Invalid::new("PLATFORM_TIERS must look like {\"free\": {\"limit\": 5}, \"paid\": {\"limit\": 500}}")
+        };
         let Ok(Value::Object(map)) = serde_json::from_str::<Value>(text) else {
             return Err(bad());
         };
@@ -99,7 +104,10 @@ mod tests {
 
     #[test]
     fn platform_tiers_can_be_raised_or_made_unlimited() {
-        let t = PlatformTiers::parse(Some(r#"{"free": {"limit": 100000}, "paid": {"limit": null}}"#)).expect("valid");
+        let t = PlatformTiers::parse(Some(
+            r#"{"free": {"limit": 100000}, "paid": {"limit": null}}"#,
+        ))
+        .expect("valid");
         assert_eq!((t.free, t.paid), (Some(100_000), None));
         let partial = PlatformTiers::parse(Some(r#"{"free": {"limit": 7}}"#)).expect("valid");
         assert_eq!((partial.free, partial.paid), (Some(7), Some(500)));
@@ -107,7 +115,13 @@ mod tests {
 
     #[test]
     fn malformed_platform_tiers_are_rejected_not_guessed() {
-        for bad in ["[]", "{\"free\": 5}", "{\"gold\": {\"limit\": 1}}", "{\"free\": {\"limit\": -1}}", "nope"] {
+        for bad in [
+            "[]",
+            "{\"free\": 5}",
+            "{\"gold\": {\"limit\": 1}}",
+            "{\"free\": {\"limit\": -1}}",
+            "nope",
+        ] {
             assert!(PlatformTiers::parse(Some(bad)).is_err(), "{bad}");
         }
     }

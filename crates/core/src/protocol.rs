@@ -35,13 +35,25 @@ impl TierLimits {
         plan.and_then(|p| self.0.iter().find(|t| t.id == p))
             .or(self.0.first())
             .cloned()
-            .unwrap_or(TierLimit { id: "free".into(), limit: Some(0) })
+            .unwrap_or(TierLimit {
+                id: "free".into(),
+                limit: Some(0),
+            })
     }
 }
 
 impl From<&TierConfig> for TierLimits {
     fn from(config: &TierConfig) -> Self {
-        Self(config.tiers().iter().map(|t| TierLimit { id: t.id.to_string(), limit: t.limit }).collect())
+        Self(
+            config
+                .tiers()
+                .iter()
+                .map(|t| TierLimit {
+                    id: t.id.to_string(),
+                    limit: t.limit,
+                })
+                .collect(),
+        )
     }
 }
 
@@ -64,9 +76,21 @@ pub struct TrackCommand {
 #[serde(tag = "outcome", rename_all = "snake_case")]
 pub enum TrackReply {
     /// `answer` is the response body; `replayed` when an idempotency key repeated it.
-    Allowed { answer: Value, rate: RateStatus, replayed: bool },
-    TierLimitReached { plan: String, usage: Usage, rate: RateStatus },
-    RateLimited { plan: String, usage: Usage, rate: RateStatus },
+    Allowed {
+        answer: Value,
+        rate: RateStatus,
+        replayed: bool,
+    },
+    TierLimitReached {
+        plan: String,
+        usage: Usage,
+        rate: RateStatus,
+    },
+    RateLimited {
+        plan: String,
+        usage: Usage,
+        rate: RateStatus,
+    },
     /// `usage` is the platform's quota usage.
     PlatformQuotaReached { usage: Usage, rate: RateStatus },
     /// The same idempotency key is being answered right now.
@@ -154,11 +178,18 @@ mod tests {
         let now = "2026-11-25T00:00:00Z".parse().expect("valid");
         let reply = TrackReply::PlatformQuotaReached {
             usage: Usage::new(5, Some(5), now),
-            rate: RateStatus { limit: 100, remaining: 99, reset_seconds: 60 },
+            rate: RateStatus {
+                limit: 100,
+                remaining: 99,
+                reset_seconds: 60,
+            },
         };
         let json = serde_json::to_value(&reply).expect("json");
         assert_eq!(json["outcome"], "platform_quota_reached");
-        assert_eq!(serde_json::from_value::<TrackReply>(json).expect("back"), reply);
+        assert_eq!(
+            serde_json::from_value::<TrackReply>(json).expect("back"),
+            reply
+        );
     }
 
     #[test]
@@ -168,6 +199,8 @@ mod tests {
         let body = user_answer(&user, "free", &Usage::new(1, Some(5), now), Some(true));
         assert_eq!(body["allowed"], true);
         assert_eq!(body["usage"]["remaining"], 4);
-        assert!(user_answer(&user, "free", &Usage::new(1, None, now), None).get("allowed").is_none());
+        assert!(user_answer(&user, "free", &Usage::new(1, None, now), None)
+            .get("allowed")
+            .is_none());
     }
 }

@@ -8,7 +8,10 @@ use worker::Env;
 pub const DEFAULT_RATE_LIMIT_PER_MINUTE: u64 = 100;
 
 pub fn var(env: &Env, name: &str) -> Option<String> {
-    env.var(name).ok().map(|v| v.to_string()).filter(|v| !v.trim().is_empty())
+    env.var(name)
+        .ok()
+        .map(|v| v.to_string())
+        .filter(|v| !v.trim().is_empty())
 }
 
 pub fn rate_limit_per_minute(env: &Env) -> ApiResult<u64> {
@@ -29,6 +32,11 @@ pub fn platform_tiers(env: &Env) -> ApiResult<PlatformTiers> {
 
 pub fn allowed_origins(env: &Env) -> Vec<String> {
     var(env, "ALLOWED_ORIGINS")
-        .map(|v| v.split(',').map(|o| o.trim().to_string()).filter(|o| !o.is_empty()).collect())
+        .map(|v| {
+            v.split(',')
+                .map(|o| o.trim().to_string())
+                .filter(|o| !o.is_empty())
+                .collect()
+        })
         .unwrap_or_default()
 }

@@ -24,7 +24,11 @@ impl Reply {
     }
 
     pub fn with_status(status: u16, body: impl Serialize) -> ApiResult<Self> {
-        Ok(Self { status, body: serde_json::to_value(body)?, headers: vec![] })
+        Ok(Self {
+            status,
+            body: serde_json::to_value(body)?,
+            headers: vec![],
+        })
     }
 
     pub fn with_header(mut self, name: &'static str, value: impl ToString) -> Self {
@@ -48,7 +52,8 @@ pub fn rate_headers(rate: &RateStatus) -> Vec<(&'static str, String)> {
 
 /// A refusal by a rate limit: `429` with `Retry-After` and the `RateLimit-*` headers.
 pub fn rate_limited(message: &str, rate: &RateStatus) -> ApiError {
-    let mut e = ApiError::new(ErrorCode::RateLimited, message).with_header("Retry-After", rate.reset_seconds.max(1));
+    let mut e = ApiError::new(ErrorCode::RateLimited, message)
+        .with_header("Retry-After", rate.reset_seconds.max(1));
     e.headers.extend(rate_headers(rate));
     e
 }
@@ -56,30 +61,50 @@ pub fn rate_limited(message: &str, rate: &RateStatus) -> ApiError {
 /// The body as a JSON object. `allow_empty` lets routes whose fields are all optional
 /// take no body at all.
 pub async fn json_body(req: &mut Request, allow_empty: bool) -> ApiResult<JsonObject> {
-    let declared = req.headers().get("Content-Length")?.and_then(|v| v.trim().parse::<usize>().ok());
+    let declared = req
+        .headers()
+        .get("Content-Length")?
+        .and_then(|v| v.trim().parse::<usize>().ok());
     if declared.is_some_and(|n| n > MAX_BODY_BYTES) {
         return Err(too_large());
     }
-    let bytes = req.bytes().await.map_err(|_| ApiError::invalid("The request body could not be read."))?;
+    let bytes = req
+        .bytes()
+        .await
+        .map_err(|_| ApiError::invalid("The request body could not be read."))?;
     if bytes.len() > MAX_BODY_BYTES {
         return Err(too_large());
     }
     if allow_empty && bytes.iter().all(u8::is_ascii_whitespace) {
         return Ok(JsonObject::parse_or_empty(&bytes)?);
     }
-    let content_type = req.headers().get("Content-Type")?.unwrap_or_default().to_ascii_lowercase();
-    if !content_type.split(';').next().is_some_and(|t| t.trim() == "application/json") {
-        return Err(ApiError::invalid("Send the body as JSON with Content-Type: application/json."));
+    let content_type = req
+        .headers()
+        .get("Content-Type")?
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    let media_type = content_type.split(';').next().unwrap_or_default().trim();
+    if media_type != "application/json" {
+        return Err(ApiError::invalid(
+            "Send the body as JSON with Content-Type: application/json.",
+        ));
     }
     Ok(JsonObject::parse(&bytes)?)
 }
 
 fn too_large() -> ApiError {
-    ApiError::new(ErrorCode::PayloadTooLarge, format!("The request body is over {} KiB.", MAX_BODY_BYTES / 1024))
+    ApiError::new(
+        ErrorCode::PayloadTooLarge,
+        format!("The request body is over {} KiB.", MAX_BODY_BYTES / 1024),
+    )
 }
 
 pub fn query(req: &Request, name: &str) -> ApiResult<Option<String>> {
-    Ok(req.url()?.query_pairs().find(|(k, _)| k == name).map(|(_, v)| v.into_owned()))
+    Ok(req
+        .url()?
+        .query_pairs()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.into_owned()))
 }
 
 /// A query parameter that must be an integer in `min..=max` when present.
@@ -91,11 +116,17 @@ pub fn query_int(req: &Request, name: &str, min: u64, max: u64) -> ApiResult<Opt
             .ok()
             .filter(|n| (min..=max).contains(n))
             .map(Some)
-            .ok_or_else(|| ApiError::invalid(format!("{name} must be an integer from {min} to {max}"))),
+            .ok_or_else(|| {
+                ApiError::invalid(format!("{name} must be an integer from {min} to {max}"))
+            }),
     }
 }
 
-pub fn to_response(status: u16, body: &Value, headers: &[(&'static str, String)]) -> worker::Result<Response> {
+pub fn to_response(
+    status: u16,
+    body: &Value,
+    headers: &[(&'static str, String)],
+) -> worker::Result<Response> {
     let mut resp = Response::from_json(body)?.with_status(status);
     for (name, value) in headers {
         resp.headers_mut().set(name, value)?;

@@ -13,8 +13,8 @@ use dream_core::ids::{Email, IdempotencyKey, PlatformId, UserId};
 use dream_core::meter::Usage;
 use dream_core::platform::PlatformMeta;
 use dream_core::protocol::{
-    path, LimitCommand, PlatformUsageQuery, StatsQuery, TierLimits, TrackCommand, TrackReply, UsageSnapshot,
-    UserCommand,
+    path, LimitCommand, PlatformUsageQuery, StatsQuery, TierLimits, TrackCommand, TrackReply,
+    UsageSnapshot, UserCommand,
 };
 use dream_core::random::RandomSource;
 use dream_core::routing::{percent_decode, Route};
@@ -48,19 +48,71 @@ pub enum RouteId {
 }
 
 pub const ROUTES: &[Route<RouteId>] = &[
-    Route { method: "GET", pattern: "/health", id: RouteId::Health },
-    Route { method: "GET", pattern: "/openapi.json", id: RouteId::OpenApi },
-    Route { method: "POST", pattern: "/v1/developers", id: RouteId::Register },
-    Route { method: "GET", pattern: "/v1/platform", id: RouteId::Platform },
-    Route { method: "GET", pattern: "/v1/tiers", id: RouteId::GetTiers },
-    Route { method: "PUT", pattern: "/v1/tiers", id: RouteId::PutTiers },
-    Route { method: "POST", pattern: "/v1/usage/track", id: RouteId::Track },
-    Route { method: "GET", pattern: "/v1/usage/{userId}", id: RouteId::Usage },
-    Route { method: "PUT", pattern: "/v1/users/{userId}/plan", id: RouteId::SetPlan },
-    Route { method: "GET", pattern: "/v1/users", id: RouteId::Users },
-    Route { method: "GET", pattern: "/v1/stats", id: RouteId::Stats },
-    Route { method: "POST", pattern: "/v1/keys/rotate", id: RouteId::RotateKey },
-    Route { method: "GET", pattern: "/v1/public/{platformId}/tiers", id: RouteId::PublicTiers },
+    Route {
+        method: "GET",
+        pattern: "/health",
+        id: RouteId::Health,
+    },
+    Route {
+        method: "GET",
+        pattern: "/openapi.json",
+        id: RouteId::OpenApi,
+    },
+    Route {
+        method: "POST",
+        pattern: "/v1/developers",
+        id: RouteId::Register,
+    },
+    Route {
+        method: "GET",
+        pattern: "/v1/platform",
+        id: RouteId::Platform,
+    },
+    Route {
+        method: "GET",
+        pattern: "/v1/tiers",
+        id: RouteId::GetTiers,
+    },
+    Route {
+        method: "PUT",
+        pattern: "/v1/tiers",
+        id: RouteId::PutTiers,
+    },
+    Route {
+        method: "POST",
+        pattern: "/v1/usage/track",
+        id: RouteId::Track,
+    },
+    Route {
+        method: "GET",
+        pattern: "/v1/usage/{userId}",
+        id: RouteId::Usage,
+    },
+    Route {
+        method: "PUT",
+        pattern: "/v1/users/{userId}/plan",
+        id: RouteId::SetPlan,
+    },
+    Route {
+        method: "GET",
+        pattern: "/v1/users",
+        id: RouteId::Users,
+    },
+    Route {
+        method: "GET",
+        pattern: "/v1/stats",
+        id: RouteId::Stats,
+    },
+    Route {
+        method: "POST",
+        pattern: "/v1/keys/rotate",
+        id: RouteId::RotateKey,
+    },
+    Route {
+        method: "GET",
+        pattern: "/v1/public/{platformId}/tiers",
+        id: RouteId::PublicTiers,
+    },
 ];
 
 pub const OPENAPI: &str = include_str!("openapi.json");
@@ -85,7 +137,8 @@ impl Call<'_> {
 
     fn user_param(&self) -> ApiResult<UserId> {
         let raw = self.param("userId")?;
-        let decoded = percent_decode(raw).ok_or_else(|| ApiError::invalid("userId is not valid percent-encoding"))?;
+        let decoded = percent_decode(raw)
+            .ok_or_else(|| ApiError::invalid("userId is not valid percent-encoding"))?;
         Ok(UserId::parse(&decoded)?)
     }
 
@@ -102,7 +155,9 @@ pub async fn handle(route: RouteId, mut call: Call<'_>) -> ApiResult<Reply> {
         RouteId::Platform => platform(&call).await,
         RouteId::GetTiers => {
             let platform = call.platform().await?;
-            Reply::ok(json!({ "tiers": call.store.tier_config(call.ctx, &platform).await?.tiers() }))
+            Reply::ok(
+                json!({ "tiers": call.store.tier_config(call.ctx, &platform).await?.tiers() }),
+            )
         }
         RouteId::PutTiers => put_tiers(&mut call).await,
         RouteId::Track => track(&mut call).await,
@@ -117,7 +172,8 @@ pub async fn handle(route: RouteId, mut call: Call<'_>) -> ApiResult<Reply> {
 
 fn random_source() -> ApiResult<impl RandomSource> {
     // Probe once so that a missing CSPRNG is a clean 500, not a panic mid-request.
-    getrandom::getrandom(&mut [0u8; 1]).map_err(|e| ApiError::internal(format!("no randomness: {e}")))?;
+    getrandom::getrandom(&mut [0u8; 1])
+        .map_err(|e| ApiError::internal(format!("no randomness: {e}")))?;
     Ok(|buf: &mut [u8]| {
         if let Err(e) = getrandom::getrandom(buf) {
             panic!("the CSPRNG failed after answering: {e}");
@@ -130,23 +186,48 @@ async fn register(call: &mut Call<'_>) -> ApiResult<Reply> {
     let email = Email::parse(body.required_str("email")?)?;
     let name = body.optional_str("name")?.map(str::to_string);
 
-    let ip = call.req.headers().get("CF-Connecting-IP")?.unwrap_or_else(|| "unknown".into());
+    let new = NewPlatform::create(
+        &mut random_source()?,
+        email,
+        name.as_deref(),
+        from_millis(now_ms()),
+    )?;
+    let ip = call
+        .req
+        .headers()
+        .get("CF-Connecting-IP")?
+        .unwrap_or_else(|| "unknown".into());
     let limiter = objects::stub(call.env, "RATE_LIMITER", &format!("register:{ip}"))?;
-    let limit = LimitCommand { limit: REGISTRATIONS_PER_HOUR, window_ms: 3_600_000 };
+    let limit = LimitCommand {
+        limit: REGISTRATIONS_PER_HOUR,
+        window_ms: 3_600_000,
+    };
     let LimitReply { allowed, rate } = objects::call(&limiter, path::LIMIT, &limit).await?;
     if !allowed {
-        return Err(rate_limited("Too many registrations from this address; try again later.", &rate));
+        return Err(rate_limited(
+            "Too many registrations from this address; try again later.",
+            &rate,
+        ));
     }
 
-    let new = NewPlatform::create(&mut random_source()?, email, name.as_deref(), from_millis(now_ms()))?;
     let hash = new.api_key.hash();
     // Metadata first: a key must never point at a platform that is not there.
     call.store.put_platform_meta(&new.meta).await?;
-    call.store.put_tier_config(&new.meta.platform_id, &TierConfig::default_for_new_platform()).await?;
+    call.store
+        .put_tier_config(
+            &new.meta.platform_id,
+            &TierConfig::default_for_new_platform(),
+        )
+        .await?;
     call.store.put_key_record(&hash, &new.key_record).await?;
-    call.store.put_current_key_hash(&new.meta.platform_id, &hash).await?;
-    Ok(Reply::with_status(201, json!({ "platformId": new.meta.platform_id, "apiKey": new.api_key.expose() }))?
-        .with_rate(&rate))
+    call.store
+        .put_current_key_hash(&new.meta.platform_id, &hash)
+        .await?;
+    Ok(Reply::with_status(
+        201,
+        json!({ "platformId": new.meta.platform_id, "apiKey": new.api_key.expose() }),
+    )?
+    .with_rate(&rate))
 }
 
 async fn platform_usage(env: &Env, meta: &PlatformMeta) -> ApiResult<Usage> {
@@ -183,7 +264,10 @@ async fn track(call: &mut Call<'_>) -> ApiResult<Reply> {
     let body = json_body(&mut call.req, false).await?;
     let user_id = UserId::parse(body.required_str("userId")?)?;
     let amount = body.optional_int("amount", 1, MAX_AMOUNT)?.unwrap_or(1);
-    let idempotency_key = body.optional_str("idempotencyKey")?.map(IdempotencyKey::parse).transpose()?;
+    let idempotency_key = body
+        .optional_str("idempotencyKey")?
+        .map(IdempotencyKey::parse)
+        .transpose()?;
 
     let meta = call.store.existing_platform(call.ctx, &platform).await?;
     let tiers = call.store.tier_config(call.ctx, &platform).await?;
@@ -196,16 +280,29 @@ async fn track(call: &mut Call<'_>) -> ApiResult<Reply> {
         rate_limit_per_minute: config::rate_limit_per_minute(call.env)?,
         platform_limit: config::platform_tiers(call.env)?.limit(meta.plan),
     };
-    let meter = objects::stub(call.env, "USAGE_METER", &storage::usage_meter_name(&platform, &user_id))?;
+    let meter = objects::stub(
+        call.env,
+        "USAGE_METER",
+        &storage::usage_meter_name(&platform, &user_id),
+    )?;
     let reply: TrackReply = objects::call(&meter, path::TRACK, &command).await?;
     match reply {
-        TrackReply::Allowed { answer, rate, replayed } => {
+        TrackReply::Allowed {
+            answer,
+            rate,
+            replayed,
+        } => {
             let reply = Reply::ok(answer)?.with_rate(&rate);
-            Ok(if replayed { reply.with_header("Idempotent-Replayed", "true") } else { reply })
+            Ok(if replayed {
+                reply.with_header("Idempotent-Replayed", "true")
+            } else {
+                reply
+            })
         }
         TrackReply::TierLimitReached { plan, usage, rate } => {
             note_denied(call, &platform)?;
-            let message = format!("{user_id} has used every call of the \"{plan}\" tier this period.");
+            let message =
+                format!("{user_id} has used every call of the \"{plan}\" tier this period.");
             let mut e = ApiError::new(ErrorCode::TierLimitReached, message)
                 .with_extra(json!({ "userId": user_id, "plan": plan, "usage": usage }));
             e.headers.extend(crate::http::rate_headers(&rate));
@@ -213,8 +310,12 @@ async fn track(call: &mut Call<'_>) -> ApiResult<Reply> {
         }
         TrackReply::RateLimited { plan, usage, rate } => {
             note_denied(call, &platform)?;
-            let message = format!("{user_id} made more than {} calls this minute; retry after the window resets.", rate.limit);
-            Err(rate_limited(&message, &rate).with_extra(json!({ "userId": user_id, "plan": plan, "usage": usage })))
+            let message = format!(
+                "{user_id} made more than {} calls this minute; retry after the window resets.",
+                rate.limit
+            );
+            Err(rate_limited(&message, &rate)
+                .with_extra(json!({ "userId": user_id, "plan": plan, "usage": usage })))
         }
         TrackReply::PlatformQuotaReached { usage, rate } => {
             let mut e = ApiError::new(
@@ -256,14 +357,26 @@ async fn user(call: &mut Call<'_>, set_plan: bool) -> ApiResult<Reply> {
         let plan = body.required_str("plan")?;
         if tiers.find(plan).is_none() {
             let ids: Vec<&str> = tiers.tiers().iter().map(|t| t.id.as_str()).collect();
-            return Err(ApiError::invalid(format!("plan must be one of this platform's tiers: {}", ids.join(", "))));
+            return Err(ApiError::invalid(format!(
+                "plan must be one of this platform's tiers: {}",
+                ids.join(", ")
+            )));
         }
         Some(plan.to_string())
     } else {
         None
     };
-    let command = UserCommand { platform_id: platform.clone(), user_id: user_id.clone(), tiers: (&tiers).into(), set_plan };
-    let meter = objects::stub(call.env, "USAGE_METER", &storage::usage_meter_name(&platform, &user_id))?;
+    let command = UserCommand {
+        platform_id: platform.clone(),
+        user_id: user_id.clone(),
+        tiers: (&tiers).into(),
+        set_plan,
+    };
+    let meter = objects::stub(
+        call.env,
+        "USAGE_METER",
+        &storage::usage_meter_name(&platform, &user_id),
+    )?;
     let answer: Value = objects::call(&meter, path::USER, &command).await?;
     Reply::ok(answer)
 }
@@ -274,11 +387,21 @@ async fn users(call: &Call<'_>) -> ApiResult<Reply> {
     let cursor = query(&call.req, "cursor")?.filter(|c| !c.is_empty());
     let tiers = TierLimits::from(&call.store.tier_config(call.ctx, &platform).await?);
     let kv = call.env.kv("USAGE_KV")?;
-    let mut list = kv.list().prefix(storage::usage_snapshot_prefix(&platform)).limit(limit);
-    if let Some(cursor) = cursor {
+    let mut list = kv
+        .list()
+        .prefix(storage::usage_snapshot_prefix(&platform))
+        .limit(limit);
+    if let Some(cursor) = cursor.clone() {
         list = list.cursor(cursor);
     }
-    let page = list.execute().await.map_err(|_| ApiError::invalid("cursor is not one this API returned"))?;
+    let had_cursor = cursor.is_some();
+    let page = list.execute().await.map_err(|e| {
+        if had_cursor {
+            ApiError::invalid("cursor is not one this API returned")
+        } else {
+            ApiError::internal(format!("listing USAGE_KV: {e}"))
+        }
+    })?;
     let now = from_millis(now_ms());
     let users: Vec<Value> = page
         .keys
@@ -290,7 +413,11 @@ async fn users(call: &Call<'_>) -> ApiResult<Reply> {
             json!({ "userId": snapshot.user_id, "plan": tier.id, "usage": count.usage(tier.limit, now) })
         })
         .collect();
-    let next_cursor = if page.list_complete { None } else { page.cursor };
+    let next_cursor = if page.list_complete {
+        None
+    } else {
+        page.cursor
+    };
     Reply::ok(json!({ "users": users, "nextCursor": next_cursor }))
 }
 
@@ -305,14 +432,27 @@ async fn stats(call: &Call<'_>) -> ApiResult<Reply> {
 async fn rotate_key(call: &mut Call<'_>) -> ApiResult<Reply> {
     let platform = call.platform().await?;
     let body = json_body(&mut call.req, true).await?;
-    let grace = body.optional_int("graceSeconds", 0, MAX_GRACE_SECONDS)?.unwrap_or(0);
-    let rotation = Rotation::new(&mut random_source()?, &platform, grace, from_millis(now_ms()));
+    let grace = body
+        .optional_int("graceSeconds", 0, MAX_GRACE_SECONDS)?
+        .unwrap_or(0);
+    let rotation = Rotation::new(
+        &mut random_source()?,
+        &platform,
+        grace,
+        from_millis(now_ms()),
+    );
     let new_hash = rotation.api_key.hash();
-    call.store.put_key_record(&new_hash, &rotation.key_record).await?;
+    call.store
+        .put_key_record(&new_hash, &rotation.key_record)
+        .await?;
     if let Some(previous) = call.store.current_key_hash(&platform).await? {
-        call.store.put_key_record(&previous, &rotation.previous_record).await?;
+        call.store
+            .put_key_record(&previous, &rotation.previous_record)
+            .await?;
     }
-    call.store.put_current_key_hash(&platform, &new_hash).await?;
+    call.store
+        .put_current_key_hash(&platform, &new_hash)
+        .await?;
     Reply::ok(json!({
         "apiKey": rotation.api_key.expose(),
         "previousKeyExpiresAt": rotation.previous_record.expires_at.map(rfc3339),
@@ -322,7 +462,10 @@ async fn rotate_key(call: &mut Call<'_>) -> ApiResult<Reply> {
 async fn public_tiers(call: &Call<'_>) -> ApiResult<Reply> {
     let not_found = || ApiError::not_found("The platform");
     let platform = PlatformId::parse(call.param("platformId")?).map_err(|_| not_found())?;
-    call.store.platform_meta(call.ctx, &platform).await?.ok_or_else(not_found)?;
+    call.store
+        .platform_meta(call.ctx, &platform)
+        .await?
+        .ok_or_else(not_found)?;
     let tiers = call.store.tier_config(call.ctx, &platform).await?;
     Reply::ok(json!({ "platformId": platform, "tiers": tiers.tiers() }))
 }

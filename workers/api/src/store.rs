@@ -49,10 +49,15 @@ impl Store {
     }
 
     fn tokens(env: &Env) -> ApiResult<worker::kv::KvStore> {
-        env.kv("TOKENS_KV").map_err(|e| ApiError::internal(format!("TOKENS_KV binding: {e}")))
+        env.kv("TOKENS_KV")
+            .map_err(|e| ApiError::internal(format!("TOKENS_KV binding: {e}")))
     }
 
-    pub async fn key_record(&self, ctx: &Context, hash: &ApiKeyHash) -> ApiResult<Option<KeyRecord>> {
+    pub async fn key_record(
+        &self,
+        ctx: &Context,
+        hash: &ApiKeyHash,
+    ) -> ApiResult<Option<KeyRecord>> {
         let env = self.env.clone();
         let name = storage::api_key_record(hash);
         read_through(&KEYS, name.clone(), ctx, move || {
@@ -62,21 +67,34 @@ impl Store {
         .await
     }
 
-    pub async fn platform_meta(&self, ctx: &Context, platform: &PlatformId) -> ApiResult<Option<PlatformMeta>> {
+    pub async fn platform_meta(
+        &self,
+        ctx: &Context,
+        platform: &PlatformId,
+    ) -> ApiResult<Option<PlatformMeta>> {
         let env = self.env.clone();
         let name = storage::platform_meta(platform);
         read_through(&METAS, platform.clone(), ctx, move || {
             let (env, name) = (env.clone(), name.clone());
-            async move { Ok(Self::tokens(&env)?.get(&name).json::<PlatformMeta>().await?) }
+            async move {
+                Ok(Self::tokens(&env)?
+                    .get(&name)
+                    .json::<PlatformMeta>()
+                    .await?)
+            }
         })
         .await
     }
 
     /// The platform's metadata, which a verified key's platform always has.
-    pub async fn existing_platform(&self, ctx: &Context, platform: &PlatformId) -> ApiResult<PlatformMeta> {
-        self.platform_meta(ctx, platform)
-            .await?
-            .ok_or_else(|| ApiError::internal(format!("platform {platform} has a key but no metadata")))
+    pub async fn existing_platform(
+        &self,
+        ctx: &Context,
+        platform: &PlatformId,
+    ) -> ApiResult<PlatformMeta> {
+        self.platform_meta(ctx, platform).await?.ok_or_else(|| {
+            ApiError::internal(format!("platform {platform} has a key but no metadata"))
+        })
     }
 
     pub async fn tier_config(&self, ctx: &Context, platform: &PlatformId) -> ApiResult<TierConfig> {
@@ -87,8 +105,9 @@ impl Store {
             async move {
                 match Self::tokens(&env)?.get(&name).json::<StoredTiers>().await? {
                     None => Ok(TierConfig::default_for_new_platform()),
-                    Some(stored) => TierConfig::from_stored(stored.tiers)
-                        .ok_or_else(|| ApiError::internal(format!("{name} holds an invalid configuration"))),
+                    Some(stored) => TierConfig::from_stored(stored.tiers).ok_or_else(|| {
+                        ApiError::internal(format!("{name} holds an invalid configuration"))
+                    }),
                 }
             }
         })
@@ -97,17 +116,27 @@ impl Store {
 
     pub async fn put_key_record(&self, hash: &ApiKeyHash, record: &KeyRecord) -> ApiResult<()> {
         let name = storage::api_key_record(hash);
-        Self::tokens(&self.env)?.put(&name, serde_json::to_string(record)?)?.execute().await?;
+        Self::tokens(&self.env)?
+            .put(&name, serde_json::to_string(record)?)?
+            .execute()
+            .await?;
         KEYS.with(|c| c.borrow_mut().put(name, Some(record.clone()), now_ms()));
         Ok(())
     }
 
     pub async fn current_key_hash(&self, platform: &PlatformId) -> ApiResult<Option<ApiKeyHash>> {
-        let stored = Self::tokens(&self.env)?.get(&storage::platform_current_key(platform)).text().await?;
+        let stored = Self::tokens(&self.env)?
+            .get(&storage::platform_current_key(platform))
+            .text()
+            .await?;
         Ok(stored.as_deref().and_then(ApiKeyHash::from_stored))
     }
 
-    pub async fn put_current_key_hash(&self, platform: &PlatformId, hash: &ApiKeyHash) -> ApiResult<()> {
+    pub async fn put_current_key_hash(
+        &self,
+        platform: &PlatformId,
+        hash: &ApiKeyHash,
+    ) -> ApiResult<()> {
         Self::tokens(&self.env)?
             .put(&storage::platform_current_key(platform), hash.as_str())?
             .execute()
@@ -117,18 +146,36 @@ impl Store {
 
     pub async fn put_platform_meta(&self, meta: &PlatformMeta) -> ApiResult<()> {
         let name = storage::platform_meta(&meta.platform_id);
-        Self::tokens(&self.env)?.put(&name, serde_json::to_string(meta)?)?.execute().await?;
-        METAS.with(|c| c.borrow_mut().put(meta.platform_id.clone(), Some(meta.clone()), now_ms()));
+        Self::tokens(&self.env)?
+            .put(&name, serde_json::to_string(meta)?)?
+            .execute()
+            .await?;
+        METAS.with(|c| {
+            c.borrow_mut()
+                .put(meta.platform_id.clone(), Some(meta.clone()), now_ms())
+        });
         Ok(())
     }
 
-    pub async fn put_tier_config(&self, platform: &PlatformId, config: &TierConfig) -> ApiResult<()> {
-        let stored = StoredTiers { tiers: config.tiers().to_vec() };
+    pub async fn put_tier_config(
+        &self,
+        platform: &PlatformId,
+        config: &TierConfig,
+    ) -> ApiResult<()> {
+        let stored = StoredTiers {
+            tiers: config.tiers().to_vec(),
+        };
         Self::tokens(&self.env)?
-            .put(&storage::tier_config(platform), serde_json::to_string(&stored)?)?
+            .put(
+                &storage::tier_config(platform),
+                serde_json::to_string(&stored)?,
+            )?
             .execute()
             .await?;
-        TIERS.with(|c| c.borrow_mut().put(platform.clone(), config.clone(), now_ms()));
+        TIERS.with(|c| {
+            c.borrow_mut()
+                .put(platform.clone(), config.clone(), now_ms())
+        });
         Ok(())
     }
 }

@@ -23,15 +23,24 @@ pub fn stub(env: &Env, binding: &str, name: &str) -> worker::Result<Stub> {
 }
 
 /// Sends `command` to an object and reads its JSON reply.
-pub async fn call<C: Serialize, R: DeserializeOwned>(stub: &Stub, path: &str, command: &C) -> worker::Result<R> {
-    let body = serde_json::to_string(command).map_err(|e| worker::Error::RustError(e.to_string()))?;
+pub async fn call<C: Serialize, R: DeserializeOwned>(
+    stub: &Stub,
+    path: &str,
+    command: &C,
+) -> worker::Result<R> {
+    let body =
+        serde_json::to_string(command).map_err(|e| worker::Error::RustError(e.to_string()))?;
     let mut init = RequestInit::new();
-    init.with_method(Method::Post).with_body(Some(JsValue::from_str(&body)));
+    init.with_method(Method::Post)
+        .with_body(Some(JsValue::from_str(&body)));
     let req = Request::new_with_init(&format!("https://meter{path}"), &init)?;
     let mut resp = stub.fetch_with_request(req).await?;
     if resp.status_code() != 200 {
         let detail = resp.text().await.unwrap_or_default();
-        return Err(worker::Error::RustError(format!("meter {path} answered {}: {detail}", resp.status_code())));
+        return Err(worker::Error::RustError(format!(
+            "meter {path} answered {}: {detail}",
+            resp.status_code()
+        )));
     }
     resp.json().await
 }
@@ -59,10 +68,13 @@ pub fn init_state_table(sql: &SqlStorage) -> worker::Result<()> {
 }
 
 pub fn load_state<T: DeserializeOwned + Default>(sql: &SqlStorage) -> worker::Result<T> {
-    let rows: Vec<StateRow> = sql.exec("SELECT state FROM state WHERE id = 1", None)?.to_array()?;
+    let rows: Vec<StateRow> = sql
+        .exec("SELECT state FROM state WHERE id = 1", None)?
+        .to_array()?;
     match rows.first() {
         None => Ok(T::default()),
-        Some(row) => serde_json::from_str(&row.state).map_err(|e| worker::Error::RustError(format!("stored state: {e}"))),
+        Some(row) => serde_json::from_str(&row.state)
+            .map_err(|e| worker::Error::RustError(format!("stored state: {e}"))),
     }
 }
 

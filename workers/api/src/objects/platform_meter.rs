@@ -21,7 +21,10 @@ impl DurableObject for PlatformMeter {
         if let Err(e) = init_tables(&state.storage().sql()) {
             worker::console_error!("PlatformMeter storage: {e}");
         }
-        Self { state, quota: RefCell::new(None) }
+        Self {
+            state,
+            quota: RefCell::new(None),
+        }
     }
 
     async fn fetch(&self, mut req: Request) -> worker::Result<Response> {
@@ -51,7 +54,10 @@ fn init_tables(sql: &SqlStorage) -> worker::Result<()> {
         "CREATE TABLE IF NOT EXISTS daily (date TEXT PRIMARY KEY, calls INTEGER NOT NULL DEFAULT 0, denied INTEGER NOT NULL DEFAULT 0)",
         None,
     )?;
-    sql.exec("CREATE TABLE IF NOT EXISTS users (user_id TEXT PRIMARY KEY, last_seen TEXT NOT NULL)", None)?;
+    sql.exec(
+        "CREATE TABLE IF NOT EXISTS users (user_id TEXT PRIMARY KEY, last_seen TEXT NOT NULL)",
+        None,
+    )?;
     Ok(())
 }
 
@@ -90,11 +96,17 @@ impl PlatformMeter {
                     "INSERT INTO users (user_id, last_seen) VALUES (?, ?) ON CONFLICT(user_id) DO UPDATE SET last_seen = excluded.last_seen",
                     vec![command.user_id.as_str().into(), today.into()],
                 )?;
-                Ok(ReserveReply { allowed: true, usage })
+                Ok(ReserveReply {
+                    allowed: true,
+                    usage,
+                })
             }
             Err(usage) => {
                 self.record_denied()?;
-                Ok(ReserveReply { allowed: false, usage })
+                Ok(ReserveReply {
+                    allowed: false,
+                    usage,
+                })
             }
         }
     }
@@ -115,14 +127,28 @@ impl PlatformMeter {
         let sql = self.sql();
         let now = from_millis(now_ms());
         // Keep what the longest window can show, and nothing older.
-        sql.exec("DELETE FROM daily WHERE date < ?", vec![stats::window_start(MAX_DAYS, now).into()])?;
+        sql.exec(
+            "DELETE FROM daily WHERE date < ?",
+            vec![stats::window_start(MAX_DAYS, now).into()],
+        )?;
         let start = stats::window_start(days, now);
         let recorded: Vec<DailyCount> = sql
-            .exec("SELECT date, calls, denied FROM daily WHERE date >= ?", vec![start.clone().into()])?
+            .exec(
+                "SELECT date, calls, denied FROM daily WHERE date >= ?",
+                vec![start.clone().into()],
+            )?
             .to_array()?;
         let unique: Vec<CountRow> = sql
-            .exec("SELECT COUNT(*) AS n FROM users WHERE last_seen >= ?", vec![start.into()])?
+            .exec(
+                "SELECT COUNT(*) AS n FROM users WHERE last_seen >= ?",
+                vec![start.into()],
+            )?
             .to_array()?;
-        Ok(stats::assemble(days, now, &recorded, unique.first().map_or(0, |r| r.n)))
+        Ok(stats::assemble(
+            days,
+            now,
+            &recorded,
+            unique.first().map_or(0, |r| r.n),
+        ))
     }
 }

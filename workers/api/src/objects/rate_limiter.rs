@@ -24,7 +24,10 @@ impl DurableObject for RateLimiter {
         if let Err(e) = init_state_table(&state.storage().sql()) {
             worker::console_error!("RateLimiter storage: {e}");
         }
-        Self { state, window: RefCell::new(None) }
+        Self {
+            state,
+            window: RefCell::new(None),
+        }
     }
 
     async fn fetch(&self, mut req: Request) -> worker::Result<Response> {
@@ -46,8 +49,14 @@ impl RateLimiter {
             *self.window.borrow_mut() = Some(window);
         }
         Ok(match outcome {
-            Ok(rate) => LimitReply { allowed: true, rate },
-            Err(rate) => LimitReply { allowed: false, rate },
+            Ok(rate) => LimitReply {
+                allowed: true,
+                rate,
+            },
+            Err(rate) => LimitReply {
+                allowed: false,
+                rate,
+            },
         })
     }
 }

@@ -4,8 +4,13 @@
 
 use super::{bad_path, call, init_state_table, load_state, now_ms, reply, save_state, stub};
 use dream_core::ids::{PlatformId, UserId};
-use dream_core::meter::{IdempotencyRecord, TrackDecision, TrackInput, UserMeter, IDEMPOTENCY_TTL_MS, RATE_WINDOW_MS};
-use dream_core::protocol::{path, user_answer, ReserveCommand, ReserveReply, TrackCommand, TrackReply, UsageSnapshot, UserCommand};
+use dream_core::meter::{
+    IdempotencyRecord, TrackDecision, TrackInput, UserMeter, IDEMPOTENCY_TTL_MS, RATE_WINDOW_MS,
+};
+use dream_core::protocol::{
+    path, user_answer, ReserveCommand, ReserveReply, TrackCommand, TrackReply, UsageSnapshot,
+    UserCommand,
+};
 use dream_core::storage;
 use dream_core::time::from_millis;
 use serde::{Deserialize, Serialize};
@@ -41,7 +46,13 @@ impl DurableObject for UsageMeter {
         if let Err(e) = init_tables(&state.storage().sql()) {
             worker::console_error!("UsageMeter storage: {e}");
         }
-        Self { state, env, stored: RefCell::new(None), in_flight: RefCell::default(), alarm_set: Cell::new(false) }
+        Self {
+            state,
+            env,
+            stored: RefCell::new(None),
+            in_flight: RefCell::default(),
+            alarm_set: Cell::new(false),
+        }
     }
 
     async fn fetch(&self, mut req: Request) -> worker::Result<Response> {
@@ -102,11 +113,17 @@ impl UsageMeter {
     fn idempotency_record(&self, key: &str) -> worker::Result<Option<IdempotencyRecord>> {
         let rows: Vec<IdempotencyRow> = self
             .sql()
-            .exec("SELECT recorded_at, answer FROM idempotency WHERE key = ?", vec![key.into()])?
+            .exec(
+                "SELECT recorded_at, answer FROM idempotency WHERE key = ?",
+                vec![key.into()],
+            )?
             .to_array()?;
         Ok(rows.into_iter().next().and_then(|row| {
             let answer: Value = serde_json::from_str(&row.answer).ok()?;
-            Some(IdempotencyRecord { recorded_at_ms: row.recorded_at, answer })
+            Some(IdempotencyRecord {
+                recorded_at_ms: row.recorded_at,
+                answer,
+            })
         }))
     }
 
@@ -119,11 +136,18 @@ impl UsageMeter {
         let now = from_millis(now_ms);
         let key = command.idempotency_key.as_deref();
         let mut stored = self.load()?;
-        let rate_now = stored.meter.window.peek(command.rate_limit_per_minute, RATE_WINDOW_MS, now_ms);
+        let rate_now =
+            stored
+                .meter
+                .window
+                .peek(command.rate_limit_per_minute, RATE_WINDOW_MS, now_ms);
         if key.is_some_and(|k| self.in_flight.borrow().contains(k)) {
             return Ok(TrackReply::InProgress { rate: rate_now });
         }
-        let prior = key.map(|k| self.idempotency_record(k)).transpose()?.flatten();
+        let prior = key
+            .map(|k| self.idempotency_record(k))
+            .transpose()?
+            .flatten();
         let tier = command.tiers.resolve(stored.meter.plan.as_deref());
         let input = TrackInput {
             amount: command.amount,
@@ -133,11 +157,27 @@ impl UsageMeter {
         };
         let (decision, next) = stored.meter.track(&input, now);
         let (usage, rate) = match decision {
-            TrackDecision::Replay { answer, rate } => return Ok(TrackReply::Allowed { answer, rate, replayed: true }),
-            TrackDecision::TierLimitReached { usage, rate } => {
-                return Ok(TrackReply::TierLimitReached { plan: tier.id, usage, rate })
+            TrackDecision::Replay { answer, rate } => {
+                return Ok(TrackReply::Allowed {
+                    answer,
+                    rate,
+                    replayed: true,
+                })
             }
-            TrackDecision::RateLimited { usage, rate } => return Ok(TrackReply::RateLimited { plan: tier.id, usage, rate }),
+            TrackDecision::TierLimitReached { usage, rate } => {
+                return Ok(TrackReply::TierLimitReached {
+                    plan: tier.id,
+                    usage,
+                    rate,
+                })
+            }
+            TrackDecision::RateLimited { usage, rate } => {
+                return Ok(TrackReply::RateLimited {
+                    plan: tier.id,
+                    usage,
+                    rate,
+                })
+            }
             TrackDecision::Allowed { usage, rate } => (usage, rate),
         };
         stored.owner = Some((command.platform_id.clone(), command.user_id.clone()));
@@ -162,12 +202,20 @@ impl UsageMeter {
                     )?;
                 }
                 self.schedule_mirror().await?;
-                Ok(TrackReply::Allowed { answer, rate, replayed: false })
+                Ok(TrackReply::Allowed {
+                    answer,
+                    rate,
+                    replayed: false,
+                })
             }
             refused_or_failed => {
                 let mut stored = self.load()?;
                 stored.meter = stored.meter.release(command.amount, now);
-                let rate = stored.meter.window.peek(command.rate_limit_per_minute, RATE_WINDOW_MS, now_ms);
+                let rate =
+                    stored
+                        .meter
+                        .window
+                        .peek(command.rate_limit_per_minute, RATE_WINDOW_MS, now_ms);
                 self.save(stored)?;
                 let ReserveReply { usage, .. } = refused_or_failed?;
                 Ok(TrackReply::PlatformQuotaReached { usage, rate })
@@ -224,7 +272,8 @@ impl UsageMeter {
             count: stored.meter.usage.count,
         };
         let kv = self.env.kv("USAGE_KV")?;
-        let body = serde_json::to_string(&snapshot).map_err(|e| worker::Error::RustError(e.to_string()))?;
+        let body = serde_json::to_string(&snapshot)
+            .map_err(|e| worker::Error::RustError(e.to_string()))?;
         kv.put(&storage::usage_snapshot(&platform_id, &user_id), body)?
             .metadata(&snapshot)?
             .execute()
@@ -235,8 +284,10 @@ impl UsageMeter {
         let mut stored = self.load()?;
         stored.mirrored_at_ms = now_ms;
         self.save(stored)?;
-        self.sql()
-            .exec("DELETE FROM idempotency WHERE recorded_at <= ?", vec![(now_ms - IDEMPOTENCY_TTL_MS).into()])?;
+        self.sql().exec(
+            "DELETE FROM idempotency WHERE recorded_at <= ?",
+            vec![(now_ms - IDEMPOTENCY_TTL_MS).into()],
+        )?;
         Ok(())
     }
 }

@@ -1,0 +1,359 @@
+#!/usr/bin/env bash
+# The project's benchmark: how much does the api worker cost per request, and does
+# POST /v1/usage/track stay flat as the number of platforms grows?
+#
+# It measures, in one run:
+#   * the wasm size of the api worker and of a trivial baseline worker
+#     (bench/baseline-worker, `{"ok":true}` to everything), raw and gzip -9; the api
+#     worker's gzipped size is checked against the 350 KiB target;
+#   * with wrk, under `wrangler dev` on this machine: p50, p99 and requests/s of the
+#     baseline's GET / and of the api's POST /v1/usage/track, spread round-robin over
+#     a set of end users (each a Durable Object; see bench/track.lua),
+#       scenario A: with 1 platform registered,
+#       scenario B: with 1000 platforms registered (tracking as the last one).
+#
+# Why ratios: absolute numbers from `wrangler dev` on a noisy 2-core machine say
+# little and drift from run to run, and wrk competes with workerd for the same cores.
+# The baseline runs under identical conditions (same runtime, same wrk settings,
+# interleaved baseline/api/baseline/api so that noise hits both), so track/baseline
+# is the meaningful number: it is what our code adds on top of the platform. Targets:
+# track p50 <= 2x baseline p50, track throughput >= 0.5x baseline throughput. The
+# B/A ratio of track p50 should stay near 1.0: a track must not get slower with
+# more platforms. PASS/FAIL is informational; the exit code is 0 unless the run
+# itself broke (build failure, a worker not starting, a non-2xx HTTP status, ...).
+#
+# Usage: bash bench/run.sh [--no-build]
+# Env:   BENCH_DURATION (10s)  BENCH_CONNECTIONS (16)  BENCH_THREADS (2)
+#        BENCH_WARMUP (3s)     BENCH_ROUNDS (2)        BENCH_USERS (100)
+#        BENCH_PLATFORMS (1000)
+# Output: the report on stdout and in bench/results/latest.txt; wrk's raw output in
+# bench/results/latest-wrk.txt. Progress goes to stderr.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$ROOT"
+
+BUILD=1
+for arg in "$@"; do
+  case "$arg" in
+    --no-build) BUILD=0 ;;
+    -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
+    *) echo "bench/run.sh: unknown argument '$arg' (try --help)" >&2; exit 2 ;;
+  esac
+done
+
+DURATION=${BENCH_DURATION:-10s}
+CONNECTIONS=${BENCH_CONNECTIONS:-16}
+THREADS=${BENCH_THREADS:-2}
+WARMUP=${BENCH_WARMUP:-3s}
+ROUNDS=${BENCH_ROUNDS:-2}
+USERS=${BENCH_USERS:-100}
+PLATFORMS=${BENCH_PLATFORMS:-1000}
+API_PORT=18900
+BASE_PORT=18901
+API_URL="http://127.0.0.1:$API_PORT"
+BASE_URL="http://127.0.0.1:$BASE_PORT"
+USER_PREFIX="bench-user-"
+GZIP_TARGET_KIB=350
+
+for v in CONNECTIONS THREADS ROUNDS USERS PLATFORMS; do
+  [[ ${!v} =~ ^[1-9][0-9]*$ ]] || { echo "bench/run.sh: BENCH_$v must be a positive integer, got '${!v}'" >&2; exit 2; }
+done
+((USERS <= 1000)) || { echo "bench/run.sh: BENCH_USERS must be at most 1000" >&2; exit 2; }
+((THREADS <= CONNECTIONS)) || { echo "bench/run.sh: BENCH_THREADS must not exceed BENCH_CONNECTIONS" >&2; exit 2; }
+
+log() { echo "==> $*" >&2; }
+die() { echo "bench/run.sh: error: $*" >&2; exit 1; }
+
+source scripts/env.sh
+for tool in wrk curl jq gzip xargs setsid wrangler; do
+  command -v "$tool" >/dev/null || die "'$tool' is not on PATH (run scripts/setup.sh?)"
+done
+
+RESULTS="$ROOT/bench/results"
+mkdir -p "$RESULTS"
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/dream-bench.XXXXXX")
+REPORT="$WORK/report.txt"
+WRK_RAW="$WORK/wrk.txt"
+: >"$REPORT"; : >"$WRK_RAW"
+
+# ---------------------------------------------------------------- worker processes
+PIDS=()
+declare -A WORKER_PID=()
+# alive NAME: dies with the tail of the worker's log if its process is gone.
+alive() {
+  local pid=${WORKER_PID[$1]}
+  if ! kill -0 "$pid" 2>/dev/null; then
+    echo "--- tail of the $1 worker's log" >&2; tail -n 40 "$WORK/$1.log" >&2
+    die "the $1 worker (pid $pid) has exited"
+  fi
+}
+stop_workers() {
+  local pid i
+  for pid in "${PIDS[@]}"; do
+    # Each worker was started with setsid: its pid leads a process group holding
+    # node (wrangler) and its workerd child. Stop that group, and only it.
+    kill -TERM -- "-$pid" 2>/dev/null || true
+  done
+  for pid in "${PIDS[@]}"; do
+    for ((i = 0; i < 50; i++)); do
+      kill -0 -- "-$pid" 2>/dev/null || break
+      sleep 0.1
+    done
+    kill -KILL -- "-$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+  done
+  PIDS=()
+}
+cleanup() {
+  local rc=$?
+  stop_workers
+  # Keep the workers' logs: the first place to look when a run breaks.
+  local name
+  for name in api baseline; do
+    [[ -f $WORK/$name.log ]] && cp "$WORK/$name.log" "$RESULTS/latest-$name.log"
+  done
+  ((rc == 0)) || echo "bench/run.sh: the run broke; worker logs: bench/results/latest-{api,baseline}.log" >&2
+  rm -rf "$WORK"
+  exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+# start_worker NAME CONFIG PORT READY_PATH [wrangler args...]
+start_worker() {
+  local name=$1 config=$2 port=$3 ready=$4; shift 4
+  local logfile="$WORK/$name.log" state="$WORK/$name-state" pid code i
+  port_in_use "$port" && die "port $port is already in use; is another benchmark running?"
+  mkdir -p "$state"
+  setsid wrangler dev -c "$config" --ip 127.0.0.1 --port "$port" \
+    --show-interactive-dev-session=false --log-level=error --persist-to "$state" "$@" \
+    </dev/null >"$logfile" 2>&1 &
+  pid=$!
+  PIDS+=("$pid")
+  WORKER_PID[$name]=$pid
+  for ((i = 0; i < 600; i++)); do  # up to ~60 s
+    if ! kill -0 "$pid" 2>/dev/null; then
+      echo "--- $logfile" >&2; tail -n 40 "$logfile" >&2
+      die "the $name worker (wrangler dev -c $config) exited before answering"
+    fi
+    code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "http://127.0.0.1:$port$ready" || true)
+    [[ $code == 200 ]] && { log "$name worker up on port $port (pid $pid)"; return 0; }
+    sleep 0.1
+  done
+  echo "--- $logfile" >&2; tail -n 40 "$logfile" >&2
+  die "the $name worker did not answer 200 on GET $ready within 60 s (last status: ${code:-none})"
+}
+
+# ---------------------------------------------------------------- HTTP helpers
+# ip_for N: a unique CF-Connecting-IP per registration (at most 5 per hour per IP).
+ip_for() { echo "10.$(($1 / 65536 % 256)).$(($1 / 256 % 256)).$(($1 % 256))"; }
+
+# register IP -> prints the apiKey; dies unless 201.
+register() {
+  local out code body
+  out=$(curl -sS --max-time 30 -w '\n%{http_code}' -X POST "$API_URL/v1/developers" \
+    -H 'Content-Type: application/json' -H "CF-Connecting-IP: $1" \
+    --data '{"email":"bench@example.com"}') || die "POST /v1/developers failed (curl)"
+  code=${out##*$'\n'}; body=${out%$'\n'*}
+  [[ $code == 201 ]] || die "POST /v1/developers answered $code, expected 201: $body"
+  jq -er '.apiKey' <<<"$body" || die "POST /v1/developers: no apiKey in $body"
+}
+
+# New platforms give end users a free tier of 100 calls per period; the benchmark's
+# platform makes that tier unlimited so that tracks keep answering 200.
+unlimit_tiers() {
+  local out code
+  out=$(curl -sS --max-time 30 -w '\n%{http_code}' -X PUT "$API_URL/v1/tiers" \
+    -H 'Content-Type: application/json' -H "Authorization: Bearer $1" \
+    --data '{"tiers":[{"id":"free","name":"Free","priceCents":0,"limit":null}]}') \
+    || die "PUT /v1/tiers failed (curl)"
+  code=${out##*$'\n'}
+  [[ $code == 200 ]] || die "PUT /v1/tiers answered $code, expected 200: ${out%$'\n'*}"
+}
+
+# check_track KEY: one track by hand, so that a broken setup fails here, clearly.
+check_track() {
+  local out code body
+  out=$(curl -sS --max-time 30 -w '\n%{http_code}' -X POST "$API_URL/v1/usage/track" \
+    -H 'Content-Type: application/json' -H "Authorization: Bearer $1" \
+    --data "{\"userId\":\"${USER_PREFIX}000\"}") || die "POST /v1/usage/track failed (curl)"
+  code=${out##*$'\n'}; body=${out%$'\n'*}
+  [[ $code == 200 ]] || die "POST /v1/usage/track answered $code, expected 200: $body"
+  [[ $(jq -r '.allowed' <<<"$body") == true ]] || die "POST /v1/usage/track did not allow the call: $body"
+}
+
+# register_many FROM TO: registers platforms FROM..TO with 8 parallel curls; platform
+# N comes from IP $(ip_for N) and its answer lands in $WORK/reg/<ip>.json.
+register_many() {
+  local from=$1 to=$2 codes="$WORK/register.codes" bad
+  mkdir -p "$WORK/reg"
+  seq "$from" "$to" | while read -r n; do ip_for "$n"; done |
+    xargs -P 8 -I{} curl -sS --max-time 30 -o "$WORK/reg/{}.json" -w '{} %{http_code}\n' \
+      -X POST "$API_URL/v1/developers" -H 'Content-Type: application/json' \
+      -H 'CF-Connecting-IP: {}' --data '{"email":"bench@example.com"}' >"$codes" \
+    || die "registering platforms $from..$to: a curl failed"
+  bad=$(grep -cv ' 201$' "$codes" || true)
+  ((bad == 0)) || die "registering platforms $from..$to: $bad answers were not 201, e.g. $(grep -v ' 201$' "$codes" | head -n 1): $(cat "$WORK/reg/$(grep -v ' 201$' "$codes" | head -n 1 | cut -d' ' -f1).json")"
+  (($(wc -l <"$codes") == to - from + 1)) || die "registering platforms $from..$to: expected $((to - from + 1)) answers, got $(wc -l <"$codes")"
+}
+
+# key_of N: the apiKey of platform N registered by register_many.
+key_of() { jq -er '.apiKey' "$WORK/reg/$(ip_for "$1").json" || die "no apiKey for platform $1"; }
+
+# ---------------------------------------------------------------- wrk
+to_ms() {  # "1.23ms" / "850.00us" / "1.02s" / "1.5m" -> milliseconds
+  awk -v v="$1" 'BEGIN {
+    if (match(v, /^[0-9.]+/) == 0) { print "nan"; exit }
+    n = substr(v, 1, RLENGTH); u = substr(v, RLENGTH + 1)
+    f = (u == "us") ? 0.001 : (u == "ms") ? 1 : (u == "s") ? 1000 : (u == "m") ? 60000 : (u == "h") ? 3600000 : -1
+    if (f < 0) { print "nan"; exit }
+    printf "%.3f", n * f }'
+}
+
+# run_wrk LABEL DURATION [wrk options...] URL [-- script args...]
+#   -> prints "p50_ms p99_ms requests/s errors"; dies on any non-2xx answer.
+run_wrk() {
+  local label=$1 duration=$2; shift 2
+  local out p50 p99 rps non2xx sockerr
+  out=$(wrk -t"$THREADS" -c"$CONNECTIONS" -d"$duration" --latency "$@" 2>&1) \
+    || { echo "$out" >&2; die "wrk failed ($label); is the worker still up?"; }
+  printf '### %s\n%s\n\n' "$label" "$out" >>"$WRK_RAW"
+  p50=$(awk '$1 == "50%" { print $2 }' <<<"$out")
+  p99=$(awk '$1 == "99%" { print $2 }' <<<"$out")
+  rps=$(awk '$1 == "Requests/sec:" { print $2 }' <<<"$out")
+  [[ -n $p50 && -n $p99 && -n $rps ]] || { echo "$out" >&2; die "could not parse wrk's output ($label)"; }
+  non2xx=$(awk '/Non-2xx or 3xx responses:/ { print $NF }' <<<"$out")
+  sockerr=$(awk '/Socket errors:/ { gsub(/,/, ""); print $4 + $6 + $8 + $10 }' <<<"$out")
+  echo "$(to_ms "$p50") $(to_ms "$p99") $rps $((${non2xx:-0} + ${sockerr:-0}))"
+  if [[ -n $non2xx ]]; then
+    echo "$out" >&2
+    die "$label: $non2xx responses were not 2xx (see above)"
+  fi
+}
+
+# ---------------------------------------------------------------- report helpers
+say() { printf '%s\n' "$*" >>"$REPORT"; }
+kib() { awk -v b="$1" 'BEGIN { printf "%.1f", b / 1024 }'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b == 0) print "nan"; else printf "%.2f", a / b }'; }
+verdict() { awk -v v="$1" -v op="$2" -v t="$3" 'BEGIN {
+  ok = (op == "<=") ? (v <= t) : (v >= t); print ok ? "PASS" : "FAIL" }'; }
+mean() { awk '{ s += $1; n++ } END { printf "%.3f", s / n }'; }
+
+# measure SCENARIO KEY: interleaved baseline/api rounds; appends the scenario's
+# table to the report and sets ${SCENARIO}_TRACK_P50 (for the B/A ratio).
+measure() {
+  local sc=$1 key=$2 r base api b a p50 p99 rps err
+  local rows="$WORK/rows-$sc"
+  : >"$rows"
+  for ((r = 1; r <= ROUNDS; r++)); do
+    log "scenario $sc, round $r/$ROUNDS: baseline GET / for $DURATION"
+    alive baseline
+    b=$(run_wrk "scenario $sc round $r baseline" "$DURATION" "$BASE_URL/")
+    echo "baseline $r $b" >>"$rows"
+    log "scenario $sc, round $r/$ROUNDS: api POST /v1/usage/track for $DURATION"
+    alive api
+    a=$(run_wrk "scenario $sc round $r track" "$DURATION" -s "$ROOT/bench/track.lua" "$API_URL" -- "$key" "$USERS" "$USER_PREFIX")
+    echo "track $r $a" >>"$rows"
+  done
+
+  local fmt='  %-22s %10s %10s %10s %7s\n'
+  say "$(printf "$fmt" "" "p50 ms" "p99 ms" "req/s" "errors")"
+  while read -r what round p50 p99 rps err; do
+    say "$(printf "$fmt" "$what (run $round)" "$(printf %.2f "$p50")" "$(printf %.2f "$p99")" "$(printf %.0f "$rps")" "$err")"
+  done <"$rows"
+  local bp50 bp99 brps tp50 tp99 trps
+  bp50=$(awk '$1 == "baseline" { print $3 }' "$rows" | mean)
+  bp99=$(awk '$1 == "baseline" { print $4 }' "$rows" | mean)
+  brps=$(awk '$1 == "baseline" { print $5 }' "$rows" | mean)
+  tp50=$(awk '$1 == "track" { print $3 }' "$rows" | mean)
+  tp99=$(awk '$1 == "track" { print $4 }' "$rows" | mean)
+  trps=$(awk '$1 == "track" { print $5 }' "$rows" | mean)
+  say "$(printf "$fmt" "baseline (mean)" "$(printf %.2f "$bp50")" "$(printf %.2f "$bp99")" "$(printf %.0f "$brps")" "")"
+  say "$(printf "$fmt" "track (mean)" "$(printf %.2f "$tp50")" "$(printf %.2f "$tp99")" "$(printf %.0f "$trps")" "")"
+  local rp50 rp99 rrps
+  rp50=$(ratio "$tp50" "$bp50"); rp99=$(ratio "$tp99" "$bp99"); rrps=$(ratio "$trps" "$brps")
+  say "  track/baseline   p50 ${rp50}x  (target <= 2.00x)  $(verdict "$rp50" "<=" 2)"
+  say "  track/baseline   p99 ${rp99}x  (no target)"
+  say "  track/baseline req/s ${rrps}x  (target >= 0.50x)  $(verdict "$rrps" ">=" 0.5)"
+  printf -v "${sc}_TRACK_P50" '%s' "$tp50"
+  printf -v "${sc}_RATIO_P50" '%s' "$rp50"
+  printf -v "${sc}_RATIO_RPS" '%s' "$rrps"
+}
+
+# ================================================================== the run
+if ((BUILD)); then
+  log "building (bash scripts/build.sh)"
+  bash scripts/build.sh >&2 || die "the build failed"
+else
+  log "--no-build: measuring the existing build outputs"
+fi
+
+API_WASM="$ROOT/workers/api/build/index_bg.wasm"
+BASE_WASM="$ROOT/bench/baseline-worker/build/index_bg.wasm"
+for f in "$API_WASM" "$BASE_WASM"; do
+  [[ -s $f ]] || die "$f is missing; build first (drop --no-build)"
+done
+
+commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
+git diff --quiet HEAD 2>/dev/null || commit="$commit (+ uncommitted changes)"
+say "dream-api benchmark  $(date -u '+%Y-%m-%d %H:%M:%SZ')  commit $commit"
+say "machine: $(nproc) cores; wrangler $(wrangler --version 2>/dev/null | tail -n 1); $(wrk --version 2>&1 | head -n 1 | awk '{ print $1, $2 }')"
+say "wrk: -t$THREADS -c$CONNECTIONS -d$DURATION --latency, $ROUNDS interleaved round(s) per scenario, warm-up $WARMUP each"
+say "track: POST /v1/usage/track round-robin over $USERS userIds ${USER_PREFIX}000..${USER_PREFIX}$(printf %03d $((USERS - 1))) (bench/track.lua)"
+say ""
+
+say "WASM SIZE              raw KiB   gzip -9 KiB"
+api_raw=$(stat -c %s "$API_WASM"); api_gz=$(gzip -9 -c "$API_WASM" | wc -c)
+base_raw=$(stat -c %s "$BASE_WASM"); base_gz=$(gzip -9 -c "$BASE_WASM" | wc -c)
+say "$(printf '  %-18s %10s %12s' "api worker" "$(kib "$api_raw")" "$(kib "$api_gz")")   target <= $GZIP_TARGET_KIB KiB gzipped: $( ((api_gz <= GZIP_TARGET_KIB * 1024)) && echo PASS || echo FAIL)"
+say "$(printf '  %-18s %10s %12s' "baseline worker" "$(kib "$base_raw")" "$(kib "$base_gz")")"
+say ""
+
+log "starting the workers (ports $API_PORT and $BASE_PORT)"
+start_worker api "$ROOT/wrangler.toml" "$API_PORT" /health \
+  --var 'PLATFORM_TIERS:{"free":{"limit":null},"paid":{"limit":null}}' \
+  --var RATE_LIMIT_PER_MINUTE:1000000000
+start_worker baseline "$ROOT/bench/baseline-worker/wrangler.toml" "$BASE_PORT" /
+
+log "registering the first platform"
+KEY_A=$(register "$(ip_for 1)")
+unlimit_tiers "$KEY_A"
+check_track "$KEY_A"
+
+log "warming up ($WARMUP each)"
+run_wrk "warm-up baseline" "$WARMUP" "$BASE_URL/" >/dev/null
+run_wrk "warm-up track" "$WARMUP" -s "$ROOT/bench/track.lua" "$API_URL" -- "$KEY_A" "$USERS" "$USER_PREFIX" >/dev/null
+
+say "SCENARIO A: 1 platform registered"
+measure A "$KEY_A"
+say ""
+
+if ((PLATFORMS > 1)); then
+  log "registering platforms 2..$PLATFORMS (8 in parallel)"
+  t0=$(date +%s)
+  register_many 2 "$PLATFORMS"
+  log "registered $((PLATFORMS - 1)) platforms in $(($(date +%s) - t0)) s"
+  KEY_B=$(key_of "$PLATFORMS")
+else
+  KEY_B=$KEY_A
+fi
+unlimit_tiers "$KEY_B"
+check_track "$KEY_B"
+# The new platform's end users are new Durable Objects: warm them like in scenario A.
+run_wrk "warm-up track B" "$WARMUP" -s "$ROOT/bench/track.lua" "$API_URL" -- "$KEY_B" "$USERS" "$USER_PREFIX" >/dev/null
+
+say "SCENARIO B: $PLATFORMS platforms registered (tracking as the last one registered)"
+measure B "$KEY_B"
+say ""
+
+ba=$(ratio "$B_TRACK_P50" "$A_TRACK_P50")
+say "RATIOS  A: p50 ${A_RATIO_P50}x req/s ${A_RATIO_RPS}x | B: p50 ${B_RATIO_P50}x req/s ${B_RATIO_RPS}x | track p50 B/A ${ba}x (expect ~1.00: flat in the number of platforms)"
+
+stop_workers
+cp "$REPORT" "$RESULTS/latest.txt"
+cp "$WRK_RAW" "$RESULTS/latest-wrk.txt"
+cat "$REPORT"

@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Runs every check and test, from a fresh machine if need be: set-up, formatting,
+# clippy, core unit and property tests, the wasm build, and the end-to-end tests
+# against the real workers under `wrangler dev` (started here, stopped by PID).
+set -euo pipefail
+source "$(dirname "$0")/env.sh"
+source "$(dirname "$0")/workers.sh"
+cd "$DREAM_ROOT"
+
+step() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
+
+bash scripts/setup.sh
+
+step "cargo fmt --check"
+cargo fmt --all --check
+
+step "cargo clippy -D warnings (native and wasm32)"
+cargo clippy --workspace --all-targets --quiet -- -D warnings
+cargo clippy -p dream-api-worker -p dream-bench-baseline --target wasm32-unknown-unknown --quiet -- -D warnings
+
+step "unit and property tests"
+cargo test --workspace --exclude dream-e2e --quiet
+
+step "build the workers"
+bash scripts/build.sh
+
+step "end-to-end tests"
+run_dir=$(mktemp -d)
+export DREAM_LOGS="$run_dir/logs"
+trap 'stop_workers; rm -rf "$run_dir"' EXIT
+start_worker api-default 18787 "$run_dir/default" --log-level=warn
+start_worker api-raised 18788 "$run_dir/raised" --log-level=warn \
+  --var 'PLATFORM_TIERS:{"free": {"limit": null}, "paid": {"limit": null}}'
+export DREAM_API_URL=http://127.0.0.1:18787 DREAM_API_RAISED_URL=http://127.0.0.1:18788
+if ! cargo test -p dream-e2e --quiet; then
+  echo "worker logs: $DREAM_LOGS" >&2
+  tail -n 50 "$DREAM_LOGS"/*.log >&2
+  exit 1
+fi
+step "all tests passed"

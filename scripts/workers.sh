@@ -1,0 +1,37 @@
+# Sourced: start and stop local workers under `wrangler dev`, each in its own process
+# group so that stopping it by PID also stops its workerd.
+
+DREAM_PIDS=()
+
+# start_worker NAME PORT PERSIST_DIR [wrangler args…]: starts in the background, logs to
+# $DREAM_LOGS/NAME.log, and waits until GET /health answers.
+start_worker() {
+  local name=$1 port=$2 persist=$3; shift 3
+  mkdir -p "$DREAM_LOGS" "$persist"
+  (cd "$DREAM_ROOT" && exec setsid wrangler dev --ip 127.0.0.1 --port "$port" \
+      --show-interactive-dev-session=false --persist-to "$persist" "$@") \
+    >"$DREAM_LOGS/$name.log" 2>&1 &
+  DREAM_PIDS+=($!)
+  for _ in $(seq 1 240); do
+    if curl -sf "http://127.0.0.1:$port/health" >/dev/null 2>&1; then
+      echo "    $name ready on http://127.0.0.1:$port"
+      return 0
+    fi
+    if ! kill -0 "${DREAM_PIDS[-1]}" 2>/dev/null; then break; fi
+    sleep 0.25
+  done
+  echo "$name did not start; its log:" >&2
+  cat "$DREAM_LOGS/$name.log" >&2
+  return 1
+}
+
+stop_workers() {
+  local pid
+  for pid in "${DREAM_PIDS[@]}"; do
+    kill -- "-$pid" 2>/dev/null || kill "$pid" 2>/dev/null || true
+  done
+  for pid in "${DREAM_PIDS[@]}"; do
+    wait "$pid" 2>/dev/null || true
+  done
+  DREAM_PIDS=()
+}

@@ -1,0 +1,9 @@
+//! End-to-end tests of the api worker (see `dream_e2e` for how they run).
+
+mod bad_input;
+mod contract;
+mod exactness;
+mod isolation;
+mod keys;
+mod metering;
+mod registration;
