@@ -292,11 +292,21 @@ else
   log "--no-build: measuring the existing build outputs"
 fi
 
-API_WASM="$ROOT/workers/api/build/index_bg.wasm"
-BASE_WASM="$ROOT/bench/baseline-worker/build/index_bg.wasm"
-for f in "$API_WASM" "$BASE_WASM"; do
-  [[ -s $f ]] || die "$f is missing; build first (drop --no-build)"
-done
+# Run (and size) a snapshot of the build outputs, not the checkout's build/ folders:
+# wrangler dev reloads when its files change, and another session rebuilding
+# during the run would otherwise restart the worker under wrk and mix two builds.
+snapshot() {  # snapshot NAME CONFIG BUILD_DIR -> $WORK/NAME/{wrangler.toml,build/}
+  local dir="$WORK/$1"
+  [[ -s $3/index_bg.wasm && -s $3/index.js ]] || die "$3 has no build outputs; build first (drop --no-build)"
+  mkdir -p "$dir"
+  cp -R "$3" "$dir/build"
+  sed 's|^main = .*|main = "build/index.js"|' "$2" >"$dir/wrangler.toml"
+  grep -q '^main = "build/index.js"$' "$dir/wrangler.toml" || die "$2 has no 'main = ...' line"
+}
+snapshot api "$ROOT/wrangler.toml" "$ROOT/workers/api/build"
+snapshot baseline "$ROOT/bench/baseline-worker/wrangler.toml" "$ROOT/bench/baseline-worker/build"
+API_WASM="$WORK/api/build/index_bg.wasm"
+BASE_WASM="$WORK/baseline/build/index_bg.wasm"
 
 commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
 git diff --quiet HEAD 2>/dev/null || commit="$commit (+ uncommitted changes)"
@@ -314,10 +324,10 @@ say "$(printf '  %-18s %10s %12s' "baseline worker" "$(kib "$base_raw")" "$(kib 
 say ""
 
 log "starting the workers (ports $API_PORT and $BASE_PORT)"
-start_worker api "$ROOT/wrangler.toml" "$API_PORT" /health \
+start_worker api "$WORK/api/wrangler.toml" "$API_PORT" /health \
   --var 'PLATFORM_TIERS:{"free":{"limit":null},"paid":{"limit":null}}' \
   --var RATE_LIMIT_PER_MINUTE:1000000000
-start_worker baseline "$ROOT/bench/baseline-worker/wrangler.toml" "$BASE_PORT" /
+start_worker baseline "$WORK/baseline/wrangler.toml" "$BASE_PORT" /
 
 log "registering the first platform"
 KEY_A=$(register "$(ip_for 1)")
