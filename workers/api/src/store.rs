@@ -9,9 +9,9 @@ use dream_core::ids::PlatformId;
 use dream_core::platform::PlatformMeta;
 use dream_core::storage::{self, KeyRecord};
 use dream_core::tier::{Tier, TierConfig};
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use std::cell::RefCell;
-use std::future::Future;
 use std::hash::Hash;
 use std::thread::LocalKey;
 use worker::{Context, Date, Env};
@@ -58,13 +58,8 @@ impl Store {
         ctx: &Context,
         hash: &ApiKeyHash,
     ) -> ApiResult<Option<KeyRecord>> {
-        let env = self.env.clone();
         let name = storage::api_key_record(hash);
-        read_through(&KEYS, name.clone(), ctx, move || {
-            let (env, name) = (env.clone(), name.clone());
-            async move { Ok(Self::tokens(&env)?.get(&name).json::<KeyRecord>().await?) }
-        })
-        .await
+        read_through(&KEYS, name.clone(), ctx, &self.env, name, parse_json).await
     }
 
     pub async fn platform_meta(
@@ -72,18 +67,8 @@ impl Store {
         ctx: &Context,
         platform: &PlatformId,
     ) -> ApiResult<Option<PlatformMeta>> {
-        let env = self.env.clone();
         let name = storage::platform_meta(platform);
-        read_through(&METAS, platform.clone(), ctx, move || {
-            let (env, name) = (env.clone(), name.clone());
-            async move {
-                Ok(Self::tokens(&env)?
-                    .get(&name)
-                    .json::<PlatformMeta>()
-                    .await?)
-            }
-        })
-        .await
+        read_through(&METAS, platform.clone(), ctx, &self.env, name, parse_json).await
     }
 
     /// The platform's metadata, which a verified key's platform always has.
@@ -97,21 +82,10 @@ impl Store {
         })
     }
 
+    /// The platform's tiers; a platform that never set any has the default.
     pub async fn tier_config(&self, ctx: &Context, platform: &PlatformId) -> ApiResult<TierConfig> {
-        let env = self.env.clone();
         let name = storage::tier_config(platform);
-        read_through(&TIERS, platform.clone(), ctx, move || {
-            let (env, name) = (env.clone(), name.clone());
-            async move {
-                match Self::tokens(&env)?.get(&name).json::<StoredTiers>().await? {
-                    None => Ok(TierConfig::default_for_new_platform()),
-                    Some(stored) => TierConfig::from_stored(stored.tiers).ok_or_else(|| {
-                        ApiError::internal(format!("{name} holds an invalid configuration"))
-                    }),
-                }
-            }
-        })
-        .await
+        read_through(&TIERS, platform.clone(), ctx, &self.env, name, parse_tiers).await
     }
 
     pub async fn put_key_record(&self, hash: &ApiKeyHash, record: &KeyRecord) -> ApiResult<()> {
@@ -180,33 +154,50 @@ impl Store {
     }
 }
 
-/// Reads through `cache`: fresh values are returned as they are; stale ones are
-/// returned while `load` refreshes them after the response; missing ones are loaded.
-async fn read_through<K, V, F, Fut>(
+fn parse_json<T: DeserializeOwned>(stored: Option<String>) -> ApiResult<Option<T>> {
+    stored
+        .map(|text| serde_json::from_str(&text))
+        .transpose()
+        .map_err(ApiError::from)
+}
+
+fn parse_tiers(stored: Option<String>) -> ApiResult<TierConfig> {
+    match parse_json::<StoredTiers>(stored)? {
+        None => Ok(TierConfig::default_for_new_platform()),
+        Some(stored) => TierConfig::from_stored(stored.tiers)
+            .ok_or_else(|| ApiError::internal("a stored tier configuration is invalid")),
+    }
+}
+
+/// Reads `name` from TOKENS_KV through `cache`: fresh values are returned as they are;
+/// stale ones are returned while a read refreshes them after the response; missing
+/// ones are read now.
+async fn read_through<K, V>(
     cache: &'static LocalKey<Cache<K, V>>,
     key: K,
     ctx: &Context,
-    load: F,
+    env: &Env,
+    name: String,
+    parse: fn(Option<String>) -> ApiResult<V>,
 ) -> ApiResult<V>
 where
     K: Hash + Eq + Clone + 'static,
     V: Clone + 'static,
-    F: Fn() -> Fut,
-    Fut: Future<Output = ApiResult<V>> + 'static,
 {
+    let env = env.clone();
+    let load = async move { parse(Store::tokens(&env)?.get(&name).text().await?) };
     match cache.with(|c| c.borrow().get(&key, now_ms())) {
         Some((value, Freshness::Fresh)) => Ok(value),
         Some((value, Freshness::Stale)) => {
-            let refresh = load();
             ctx.wait_until(async move {
-                if let Ok(fresh) = refresh.await {
+                if let Ok(fresh) = load.await {
                     cache.with(|c| c.borrow_mut().put(key, fresh, now_ms()));
                 }
             });
             Ok(value)
         }
         None => {
-            let value = load().await?;
+            let value = load.await?;
             cache.with(|c| c.borrow_mut().put(key, value.clone(), now_ms()));
             Ok(value)
         }

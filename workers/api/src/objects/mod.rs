@@ -10,6 +10,7 @@ pub mod usage_meter;
 
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
+use std::cell::RefCell;
 use wasm_bindgen::JsValue;
 use worker::{Env, Method, Request, RequestInit, Response, SqlStorage, Stub};
 
@@ -58,33 +59,51 @@ struct StateRow {
     state: String,
 }
 
-/// An object's state as one JSON row of the table `state` (created on first use).
-pub fn init_state_table(sql: &SqlStorage) -> worker::Result<()> {
-    sql.exec(
-        "CREATE TABLE IF NOT EXISTS state (id INTEGER PRIMARY KEY CHECK (id = 1), state TEXT NOT NULL)",
-        None,
-    )?;
-    Ok(())
+/// An object's state: one JSON row of the table `state`, with a copy kept in memory
+/// while the object lives (it is the only writer, so the copy is never stale).
+pub struct StoredState<T> {
+    cached: RefCell<Option<T>>,
 }
 
-pub fn load_state<T: DeserializeOwned + Default>(sql: &SqlStorage) -> worker::Result<T> {
-    let rows: Vec<StateRow> = sql
-        .exec("SELECT state FROM state WHERE id = 1", None)?
-        .to_array()?;
-    match rows.first() {
-        None => Ok(T::default()),
-        Some(row) => serde_json::from_str(&row.state)
-            .map_err(|e| worker::Error::RustError(format!("stored state: {e}"))),
+impl<T: Clone + Default + Serialize + DeserializeOwned> StoredState<T> {
+    /// Creates the table on first use.
+    pub fn new(sql: &SqlStorage) -> Self {
+        let created = sql.exec(
+            "CREATE TABLE IF NOT EXISTS state (id INTEGER PRIMARY KEY CHECK (id = 1), state TEXT NOT NULL)",
+            None,
+        );
+        if let Err(e) = created {
+            worker::console_error!("creating the state table: {e}");
+        }
+        Self {
+            cached: RefCell::new(None),
+        }
     }
-}
 
-pub fn save_state<T: Serialize>(sql: &SqlStorage, state: &T) -> worker::Result<()> {
-    let json = serde_json::to_string(state).map_err(|e| worker::Error::RustError(e.to_string()))?;
-    sql.exec(
-        "INSERT INTO state (id, state) VALUES (1, ?) ON CONFLICT(id) DO UPDATE SET state = excluded.state",
-        vec![json.into()],
-    )?;
-    Ok(())
+    pub fn load(&self, sql: &SqlStorage) -> worker::Result<T> {
+        if let Some(state) = self.cached.borrow().as_ref() {
+            return Ok(state.clone());
+        }
+        let rows: Vec<StateRow> = sql
+            .exec("SELECT state FROM state WHERE id = 1", None)?
+            .to_array()?;
+        match rows.first() {
+            None => Ok(T::default()),
+            Some(row) => serde_json::from_str(&row.state)
+                .map_err(|e| worker::Error::RustError(format!("stored state: {e}"))),
+        }
+    }
+
+    pub fn save(&self, sql: &SqlStorage, state: T) -> worker::Result<()> {
+        let json =
+            serde_json::to_string(&state).map_err(|e| worker::Error::RustError(e.to_string()))?;
+        sql.exec(
+            "INSERT INTO state (id, state) VALUES (1, ?) ON CONFLICT(id) DO UPDATE SET state = excluded.state",
+            vec![json.into()],
+        )?;
+        *self.cached.borrow_mut() = Some(state);
+        Ok(())
+    }
 }
 
 pub fn now_ms() -> i64 {

@@ -1,30 +1,28 @@
 //! `PlatformMeter`, one per platform: the platform's monthly quota across all of its
 //! end-users, and its daily statistics.
 
-use super::{bad_path, init_state_table, load_state, now_ms, reply, save_state};
+use super::{bad_path, now_ms, reply, StoredState};
 use dream_core::meter::{PlatformMeter as Quota, Usage};
 use dream_core::protocol::{path, PlatformUsageQuery, ReserveCommand, ReserveReply, StatsQuery};
 use dream_core::stats::{self, DailyCount, Stats, MAX_DAYS};
 use dream_core::time::{date, from_millis};
 use serde::Deserialize;
-use std::cell::RefCell;
 use worker::{durable_object, DurableObject, Env, Request, Response, SqlStorage, State};
 
 #[durable_object(fetch)]
 pub struct PlatformMeter {
     state: State,
-    quota: RefCell<Option<Quota>>,
+    quota: StoredState<Quota>,
 }
 
 impl DurableObject for PlatformMeter {
     fn new(state: State, _env: Env) -> Self {
-        if let Err(e) = init_tables(&state.storage().sql()) {
+        let sql = state.storage().sql();
+        let quota = StoredState::new(&sql);
+        if let Err(e) = init_tables(&sql) {
             worker::console_error!("PlatformMeter storage: {e}");
         }
-        Self {
-            state,
-            quota: RefCell::new(None),
-        }
+        Self { state, quota }
     }
 
     async fn fetch(&self, mut req: Request) -> worker::Result<Response> {
@@ -49,7 +47,6 @@ impl DurableObject for PlatformMeter {
 }
 
 fn init_tables(sql: &SqlStorage) -> worker::Result<()> {
-    init_state_table(sql)?;
     sql.exec(
         "CREATE TABLE IF NOT EXISTS daily (date TEXT PRIMARY KEY, calls INTEGER NOT NULL DEFAULT 0, denied INTEGER NOT NULL DEFAULT 0)",
         None,
@@ -72,10 +69,7 @@ impl PlatformMeter {
     }
 
     fn quota(&self) -> worker::Result<Quota> {
-        match self.quota.borrow().as_ref() {
-            Some(q) => Ok(q.clone()),
-            None => load_state(&self.sql()),
-        }
+        self.quota.load(&self.sql())
     }
 
     /// The quota check-and-increment: synchronous from load to store.
@@ -86,8 +80,7 @@ impl PlatformMeter {
         let today = date(now);
         match quota.reserve(command.amount, command.limit, now) {
             Ok(usage) => {
-                save_state(&sql, &quota)?;
-                *self.quota.borrow_mut() = Some(quota);
+                self.quota.save(&sql, quota)?;
                 sql.exec(
                     "INSERT INTO daily (date, calls) VALUES (?, 1) ON CONFLICT(date) DO UPDATE SET calls = calls + 1",
                     vec![today.clone().into()],

@@ -1,10 +1,9 @@
 //! A fixed-window rate limiter per name (for example registrations per client IP).
 
-use super::{init_state_table, load_state, now_ms, reply, save_state};
+use super::{now_ms, reply, StoredState};
 use dream_core::meter::{RateStatus, RateWindow};
 use dream_core::protocol::LimitCommand;
 use serde::{Deserialize, Serialize};
-use std::cell::RefCell;
 use worker::{durable_object, DurableObject, Env, Request, Response, State};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -16,18 +15,13 @@ pub struct LimitReply {
 #[durable_object(fetch)]
 pub struct RateLimiter {
     state: State,
-    window: RefCell<Option<RateWindow>>,
+    window: StoredState<RateWindow>,
 }
 
 impl DurableObject for RateLimiter {
     fn new(state: State, _env: Env) -> Self {
-        if let Err(e) = init_state_table(&state.storage().sql()) {
-            worker::console_error!("RateLimiter storage: {e}");
-        }
-        Self {
-            state,
-            window: RefCell::new(None),
-        }
+        let window = StoredState::new(&state.storage().sql());
+        Self { state, window }
     }
 
     async fn fetch(&self, mut req: Request) -> worker::Result<Response> {
@@ -39,14 +33,10 @@ impl DurableObject for RateLimiter {
 impl RateLimiter {
     fn acquire(&self, command: &LimitCommand) -> worker::Result<LimitReply> {
         let sql = self.state.storage().sql();
-        let mut window = match *self.window.borrow() {
-            Some(w) => w,
-            None => load_state(&sql)?,
-        };
+        let mut window = self.window.load(&sql)?;
         let outcome = window.try_acquire(command.limit, command.window_ms, now_ms());
         if outcome.is_ok() {
-            save_state(&sql, &window)?;
-            *self.window.borrow_mut() = Some(window);
+            self.window.save(&sql, window)?;
         }
         Ok(match outcome {
             Ok(rate) => LimitReply {

@@ -2,7 +2,7 @@
 //! count, plan, rate window and idempotency keys. It mirrors a snapshot of itself to
 //! `USAGE_KV` for dashboards, at most once a second, from an alarm.
 
-use super::{bad_path, call, init_state_table, load_state, now_ms, reply, save_state, stub};
+use super::{bad_path, call, now_ms, reply, stub, StoredState};
 use dream_core::ids::{PlatformId, UserId};
 use dream_core::meter::{
     IdempotencyRecord, TrackDecision, TrackInput, UserMeter, IDEMPOTENCY_TTL_MS, RATE_WINDOW_MS,
@@ -35,7 +35,7 @@ struct Stored {
 pub struct UsageMeter {
     state: State,
     env: Env,
-    stored: RefCell<Option<Stored>>,
+    stored: StoredState<Stored>,
     /// Idempotency keys whose first call is waiting on the platform quota.
     in_flight: RefCell<HashSet<String>>,
     alarm_set: Cell<bool>,
@@ -43,13 +43,15 @@ pub struct UsageMeter {
 
 impl DurableObject for UsageMeter {
     fn new(state: State, env: Env) -> Self {
-        if let Err(e) = init_tables(&state.storage().sql()) {
+        let sql = state.storage().sql();
+        let stored = StoredState::new(&sql);
+        if let Err(e) = init_tables(&sql) {
             worker::console_error!("UsageMeter storage: {e}");
         }
         Self {
             state,
             env,
-            stored: RefCell::new(None),
+            stored,
             in_flight: RefCell::default(),
             alarm_set: Cell::new(false),
         }
@@ -78,7 +80,6 @@ impl DurableObject for UsageMeter {
 }
 
 fn init_tables(sql: &SqlStorage) -> worker::Result<()> {
-    init_state_table(sql)?;
     sql.exec(
         "CREATE TABLE IF NOT EXISTS idempotency (key TEXT PRIMARY KEY, recorded_at INTEGER NOT NULL, answer TEXT NOT NULL)",
         None,
@@ -98,16 +99,11 @@ impl UsageMeter {
     }
 
     fn load(&self) -> worker::Result<Stored> {
-        match self.stored.borrow().as_ref() {
-            Some(s) => Ok(s.clone()),
-            None => load_state(&self.sql()),
-        }
+        self.stored.load(&self.sql())
     }
 
     fn save(&self, stored: Stored) -> worker::Result<()> {
-        save_state(&self.sql(), &stored)?;
-        *self.stored.borrow_mut() = Some(stored);
-        Ok(())
+        self.stored.save(&self.sql(), stored)
     }
 
     fn idempotency_record(&self, key: &str) -> worker::Result<Option<IdempotencyRecord>> {
