@@ -47,10 +47,7 @@ impl NewPlatform {
                 created_at: rfc3339(now),
             },
             api_key: ApiKey::generate(rng),
-            key_record: KeyRecord {
-                platform_id,
-                expires_at: None,
-            },
+            key_record: KeyRecord { platform_id, expires_at: None },
         })
     }
 }
@@ -74,17 +71,10 @@ impl Rotation {
             Duration::seconds(i64::try_from(grace_seconds.min(MAX_GRACE_SECONDS)).unwrap_or(0));
         // The answer states the expiry in whole seconds, so a grace period ends on a whole
         // second (rounded up: never shorter than asked); no grace ends now.
-        let expires_at = if grace.is_zero() {
-            now
-        } else {
-            round_up_to_second(now + grace)
-        };
+        let expires_at = if grace.is_zero() { now } else { round_up_to_second(now + grace) };
         Self {
             api_key: ApiKey::generate(rng),
-            key_record: KeyRecord {
-                platform_id: platform_id.clone(),
-                expires_at: None,
-            },
+            key_record: KeyRecord { platform_id: platform_id.clone(), expires_at: None },
             previous_record: KeyRecord {
                 platform_id: platform_id.clone(),
                 expires_at: Some(expires_at),
@@ -112,10 +102,7 @@ mod tests {
         let email = Email::parse("ada@example.com").expect("valid");
         let p =
             NewPlatform::create(&mut seeded(1), email, Some("  Ada's app "), now()).expect("valid");
-        assert_eq!(
-            (p.meta.plan, p.meta.mode),
-            (PlatformPlan::Free, Mode::Preview)
-        );
+        assert_eq!((p.meta.plan, p.meta.mode), (PlatformPlan::Free, Mode::Preview));
         assert_eq!(p.meta.name.as_deref(), Some("Ada's app"));
         assert_eq!(p.key_record.platform_id, p.meta.platform_id);
         assert!(p.key_record.is_valid_at(now()));
@@ -151,10 +138,7 @@ mod tests {
         let r = Rotation::new(&mut seeded(2), &platform, 3, at);
         let expires = r.previous_record.expires_at.expect("set");
         assert_eq!(rfc3339(expires), "2026-11-25T12:00:04Z");
-        assert_eq!(
-            expires,
-            "2026-11-25T12:00:04Z".parse::<Instant>().expect("valid")
-        );
+        assert_eq!(expires, "2026-11-25T12:00:04Z".parse::<Instant>().expect("valid"));
         assert!(
             r.previous_record.is_valid_at(at + Duration::seconds(3)),
             "never shorter than asked"

@@ -73,10 +73,8 @@ impl ApiKeyHash {
 
     /// A hash read back from storage; anything but 64 lowercase hex is refused.
     pub fn from_stored(s: &str) -> Option<Self> {
-        (s.len() == 64
-            && s.bytes()
-                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)))
-        .then(|| Self(s.to_owned()))
+        (s.len() == 64 && s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)))
+            .then(|| Self(s.to_owned()))
     }
 
     pub fn ct_eq(&self, other: &Self) -> bool {
@@ -124,10 +122,7 @@ mod tests {
         let s = k.expose();
         assert_eq!(ApiKey::parse(&s[..45]), Err(ApiKeyError::Malformed));
         assert_eq!(ApiKey::parse(&format!("{s}0")), Err(ApiKeyError::Malformed));
-        assert_eq!(
-            ApiKey::parse(&s.replace("pk_live_", "pk_test_")),
-            Err(ApiKeyError::Malformed)
-        );
+        assert_eq!(ApiKey::parse(&s.replace("pk_live_", "pk_test_")), Err(ApiKeyError::Malformed));
         assert_eq!(ApiKey::parse(""), Err(ApiKeyError::Malformed));
     }
 

@@ -21,12 +21,7 @@ pub struct TtlCache<K, V> {
 
 impl<K: Hash + Eq + Clone, V: Clone> TtlCache<K, V> {
     pub fn new(fresh_ms: i64, usable_ms: i64, capacity: usize) -> Self {
-        Self {
-            entries: HashMap::new(),
-            fresh_ms,
-            usable_ms,
-            capacity,
-        }
+        Self { entries: HashMap::new(), fresh_ms, usable_ms, capacity }
     }
 
     pub fn get(&self, key: &K, now_ms: i64) -> Option<(V, Freshness)> {
@@ -44,15 +39,11 @@ impl<K: Hash + Eq + Clone, V: Clone> TtlCache<K, V> {
     pub fn put(&mut self, key: K, value: V, now_ms: i64) {
         if self.entries.len() >= self.capacity && !self.entries.contains_key(&key) {
             let usable_ms = self.usable_ms;
-            self.entries
-                .retain(|_, (_, at)| now_ms.saturating_sub(*at) < usable_ms);
+            self.entries.retain(|_, (_, at)| now_ms.saturating_sub(*at) < usable_ms);
             if self.entries.len() >= self.capacity {
                 // Everything is live: drop the oldest entry rather than grow.
-                if let Some(oldest) = self
-                    .entries
-                    .iter()
-                    .min_by_key(|(_, (_, at))| *at)
-                    .map(|(k, _)| k.clone())
+                if let Some(oldest) =
+                    self.entries.iter().min_by_key(|(_, (_, at))| *at).map(|(k, _)| k.clone())
                 {
                     self.entries.remove(&oldest);
                 }

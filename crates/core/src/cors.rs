@@ -20,14 +20,8 @@ pub fn response_headers(origin: Option<&str>, allowed: &[String]) -> Vec<(&'stat
 pub fn preflight_headers(origin: Option<&str>, allowed: &[String]) -> Vec<(&'static str, String)> {
     let mut headers = response_headers(origin, allowed);
     if headers.len() > 1 {
-        headers.push((
-            "Access-Control-Allow-Methods",
-            "GET, POST, PUT, DELETE, OPTIONS".into(),
-        ));
-        headers.push((
-            "Access-Control-Allow-Headers",
-            "Authorization, Content-Type".into(),
-        ));
+        headers.push(("Access-Control-Allow-Methods", "GET, POST, PUT, DELETE, OPTIONS".into()));
+        headers.push(("Access-Control-Allow-Headers", "Authorization, Content-Type".into()));
         headers.push(("Access-Control-Max-Age", "86400".into()));
     }
     headers
@@ -38,19 +32,13 @@ mod tests {
     use super::*;
 
     fn allowed() -> Vec<String> {
-        vec![
-            "http://127.0.0.1:8790".into(),
-            "https://app.example.com".into(),
-        ]
+        vec!["http://127.0.0.1:8790".into(), "https://app.example.com".into()]
     }
 
     #[test]
     fn an_allowed_origin_is_echoed_by_name() {
         let h = response_headers(Some("https://app.example.com"), &allowed());
-        assert!(h.contains(&(
-            "Access-Control-Allow-Origin",
-            "https://app.example.com".into()
-        )));
+        assert!(h.contains(&("Access-Control-Allow-Origin", "https://app.example.com".into())));
         assert!(!h.iter().any(|(_, v)| v == "*"));
     }
 
@@ -58,10 +46,7 @@ mod tests {
     fn other_origins_and_requests_without_one_get_no_allow_header() {
         for origin in [Some("https://evil.example.com"), Some("null"), None] {
             let h = preflight_headers(origin, &allowed());
-            assert!(
-                !h.iter().any(|(n, _)| n.starts_with("Access-Control-Allow")),
-                "{origin:?}"
-            );
+            assert!(!h.iter().any(|(n, _)| n.starts_with("Access-Control-Allow")), "{origin:?}");
         }
     }
 

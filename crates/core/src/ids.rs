@@ -45,19 +45,13 @@ impl PlatformId {
     const RANDOM_LEN: usize = 12;
 
     pub fn generate(rng: &mut dyn RandomSource) -> Self {
-        Self(format!(
-            "{}{}",
-            Self::PREFIX,
-            base62_string(rng, Self::RANDOM_LEN)
-        ))
+        Self(format!("{}{}", Self::PREFIX, base62_string(rng, Self::RANDOM_LEN)))
     }
 
     pub fn parse(s: &str) -> Result<Self, Invalid> {
         match s.strip_prefix(Self::PREFIX) {
             Some(rest) if rest.len() == Self::RANDOM_LEN && is_base62(rest) => Ok(Self(s.into())),
-            _ => Err(Invalid::new(
-                "platformId must be plt_ followed by 12 letters or digits",
-            )),
+            _ => Err(Invalid::new("platformId must be plt_ followed by 12 letters or digits")),
         }
     }
 }
@@ -76,9 +70,7 @@ impl UserId {
         if (1..=Self::MAX_LEN).contains(&s.len()) && s.bytes().all(allowed) {
             Ok(Self(s.into()))
         } else {
-            Err(Invalid::new(
-                "userId must be 1 to 128 characters of A-Z, a-z, 0-9, _ . : @ -",
-            ))
+            Err(Invalid::new("userId must be 1 to 128 characters of A-Z, a-z, 0-9, _ . : @ -"))
         }
     }
 }
@@ -94,9 +86,7 @@ impl TierId {
         if (1..=32).contains(&s.len()) && s.bytes().all(allowed) {
             Ok(Self(s.into()))
         } else {
-            Err(Invalid::new(
-                "a tier id must be 1 to 32 characters of a-z, 0-9 and -",
-            ))
+            Err(Invalid::new("a tier id must be 1 to 32 characters of a-z, 0-9 and -"))
         }
     }
 }
@@ -111,9 +101,7 @@ impl IdempotencyKey {
         if (1..=255).contains(&s.len()) && s.bytes().all(|b| (0x20..=0x7e).contains(&b)) {
             Ok(Self(s.into()))
         } else {
-            Err(Invalid::new(
-                "idempotencyKey must be 1 to 255 printable ASCII characters",
-            ))
+            Err(Invalid::new("idempotencyKey must be 1 to 255 printable ASCII characters"))
         }
     }
 }
@@ -167,14 +155,9 @@ mod tests {
 
     #[test]
     fn platform_ids_with_the_wrong_prefix_length_or_characters_are_rejected() {
-        for bad in [
-            "",
-            "plt_",
-            "plt_abc",
-            "plx_0123456789ab",
-            "plt_0123456789a-",
-            "plt_0123456789abc",
-        ] {
+        for bad in
+            ["", "plt_", "plt_abc", "plx_0123456789ab", "plt_0123456789a-", "plt_0123456789abc"]
+        {
             assert!(PlatformId::parse(bad).is_err(), "{bad}");
         }
     }
@@ -183,16 +166,7 @@ mod tests {
     fn user_ids_accept_the_documented_characters_and_nothing_else() {
         assert!(UserId::parse("user_123.abc:x@example.com-9").is_ok());
         assert!(UserId::parse(&"a".repeat(128)).is_ok());
-        for bad in [
-            "",
-            " ",
-            "a b",
-            "a/b",
-            "ü",
-            "a\n",
-            "<script>",
-            &"a".repeat(129),
-        ] {
+        for bad in ["", " ", "a b", "a/b", "ü", "a\n", "<script>", &"a".repeat(129)] {
             assert!(UserId::parse(bad).is_err(), "{bad:?}");
         }
     }
@@ -215,10 +189,7 @@ mod tests {
 
     #[test]
     fn emails_need_a_local_part_and_a_dotted_domain() {
-        assert_eq!(
-            Email::parse(" Ada@Example.com ").map(|e| e.0),
-            Ok("ada@example.com".into())
-        );
+        assert_eq!(Email::parse(" Ada@Example.com ").map(|e| e.0), Ok("ada@example.com".into()));
         for bad in [
             "",
             "ada",

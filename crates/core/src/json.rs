@@ -12,9 +12,7 @@ impl JsonObject {
         match serde_json::from_slice::<Value>(bytes) {
             Ok(Value::Object(map)) => Ok(Self(map)),
             Ok(_) => Err(Invalid::new("the request body must be a JSON object")),
-            Err(e) => Err(Invalid::new(format!(
-                "the request body is not valid JSON ({e})"
-            ))),
+            Err(e) => Err(Invalid::new(format!("the request body is not valid JSON ({e})"))),
         }
     }
 
@@ -36,8 +34,7 @@ impl JsonObject {
     }
 
     pub fn required_str(&self, field: &str) -> Result<&str, Invalid> {
-        self.optional_str(field)?
-            .ok_or_else(|| Invalid::new(format!("{field} is required")))
+        self.optional_str(field)?.ok_or_else(|| Invalid::new(format!("{field} is required")))
     }
 
     pub fn optional_str(&self, field: &str) -> Result<Option<&str>, Invalid> {
@@ -62,9 +59,7 @@ impl JsonObject {
             None => Ok(None),
             Some(v) => match v.as_u64() {
                 Some(n) if (min..=max).contains(&n) => Ok(Some(n)),
-                _ => Err(Invalid::new(format!(
-                    "{field} must be an integer from {min} to {max}"
-                ))),
+                _ => Err(Invalid::new(format!("{field} must be an integer from {min} to {max}"))),
             },
         }
     }
@@ -90,10 +85,7 @@ mod tests {
     fn non_objects_and_broken_json_are_rejected_with_a_message() {
         assert!(JsonObject::parse(b"[1]").is_err());
         assert!(JsonObject::parse(b"\"x\"").is_err());
-        assert!(JsonObject::parse(b"{\"a\":")
-            .unwrap_err()
-            .0
-            .contains("not valid JSON"));
+        assert!(JsonObject::parse(b"{\"a\":").unwrap_err().0.contains("not valid JSON"));
         assert!(JsonObject::parse(b"").is_err());
         assert!(JsonObject::parse_or_empty(b"  ").is_ok());
     }
@@ -114,9 +106,6 @@ mod tests {
         for field in ["b", "c", "d", "e"] {
             assert!(o.optional_int(field, 0, 10_000).is_err(), "{field}");
         }
-        assert_eq!(
-            o.optional_int("a", 6, 10).unwrap_err().0,
-            "a must be an integer from 6 to 10"
-        );
+        assert_eq!(o.optional_int("a", 6, 10).unwrap_err().0, "a must be an integer from 6 to 10");
     }
 }

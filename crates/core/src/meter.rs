@@ -72,10 +72,7 @@ impl PeriodCount {
         if limit.is_some_and(|l| next > l) {
             return false;
         }
-        *self = Self {
-            period: BillingPeriod::containing(now).key(),
-            count: next,
-        };
+        *self = Self { period: BillingPeriod::containing(now).key(), count: next };
         true
     }
 
@@ -143,10 +140,7 @@ impl RateWindow {
         now_ms: i64,
     ) -> Result<RateStatus, RateStatus> {
         if !self.is_open(window_ms, now_ms) {
-            *self = Self {
-                started_at_ms: now_ms,
-                calls: 0,
-            };
+            *self = Self { started_at_ms: now_ms, calls: 0 };
         }
         if self.calls >= limit {
             return Err(self.peek(limit, window_ms, now_ms));
@@ -222,40 +216,22 @@ impl UserMeter {
     /// the state.
     pub fn track(&self, input: &TrackInput<'_>, now: Instant) -> (TrackDecision, Self) {
         let now_ms = now.timestamp_millis();
-        let rate_peek = self
-            .window
-            .peek(input.rate_limit_per_minute, RATE_WINDOW_MS, now_ms);
+        let rate_peek = self.window.peek(input.rate_limit_per_minute, RATE_WINDOW_MS, now_ms);
         if let Some(prior) = input.prior.filter(|p| p.is_live(now_ms)) {
             return (
-                TrackDecision::Replay {
-                    answer: prior.answer.clone(),
-                    rate: rate_peek,
-                },
+                TrackDecision::Replay { answer: prior.answer.clone(), rate: rate_peek },
                 self.clone(),
             );
         }
         let mut next = self.clone();
         if !next.usage.try_add(input.amount, input.limit, now) {
             let usage = self.usage.usage(input.limit, now);
-            return (
-                TrackDecision::TierLimitReached {
-                    usage,
-                    rate: rate_peek,
-                },
-                self.clone(),
-            );
+            return (TrackDecision::TierLimitReached { usage, rate: rate_peek }, self.clone());
         }
-        match next
-            .window
-            .try_acquire(input.rate_limit_per_minute, RATE_WINDOW_MS, now_ms)
-        {
-            Ok(rate) => (
-                TrackDecision::Allowed {
-                    usage: next.usage.usage(input.limit, now),
-                    rate,
-                },
-                next,
-            ),
+        match next.window.try_acquire(input.rate_limit_per_minute, RATE_WINDOW_MS, now_ms) {
+            Ok(rate) => {
+                (TrackDecision::Allowed { usage: next.usage.usage(input.limit, now), rate }, next)
+            }
             Err(rate) => {
                 let usage = self.usage.usage(input.limit, now);
                 (TrackDecision::RateLimited { usage, rate }, self.clone())
@@ -268,8 +244,7 @@ impl UserMeter {
     pub fn release(&self, amount: u64, taken_at: Instant) -> Self {
         let mut next = self.clone();
         next.usage.release(amount, taken_at);
-        next.window
-            .release(taken_at.timestamp_millis(), RATE_WINDOW_MS);
+        next.window.release(taken_at.timestamp_millis(), RATE_WINDOW_MS);
         next
     }
 
@@ -312,12 +287,7 @@ mod tests {
     }
 
     fn input(amount: u64, limit: Option<u64>) -> TrackInput<'static> {
-        TrackInput {
-            amount,
-            limit,
-            rate_limit_per_minute: 100,
-            prior: None,
-        }
+        TrackInput { amount, limit, rate_limit_per_minute: 100, prior: None }
     }
 
     fn allowed(d: &TrackDecision) -> bool {
@@ -399,10 +369,7 @@ mod tests {
     fn a_rate_limited_call_consumes_nothing() {
         let now = at("2026-11-25T12:00:00Z");
         let m = UserMeter {
-            window: RateWindow {
-                started_at_ms: now.timestamp_millis(),
-                calls: 100,
-            },
+            window: RateWindow { started_at_ms: now.timestamp_millis(), calls: 100 },
             ..Default::default()
         };
         let (d, next) = m.track(&input(1, Some(10)), now);
@@ -414,17 +381,12 @@ mod tests {
     fn an_idempotent_replay_returns_the_first_answer_and_counts_once() {
         let now = at("2026-11-25T12:00:00Z");
         let (d, m) = UserMeter::default().track(&input(1, Some(5)), now);
-        let TrackDecision::Allowed { usage, .. } = d else {
-            panic!("allowed")
-        };
+        let TrackDecision::Allowed { usage, .. } = d else { panic!("allowed") };
         let record = IdempotencyRecord {
             recorded_at_ms: now.timestamp_millis(),
             answer: json!({"usage": usage}),
         };
-        let replay_input = TrackInput {
-            prior: Some(&record),
-            ..input(1, Some(5))
-        };
+        let replay_input = TrackInput { prior: Some(&record), ..input(1, Some(5)) };
         let (d, after) = m.track(&replay_input, now + chrono::Duration::hours(23));
         assert!(matches!(d, TrackDecision::Replay { ref answer, .. } if answer == &record.answer));
         assert_eq!(after.usage.count, 1);
@@ -447,10 +409,7 @@ mod tests {
         let now = at("2026-11-25T12:00:00Z");
         let (_, m) = UserMeter::default().track(&input(40, Some(50)), now);
         let usage = m.usage(Some(5), now);
-        assert_eq!(
-            (usage.count, usage.limit, usage.remaining),
-            (5, Some(5), Some(0))
-        );
+        assert_eq!((usage.count, usage.limit, usage.remaining), (5, Some(5), Some(0)));
     }
 
     #[test]

@@ -13,15 +13,8 @@ pub struct BillingPeriod {
 impl BillingPeriod {
     pub fn containing(now: Instant) -> Self {
         let (year, month) = (now.year(), now.month());
-        let (next_year, next_month) = if month == 12 {
-            (year + 1, 1)
-        } else {
-            (year, month + 1)
-        };
-        Self {
-            start: first_of(year, month),
-            end: first_of(next_year, next_month),
-        }
+        let (next_year, next_month) = if month == 12 { (year + 1, 1) } else { (year, month + 1) };
+        Self { start: first_of(year, month), end: first_of(next_year, next_month) }
     }
 
     /// `YYYY-MM`: what stored counters remember to know when they roll over.

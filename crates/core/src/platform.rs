@@ -47,10 +47,7 @@ pub struct PlatformTiers {
 
 impl Default for PlatformTiers {
     fn default() -> Self {
-        Self {
-            free: Some(5),
-            paid: Some(500),
-        }
+        Self { free: Some(5), paid: Some(500) }
     }
 }
 
@@ -104,10 +101,9 @@ mod tests {
 
     #[test]
     fn platform_tiers_can_be_raised_or_made_unlimited() {
-        let t = PlatformTiers::parse(Some(
-            r#"{"free": {"limit": 100000}, "paid": {"limit": null}}"#,
-        ))
-        .expect("valid");
+        let t =
+            PlatformTiers::parse(Some(r#"{"free": {"limit": 100000}, "paid": {"limit": null}}"#))
+                .expect("valid");
         assert_eq!((t.free, t.paid), (Some(100_000), None));
         let partial = PlatformTiers::parse(Some(r#"{"free": {"limit": 7}}"#)).expect("valid");
         assert_eq!((partial.free, partial.paid), (Some(7), Some(500)));

@@ -1,5 +1,10 @@
 //! The messages between the workers and the metering Durable Objects. Both sides use
 //! these types, so a change to one side that the other does not follow fails to build.
+//!
+//! A `track` asks the end-user's meter ([`TrackCommand`]) and reserves the platform
+//! quota ([`ReserveCommand`]) at the same time; whichever side allowed a call that the
+//! other refused is then given back ([`SettleCommand`], [`ReleaseCommand`]), before the
+//! answer is sent. Each meter stays exact on its own: neither count can pass its limit.
 
 use crate::ids::{PlatformId, UserId};
 use crate::meter::{RateStatus, Usage};
@@ -12,7 +17,8 @@ pub mod path {
     pub const TRACK: &str = "/track";
     pub const USER: &str = "/user";
     pub const RESERVE: &str = "/reserve";
-    pub const DENIED: &str = "/denied";
+    pub const SETTLE: &str = "/settle";
+    pub const RELEASE: &str = "/release";
     pub const PLATFORM_USAGE: &str = "/usage";
     pub const STATS: &str = "/stats";
     pub const LIMIT: &str = "/limit";
@@ -35,10 +41,7 @@ impl TierLimits {
         plan.and_then(|p| self.0.iter().find(|t| t.id == p))
             .or(self.0.first())
             .cloned()
-            .unwrap_or(TierLimit {
-                id: "free".into(),
-                limit: Some(0),
-            })
+            .unwrap_or(TierLimit { id: "free".into(), limit: Some(0) })
     }
 }
 
@@ -48,10 +51,7 @@ impl From<&TierConfig> for TierLimits {
             config
                 .tiers()
                 .iter()
-                .map(|t| TierLimit {
-                    id: t.id.to_string(),
-                    limit: t.limit,
-                })
+                .map(|t| TierLimit { id: t.id.to_string(), limit: t.limit })
                 .collect(),
         )
     }
@@ -67,19 +67,20 @@ pub struct TrackCommand {
     pub idempotency_key: Option<String>,
     pub tiers: TierLimits,
     pub rate_limit_per_minute: u64,
-    /// The platform's monthly quota under its current plan (`None`: unlimited).
-    pub platform_limit: Option<u64>,
 }
 
 /// UsageMeter → worker.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "outcome", rename_all = "snake_case")]
 pub enum TrackReply {
-    /// `answer` is the response body; `replayed` when an idempotency key repeated it.
+    /// `answer` is the response body; `replayed` when an idempotency key repeated it
+    /// (then nothing was taken). `taken_at_ms` is the meter's clock when it took the
+    /// call, which a release needs to find the same period and rate window.
     Allowed {
         answer: Value,
         rate: RateStatus,
         replayed: bool,
+        taken_at_ms: i64,
     },
     TierLimitReached {
         plan: String,
@@ -91,10 +92,22 @@ pub enum TrackReply {
         usage: Usage,
         rate: RateStatus,
     },
-    /// `usage` is the platform's quota usage.
-    PlatformQuotaReached { usage: Usage, rate: RateStatus },
     /// The same idempotency key is being answered right now.
-    InProgress { rate: RateStatus },
+    InProgress {
+        rate: RateStatus,
+    },
+}
+
+impl TrackReply {
+    /// The end-user's rate-limit status, whatever the outcome.
+    pub fn rate(&self) -> &RateStatus {
+        match self {
+            Self::Allowed { rate, .. }
+            | Self::TierLimitReached { rate, .. }
+            | Self::RateLimited { rate, .. }
+            | Self::InProgress { rate } => rate,
+        }
+    }
 }
 
 /// The body of an allowed `track` and of the end-user read routes.
@@ -116,7 +129,26 @@ pub struct UserCommand {
     pub set_plan: Option<String>,
 }
 
-/// UsageMeter → PlatformMeter: take `amount` of the quota for `user_id`.
+/// Worker → UsageMeter, after the platform answered: keep or give back a call the
+/// meter allowed. `release` undoes it (the platform quota refused it); without it the
+/// call stands and its idempotency key is answered from now on.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SettleCommand {
+    pub idempotency_key: Option<String>,
+    pub release: Option<Release>,
+    pub rate_limit_per_minute: u64,
+}
+
+/// What to give back: the amount, and when it was taken (for its period and window).
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Release {
+    pub amount: u64,
+    pub taken_at_ms: i64,
+}
+
+/// Worker → PlatformMeter: take `amount` of the quota for `user_id`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ReserveCommand {
@@ -129,6 +161,15 @@ pub struct ReserveCommand {
 pub struct ReserveReply {
     pub allowed: bool,
     pub usage: Usage,
+}
+
+/// Worker → PlatformMeter: give back a reservation. `denied` when the end-user's meter
+/// refused the call (it then counts as denied in the statistics); not when the call was
+/// an idempotent replay (which is no new call at all).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ReleaseCommand {
+    pub amount: u64,
+    pub denied: bool,
 }
 
 /// Worker → PlatformMeter: the platform's quota usage under `limit`.
@@ -176,20 +217,14 @@ mod tests {
     #[test]
     fn replies_carry_their_outcome_as_a_tag() {
         let now = "2026-11-25T00:00:00Z".parse().expect("valid");
-        let reply = TrackReply::PlatformQuotaReached {
+        let reply = TrackReply::TierLimitReached {
+            plan: "free".into(),
             usage: Usage::new(5, Some(5), now),
-            rate: RateStatus {
-                limit: 100,
-                remaining: 99,
-                reset_seconds: 60,
-            },
+            rate: RateStatus { limit: 100, remaining: 99, reset_seconds: 60 },
         };
         let json = serde_json::to_value(&reply).expect("json");
-        assert_eq!(json["outcome"], "platform_quota_reached");
-        assert_eq!(
-            serde_json::from_value::<TrackReply>(json).expect("back"),
-            reply
-        );
+        assert_eq!(json["outcome"], "tier_limit_reached");
+        assert_eq!(serde_json::from_value::<TrackReply>(json).expect("back"), reply);
     }
 
     #[test]

@@ -12,13 +12,8 @@ pub struct Route<R: Copy> {
 
 #[derive(Debug, PartialEq, Eq)]
 pub enum RouteMatch<'p, R> {
-    Found {
-        id: R,
-        params: Vec<(&'static str, &'p str)>,
-    },
-    MethodNotAllowed {
-        allowed: Vec<&'static str>,
-    },
+    Found { id: R, params: Vec<(&'static str, &'p str)> },
+    MethodNotAllowed { allowed: Vec<&'static str> },
     NotFound,
 }
 
@@ -31,10 +26,7 @@ pub fn match_route<'p, R: Copy>(
     for route in table {
         if let Some(params) = match_pattern(route.pattern, path) {
             if route.method.eq_ignore_ascii_case(method) {
-                return RouteMatch::Found {
-                    id: route.id,
-                    params,
-                };
+                return RouteMatch::Found { id: route.id, params };
             }
             allowed.push(route.method);
         }
@@ -86,31 +78,16 @@ mod tests {
     use super::*;
 
     const TABLE: &[Route<u8>] = &[
-        Route {
-            method: "GET",
-            pattern: "/v1/usage/{userId}",
-            id: 1,
-        },
-        Route {
-            method: "PUT",
-            pattern: "/v1/tiers",
-            id: 2,
-        },
-        Route {
-            method: "GET",
-            pattern: "/v1/tiers",
-            id: 3,
-        },
+        Route { method: "GET", pattern: "/v1/usage/{userId}", id: 1 },
+        Route { method: "PUT", pattern: "/v1/tiers", id: 2 },
+        Route { method: "GET", pattern: "/v1/tiers", id: 3 },
     ];
 
     #[test]
     fn a_pattern_captures_its_named_segments() {
         assert_eq!(
             match_route(TABLE, "GET", "/v1/usage/user-1"),
-            RouteMatch::Found {
-                id: 1,
-                params: vec![("userId", "user-1")]
-            }
+            RouteMatch::Found { id: 1, params: vec![("userId", "user-1")] }
         );
     }
 
@@ -118,36 +95,20 @@ mod tests {
     fn a_known_path_with_another_method_lists_the_allowed_ones() {
         assert_eq!(
             match_route(TABLE, "DELETE", "/v1/tiers"),
-            RouteMatch::MethodNotAllowed {
-                allowed: vec!["PUT", "GET"]
-            }
+            RouteMatch::MethodNotAllowed { allowed: vec!["PUT", "GET"] }
         );
     }
 
     #[test]
     fn extra_missing_or_empty_segments_do_not_match() {
-        for path in [
-            "/v1/usage",
-            "/v1/usage/",
-            "/v1/usage/a/b",
-            "/v1/tiers/",
-            "/",
-            "",
-        ] {
-            assert_eq!(
-                match_route(TABLE, "GET", path),
-                RouteMatch::NotFound,
-                "{path}"
-            );
+        for path in ["/v1/usage", "/v1/usage/", "/v1/usage/a/b", "/v1/tiers/", "/", ""] {
+            assert_eq!(match_route(TABLE, "GET", path), RouteMatch::NotFound, "{path}");
         }
     }
 
     #[test]
     fn percent_escapes_in_a_segment_are_decoded() {
-        assert_eq!(
-            percent_decode("ada%40example.com").as_deref(),
-            Some("ada@example.com")
-        );
+        assert_eq!(percent_decode("ada%40example.com").as_deref(), Some("ada@example.com"));
         assert_eq!(percent_decode("plain"), Some("plain".into()));
         assert_eq!(percent_decode("bad%4"), None);
         assert_eq!(percent_decode("bad%zz"), None);

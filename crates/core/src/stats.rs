@@ -35,15 +35,11 @@ pub fn assemble(days: u64, now: Instant, recorded: &[DailyCount], unique_users: 
         .rev()
         .map(|back| {
             let day = date(now - Duration::days(i64::try_from(back).unwrap_or(0)));
-            recorded
-                .iter()
-                .find(|r| r.date == day)
-                .cloned()
-                .unwrap_or(DailyCount {
-                    date: day,
-                    calls: 0,
-                    denied: 0,
-                })
+            recorded.iter().find(|r| r.date == day).cloned().unwrap_or(DailyCount {
+                date: day,
+                calls: 0,
+                denied: 0,
+            })
         })
         .collect();
     Stats {
@@ -62,21 +58,9 @@ mod tests {
     fn the_window_lists_every_day_oldest_first_with_zeros_for_quiet_days() {
         let now: Instant = "2026-03-02T10:00:00Z".parse().expect("valid");
         let recorded = [
-            DailyCount {
-                date: "2026-03-02".into(),
-                calls: 3,
-                denied: 1,
-            },
-            DailyCount {
-                date: "2026-02-28".into(),
-                calls: 2,
-                denied: 0,
-            },
-            DailyCount {
-                date: "2026-01-01".into(),
-                calls: 99,
-                denied: 9,
-            },
+            DailyCount { date: "2026-03-02".into(), calls: 3, denied: 1 },
+            DailyCount { date: "2026-02-28".into(), calls: 2, denied: 0 },
+            DailyCount { date: "2026-01-01".into(), calls: 99, denied: 9 },
         ];
         let s = assemble(3, now, &recorded, 4);
         let dates: Vec<&str> = s.daily.iter().map(|d| d.date.as_str()).collect();

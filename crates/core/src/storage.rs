@@ -65,11 +65,7 @@ mod tests {
         };
         assert!(record.is_valid_at(at - chrono::Duration::milliseconds(1)));
         assert!(!record.is_valid_at(at));
-        assert!(KeyRecord {
-            expires_at: None,
-            ..record
-        }
-        .is_valid_at(at));
+        assert!(KeyRecord { expires_at: None, ..record }.is_valid_at(at));
     }
 
     #[test]
@@ -79,14 +75,8 @@ mod tests {
             expires_at: Some("2026-11-25T12:00:00Z".parse().expect("valid")),
         };
         let json = serde_json::to_string(&record).expect("json");
-        assert_eq!(
-            json,
-            r#"{"platformId":"plt_0123456789ab","expiresAt":"2026-11-25T12:00:00Z"}"#
-        );
-        let fresh = KeyRecord {
-            expires_at: None,
-            ..record
-        };
+        assert_eq!(json, r#"{"platformId":"plt_0123456789ab","expiresAt":"2026-11-25T12:00:00Z"}"#);
+        let fresh = KeyRecord { expires_at: None, ..record };
         assert_eq!(
             serde_json::to_string(&fresh).expect("json"),
             r#"{"platformId":"plt_0123456789ab"}"#

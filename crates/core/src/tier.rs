@@ -59,18 +59,13 @@ impl TierConfig {
     /// broken rule names the tier and field (`tiers[1].limit …`).
     pub fn from_request(tiers: &[Value]) -> Result<Self, Invalid> {
         if tiers.is_empty() || tiers.len() > MAX_TIERS {
-            return Err(Invalid::new(format!(
-                "tiers must hold 1 to {MAX_TIERS} tiers"
-            )));
+            return Err(Invalid::new(format!("tiers must hold 1 to {MAX_TIERS} tiers")));
         }
         let mut parsed: Vec<Tier> = Vec::with_capacity(tiers.len());
         for (i, value) in tiers.iter().enumerate() {
             let tier = parse_tier(value).map_err(|e| Invalid::new(format!("tiers[{i}].{e}")))?;
             if parsed.iter().any(|t| t.id == tier.id) {
-                return Err(Invalid::new(format!(
-                    "tiers[{i}].id \"{}\" is used twice",
-                    tier.id
-                )));
+                return Err(Invalid::new(format!("tiers[{i}].id \"{}\" is used twice", tier.id)));
             }
             parsed.push(tier);
         }
@@ -118,10 +113,7 @@ fn parse_tier(value: &Value) -> Result<Tier, String> {
     let limit = match o.get("limit") {
         None if map.contains_key("limit") => None,
         None => return Err("limit is required (an integer ≥ 0, or null for unlimited)".into()),
-        Some(v) => Some(
-            v.as_u64()
-                .ok_or("limit must be an integer ≥ 0, or null for unlimited")?,
-        ),
+        Some(v) => Some(v.as_u64().ok_or("limit must be an integer ≥ 0, or null for unlimited")?),
     };
     let features = match o.get("features") {
         None => vec![],
@@ -135,24 +127,11 @@ fn parse_tier(value: &Value) -> Result<Tier, String> {
             })
             .collect::<Result<_, _>>()?,
         Some(_) => {
-            return Err(format!(
-                "features must be an array of at most {MAX_FEATURES} strings"
-            ))
+            return Err(format!("features must be an array of at most {MAX_FEATURES} strings"))
         }
     };
-    let popular = o
-        .optional_bool("popular")
-        .map_err(|e| e.0)?
-        .unwrap_or(false);
-    Ok(Tier {
-        id,
-        name,
-        price_cents,
-        limit,
-        features,
-        popular,
-        stripe_price_id: None,
-    })
+    let popular = o.optional_bool("popular").map_err(|e| e.0)?.unwrap_or(false);
+    Ok(Tier { id, name, price_cents, limit, features, popular, stripe_price_id: None })
 }
 
 #[cfg(test)]
@@ -179,9 +158,7 @@ mod tests {
         assert_eq!(c.first().id.as_str(), "free");
         assert_eq!(c.find("pro").map(|t| t.limit), Some(Some(50)));
         assert_eq!(c.find("max").map(|t| t.limit), Some(None));
-        assert!(c
-            .find("pro")
-            .is_some_and(|t| t.popular && t.features == ["Priority"]));
+        assert!(c.find("pro").is_some_and(|t| t.popular && t.features == ["Priority"]));
     }
 
     #[test]
@@ -212,14 +189,8 @@ mod tests {
     #[test]
     fn every_broken_field_is_named_in_the_message() {
         let cases = [
-            (
-                json!({"id": "f", "priceCents": 0, "limit": 1}),
-                "tiers[0].name is required",
-            ),
-            (
-                json!({"id": "f", "name": " ", "priceCents": 0, "limit": 1}),
-                "tiers[0].name must be",
-            ),
+            (json!({"id": "f", "priceCents": 0, "limit": 1}), "tiers[0].name is required"),
+            (json!({"id": "f", "name": " ", "priceCents": 0, "limit": 1}), "tiers[0].name must be"),
             (
                 json!({"id": "f", "name": "F", "priceCents": -1, "limit": 1}),
                 "tiers[0].priceCents must be",
@@ -228,14 +199,8 @@ mod tests {
                 json!({"id": "f", "name": "F", "priceCents": "0", "limit": 1}),
                 "tiers[0].priceCents must be",
             ),
-            (
-                json!({"id": "f", "name": "F", "limit": 1}),
-                "tiers[0].priceCents is required",
-            ),
-            (
-                json!({"id": "f", "name": "F", "priceCents": 0}),
-                "tiers[0].limit is required",
-            ),
+            (json!({"id": "f", "name": "F", "limit": 1}), "tiers[0].priceCents is required"),
+            (json!({"id": "f", "name": "F", "priceCents": 0}), "tiers[0].limit is required"),
             (
                 json!({"id": "f", "name": "F", "priceCents": 0, "limit": -5}),
                 "tiers[0].limit must be",

@@ -24,10 +24,7 @@ mod tests {
 
     #[test]
     fn instants_are_written_as_utc_with_whole_seconds() {
-        assert_eq!(
-            rfc3339(from_millis(1_764_000_000_999)),
-            "2025-11-24T16:00:00Z"
-        );
+        assert_eq!(rfc3339(from_millis(1_764_000_000_999)), "2025-11-24T16:00:00Z");
         assert_eq!(date(from_millis(1_764_000_000_999)), "2025-11-24");
     }
 }

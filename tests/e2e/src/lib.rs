@@ -67,11 +67,7 @@ impl Answer {
         } else {
             serde_json::from_str(&text).unwrap_or_else(|_| panic!("not JSON ({status}): {text}"))
         };
-        Self {
-            status,
-            headers,
-            body,
-        }
+        Self { status, headers, body }
     }
 
     pub fn header(&self, name: &str) -> Option<&str> {
@@ -89,10 +85,7 @@ impl Answer {
         assert_eq!(self.error_code(), code, "body: {}", self.body);
         let message = self.body["error"]["message"].as_str().unwrap_or("");
         assert!(!message.is_empty(), "an error has a message: {}", self.body);
-        assert!(
-            self.header("X-Request-Id").is_some(),
-            "every answer has X-Request-Id"
-        );
+        assert!(self.header("X-Request-Id").is_some(), "every answer has X-Request-Id");
     }
 }
 
@@ -103,34 +96,24 @@ pub struct Call {
 
 impl Call {
     pub fn new(quotas: Quotas, method: Method, path: &str) -> Self {
-        Self {
-            builder: client().request(method, format!("{}{path}", base_url(quotas))),
-        }
+        Self { builder: client().request(method, format!("{}{path}", base_url(quotas))) }
     }
 
     pub fn key(self, key: &str) -> Self {
-        Self {
-            builder: self.builder.bearer_auth(key),
-        }
+        Self { builder: self.builder.bearer_auth(key) }
     }
 
     pub fn header(self, name: &str, value: &str) -> Self {
-        Self {
-            builder: self.builder.header(name, value),
-        }
+        Self { builder: self.builder.header(name, value) }
     }
 
     pub fn json(self, body: &Value) -> Self {
-        Self {
-            builder: self.builder.json(body),
-        }
+        Self { builder: self.builder.json(body) }
     }
 
     /// A body sent as-is with the given content type.
     pub fn raw(self, content_type: &str, body: impl Into<reqwest::Body>) -> Self {
-        Self {
-            builder: self.builder.header("Content-Type", content_type).body(body),
-        }
+        Self { builder: self.builder.header("Content-Type", content_type).body(body) }
     }
 
     pub async fn send(self) -> Answer {
@@ -156,10 +139,7 @@ impl Platform {
         assert_eq!(answer.status, StatusCode::CREATED, "{}", answer.body);
         Self {
             quotas,
-            id: answer.body["platformId"]
-                .as_str()
-                .expect("platformId")
-                .to_string(),
+            id: answer.body["platformId"].as_str().expect("platformId").to_string(),
             key: answer.body["apiKey"].as_str().expect("apiKey").to_string(),
         }
     }
@@ -169,10 +149,7 @@ impl Platform {
     }
 
     pub async fn put_tiers(&self, tiers: Value) -> Answer {
-        self.call(Method::PUT, "/v1/tiers")
-            .json(&json!({ "tiers": tiers }))
-            .send()
-            .await
+        self.call(Method::PUT, "/v1/tiers").json(&json!({ "tiers": tiers })).send().await
     }
 
     /// One free tier with `limit` calls.
@@ -190,16 +167,11 @@ impl Platform {
     }
 
     pub async fn track_body(&self, body: Value) -> Answer {
-        self.call(Method::POST, "/v1/usage/track")
-            .json(&body)
-            .send()
-            .await
+        self.call(Method::POST, "/v1/usage/track").json(&body).send().await
     }
 
     pub async fn usage(&self, user_id: &str) -> Answer {
-        self.call(Method::GET, &format!("/v1/usage/{user_id}"))
-            .send()
-            .await
+        self.call(Method::GET, &format!("/v1/usage/{user_id}")).send().await
     }
 
     /// The end-user's count this period, read from their meter.
@@ -228,8 +200,5 @@ where
 
 /// How many answers had each status.
 pub fn count_status(answers: &[Answer], status: u16) -> usize {
-    answers
-        .iter()
-        .filter(|a| a.status.as_u16() == status)
-        .count()
+    answers.iter().filter(|a| a.status.as_u16() == status).count()
 }

@@ -16,15 +16,12 @@ pub async fn authenticate(req: &Request, store: &Store, ctx: &Context) -> ApiRes
             "Send your API key as Authorization: Bearer pk_live_….",
         )
     })?;
-    let token = header
-        .strip_prefix("Bearer ")
-        .map(str::trim)
-        .ok_or_else(|| {
-            ApiError::new(
-                ErrorCode::Unauthenticated,
-                "The Authorization header must be Bearer <API key>.",
-            )
-        })?;
+    let token = header.strip_prefix("Bearer ").map(str::trim).ok_or_else(|| {
+        ApiError::new(
+            ErrorCode::Unauthenticated,
+            "The Authorization header must be Bearer <API key>.",
+        )
+    })?;
     let key = ApiKey::parse(token).map_err(|e| {
         let message = match e {
             ApiKeyError::Malformed => {

@@ -17,12 +17,7 @@ pub type ApiResult<T> = Result<T, ApiError>;
 
 impl ApiError {
     pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
-        Self {
-            code,
-            message: message.into(),
-            extra: None,
-            headers: vec![],
-        }
+        Self { code, message: message.into(), extra: None, headers: vec![] }
     }
 
     pub fn invalid(message: impl Into<String>) -> Self {
@@ -36,10 +31,7 @@ impl ApiError {
     /// Logs the cause and answers a bare `500 internal`.
     pub fn internal(cause: impl std::fmt::Display) -> Self {
         worker::console_error!("internal error: {cause}");
-        Self::new(
-            ErrorCode::Internal,
-            "Something went wrong on our side; please retry.",
-        )
+        Self::new(ErrorCode::Internal, "Something went wrong on our side; please retry.")
     }
 
     pub fn with_extra(mut self, extra: Value) -> Self {

@@ -24,11 +24,7 @@ impl Reply {
     }
 
     pub fn with_status(status: u16, body: impl Serialize) -> ApiResult<Self> {
-        Ok(Self {
-            status,
-            body: serde_json::to_value(body)?,
-            headers: vec![],
-        })
+        Ok(Self { status, body: serde_json::to_value(body)?, headers: vec![] })
     }
 
     pub fn with_header(mut self, name: &'static str, value: impl ToString) -> Self {
@@ -61,28 +57,20 @@ pub fn rate_limited(message: &str, rate: &RateStatus) -> ApiError {
 /// The body as a JSON object. `allow_empty` lets routes whose fields are all optional
 /// take no body at all.
 pub async fn json_body(req: &mut Request, allow_empty: bool) -> ApiResult<JsonObject> {
-    let declared = req
-        .headers()
-        .get("Content-Length")?
-        .and_then(|v| v.trim().parse::<usize>().ok());
+    let declared =
+        req.headers().get("Content-Length")?.and_then(|v| v.trim().parse::<usize>().ok());
     if declared.is_some_and(|n| n > MAX_BODY_BYTES) {
         return Err(too_large());
     }
-    let bytes = req
-        .bytes()
-        .await
-        .map_err(|_| ApiError::invalid("The request body could not be read."))?;
+    let bytes =
+        req.bytes().await.map_err(|_| ApiError::invalid("The request body could not be read."))?;
     if bytes.len() > MAX_BODY_BYTES {
         return Err(too_large());
     }
     if allow_empty && bytes.iter().all(u8::is_ascii_whitespace) {
         return Ok(JsonObject::parse_or_empty(&bytes)?);
     }
-    let content_type = req
-        .headers()
-        .get("Content-Type")?
-        .unwrap_or_default()
-        .to_ascii_lowercase();
+    let content_type = req.headers().get("Content-Type")?.unwrap_or_default().to_ascii_lowercase();
     let media_type = content_type.split(';').next().unwrap_or_default().trim();
     if media_type != "application/json" {
         return Err(ApiError::invalid(
@@ -100,25 +88,18 @@ fn too_large() -> ApiError {
 }
 
 pub fn query(req: &Request, name: &str) -> ApiResult<Option<String>> {
-    Ok(req
-        .url()?
-        .query_pairs()
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v.into_owned()))
+    Ok(req.url()?.query_pairs().find(|(k, _)| k == name).map(|(_, v)| v.into_owned()))
 }
 
 /// A query parameter that must be an integer in `min..=max` when present.
 pub fn query_int(req: &Request, name: &str, min: u64, max: u64) -> ApiResult<Option<u64>> {
     match query(req, name)? {
         None => Ok(None),
-        Some(v) => v
-            .parse::<u64>()
-            .ok()
-            .filter(|n| (min..=max).contains(n))
-            .map(Some)
-            .ok_or_else(|| {
+        Some(v) => {
+            v.parse::<u64>().ok().filter(|n| (min..=max).contains(n)).map(Some).ok_or_else(|| {
                 ApiError::invalid(format!("{name} must be an integer from {min} to {max}"))
-            }),
+            })
+        }
     }
 }
 

@@ -43,17 +43,8 @@ async fn dispatch(req: Request, env: &Env, ctx: &Context) -> error::ApiResult<ht
     let method = req.method().to_string();
     match match_route(routes::ROUTES, &method, &path) {
         RouteMatch::Found { id, params } => {
-            let params = params
-                .into_iter()
-                .map(|(k, v)| (k, v.to_string()))
-                .collect();
-            let call = routes::Call {
-                req,
-                env,
-                ctx,
-                store: store::Store::new(env),
-                params,
-            };
+            let params = params.into_iter().map(|(k, v)| (k, v.to_string())).collect();
+            let call = routes::Call { req, env, ctx, store: store::Store::new(env), params };
             routes::handle(id, call).await
         }
         RouteMatch::MethodNotAllowed { allowed } => Err(ApiError::new(
@@ -61,10 +52,9 @@ async fn dispatch(req: Request, env: &Env, ctx: &Context) -> error::ApiResult<ht
             format!("{method} is not allowed on {path}."),
         )
         .with_header("Allow", allowed.join(", "))),
-        RouteMatch::NotFound => Err(ApiError::new(
-            ErrorCode::NotFound,
-            format!("There is no route {path}."),
-        )),
+        RouteMatch::NotFound => {
+            Err(ApiError::new(ErrorCode::NotFound, format!("There is no route {path}.")))
+        }
     }
 }
 
@@ -75,10 +65,7 @@ fn request_id(req: &Request) -> String {
     }
     let mut bytes = [0u8; 12];
     match getrandom::getrandom(&mut bytes) {
-        Ok(()) => format!(
-            "req_{}",
-            bytes.iter().map(|b| format!("{b:02x}")).collect::<String>()
-        ),
+        Ok(()) => format!("req_{}", bytes.iter().map(|b| format!("{b:02x}")).collect::<String>()),
         Err(_) => format!("req_{:x}", worker::Date::now().as_millis()),
     }
 }

@@ -4,17 +4,18 @@
 use crate::auth::authenticate;
 use crate::config;
 use crate::error::{ApiError, ApiResult};
-use crate::http::{json_body, query, query_int, rate_limited, Reply};
+use crate::http::{json_body, query, query_int, rate_headers, rate_limited, Reply};
 use crate::objects::{self, rate_limiter::LimitReply};
 use crate::store::{now_ms, Store};
 use dream_core::account::{NewPlatform, Rotation, MAX_GRACE_SECONDS};
 use dream_core::error::ErrorCode;
 use dream_core::ids::{Email, IdempotencyKey, PlatformId, UserId};
+use dream_core::meter::RateStatus;
 use dream_core::meter::Usage;
 use dream_core::platform::PlatformMeta;
 use dream_core::protocol::{
-    path, LimitCommand, PlatformUsageQuery, StatsQuery, TierLimits, TrackCommand, TrackReply,
-    UsageSnapshot, UserCommand,
+    path, LimitCommand, PlatformUsageQuery, Release, ReleaseCommand, ReserveCommand, ReserveReply,
+    SettleCommand, StatsQuery, TierLimits, TrackCommand, TrackReply, UsageSnapshot, UserCommand,
 };
 use dream_core::random::RandomSource;
 use dream_core::routing::{percent_decode, Route};
@@ -48,71 +49,19 @@ pub enum RouteId {
 }
 
 pub const ROUTES: &[Route<RouteId>] = &[
-    Route {
-        method: "GET",
-        pattern: "/health",
-        id: RouteId::Health,
-    },
-    Route {
-        method: "GET",
-        pattern: "/openapi.json",
-        id: RouteId::OpenApi,
-    },
-    Route {
-        method: "POST",
-        pattern: "/v1/developers",
-        id: RouteId::Register,
-    },
-    Route {
-        method: "GET",
-        pattern: "/v1/platform",
-        id: RouteId::Platform,
-    },
-    Route {
-        method: "GET",
-        pattern: "/v1/tiers",
-        id: RouteId::GetTiers,
-    },
-    Route {
-        method: "PUT",
-        pattern: "/v1/tiers",
-        id: RouteId::PutTiers,
-    },
-    Route {
-        method: "POST",
-        pattern: "/v1/usage/track",
-        id: RouteId::Track,
-    },
-    Route {
-        method: "GET",
-        pattern: "/v1/usage/{userId}",
-        id: RouteId::Usage,
-    },
-    Route {
-        method: "PUT",
-        pattern: "/v1/users/{userId}/plan",
-        id: RouteId::SetPlan,
-    },
-    Route {
-        method: "GET",
-        pattern: "/v1/users",
-        id: RouteId::Users,
-    },
-    Route {
-        method: "GET",
-        pattern: "/v1/stats",
-        id: RouteId::Stats,
-    },
-    Route {
-        method: "POST",
-        pattern: "/v1/keys/rotate",
-        id: RouteId::RotateKey,
-    },
-    Route {
-        method: "GET",
-        pattern: "/v1/public/{platformId}/tiers",
-        id: RouteId::PublicTiers,
-    },
+    Route { method: "GET", pattern: "/health", id: RouteId::Health },
+    Route { method: "GET", pattern: "/openapi.json", id: RouteId::OpenApi },
+    Route { method: "POST", pattern: "/v1/developers", id: RouteId::Register },
+    Route { method: "GET", pattern: "/v1/platform", id: RouteId::Platform },
+    Route { method: "GET", pattern: "/v1/tiers", id: RouteId::GetTiers },
+    Route { method: "PUT", pattern: "/v1/tiers", id: RouteId::PutTiers },
+    Route { method: "POST", pattern: "/v1/usage/track", id: RouteId::Track },
+    Route { method: "GET", pattern: "/v1/usage/{userId}", id: RouteId::Usage },
+    Route { method: "PUT", pattern: "/v1/users/{userId}/plan", id: RouteId::SetPlan },
+    Route { method: "GET", pattern: "/v1/users", id: RouteId::Users },
+    Route { method: "GET", pattern: "/v1/stats", id: RouteId::Stats },
+    Route { method: "POST", pattern: "/v1/keys/rotate", id: RouteId::RotateKey },
+    Route { method: "GET", pattern: "/v1/public/{platformId}/tiers", id: RouteId::PublicTiers },
 ];
 
 pub const OPENAPI: &str = include_str!("openapi.json");
@@ -186,22 +135,11 @@ async fn register(call: &mut Call<'_>) -> ApiResult<Reply> {
     let email = Email::parse(body.required_str("email")?)?;
     let name = body.optional_str("name")?.map(str::to_string);
 
-    let new = NewPlatform::create(
-        &mut random_source()?,
-        email,
-        name.as_deref(),
-        from_millis(now_ms()),
-    )?;
-    let ip = call
-        .req
-        .headers()
-        .get("CF-Connecting-IP")?
-        .unwrap_or_else(|| "unknown".into());
+    let new =
+        NewPlatform::create(&mut random_source()?, email, name.as_deref(), from_millis(now_ms()))?;
+    let ip = call.req.headers().get("CF-Connecting-IP")?.unwrap_or_else(|| "unknown".into());
     let limiter = objects::stub(call.env, "RATE_LIMITER", &format!("register:{ip}"))?;
-    let limit = LimitCommand {
-        limit: REGISTRATIONS_PER_HOUR,
-        window_ms: 3_600_000,
-    };
+    let limit = LimitCommand { limit: REGISTRATIONS_PER_HOUR, window_ms: 3_600_000 };
     let LimitReply { allowed, rate } = objects::call(&limiter, path::LIMIT, &limit).await?;
     if !allowed {
         return Err(rate_limited(
@@ -214,15 +152,10 @@ async fn register(call: &mut Call<'_>) -> ApiResult<Reply> {
     // Metadata first: a key must never point at a platform that is not there.
     call.store.put_platform_meta(&new.meta).await?;
     call.store
-        .put_tier_config(
-            &new.meta.platform_id,
-            &TierConfig::default_for_new_platform(),
-        )
+        .put_tier_config(&new.meta.platform_id, &TierConfig::default_for_new_platform())
         .await?;
     call.store.put_key_record(&hash, &new.key_record).await?;
-    call.store
-        .put_current_key_hash(&new.meta.platform_id, &hash)
-        .await?;
+    call.store.put_current_key_hash(&new.meta.platform_id, &hash).await?;
     Ok(Reply::with_status(
         201,
         json!({ "platformId": new.meta.platform_id, "apiKey": new.api_key.expose() }),
@@ -267,85 +200,162 @@ async fn track(call: &mut Call<'_>) -> ApiResult<Reply> {
     let idempotency_key = body
         .optional_str("idempotencyKey")?
         .map(IdempotencyKey::parse)
-        .transpose()?;
+        .transpose()?
+        .map(|k| k.to_string());
 
     let meta = call.store.existing_platform(call.ctx, &platform).await?;
     let tiers = call.store.tier_config(call.ctx, &platform).await?;
+    let rate_limit_per_minute = config::rate_limit_per_minute(call.env)?;
+    let meters = Meters {
+        user: objects::stub(
+            call.env,
+            "USAGE_METER",
+            &storage::usage_meter_name(&platform, &user_id),
+        )?,
+        platform: objects::stub(call.env, "PLATFORM_METER", platform.as_str())?,
+        idempotency_key: idempotency_key.clone(),
+        amount,
+        rate_limit_per_minute,
+    };
     let command = TrackCommand {
         platform_id: platform.clone(),
         user_id: user_id.clone(),
         amount,
-        idempotency_key: idempotency_key.map(|k| k.to_string()),
+        idempotency_key,
         tiers: TierLimits::from(&tiers),
-        rate_limit_per_minute: config::rate_limit_per_minute(call.env)?,
-        platform_limit: config::platform_tiers(call.env)?.limit(meta.plan),
+        rate_limit_per_minute,
     };
-    let meter = objects::stub(
-        call.env,
-        "USAGE_METER",
-        &storage::usage_meter_name(&platform, &user_id),
-    )?;
-    let reply: TrackReply = objects::call(&meter, path::TRACK, &command).await?;
-    match reply {
-        TrackReply::Allowed {
-            answer,
-            rate,
-            replayed,
-        } => {
-            let reply = Reply::ok(answer)?.with_rate(&rate);
-            Ok(if replayed {
-                reply.with_header("Idempotent-Replayed", "true")
-            } else {
-                reply
-            })
+    let reserve = ReserveCommand {
+        amount,
+        limit: config::platform_tiers(call.env)?.limit(meta.plan),
+        user_id: user_id.clone(),
+    };
+    // Both meters at once; whichever allowed what the other refused gives it back
+    // before the answer goes out.
+    let (user, quota) = futures_util::future::join(
+        objects::call::<_, TrackReply>(&meters.user, path::TRACK, &command),
+        objects::call::<_, ReserveReply>(&meters.platform, path::RESERVE, &reserve),
+    )
+    .await;
+    let quota = match (&user, quota) {
+        (_, Ok(q)) => q,
+        (Ok(TrackReply::Allowed { replayed: false, taken_at_ms, .. }), Err(e)) => {
+            meters.release_user(*taken_at_ms).await?;
+            return Err(e.into());
         }
+        (_, Err(e)) => return Err(e.into()),
+    };
+    let user = match user {
+        Ok(u) => u,
+        Err(e) => {
+            if quota.allowed {
+                meters.release_platform(false).await?;
+            }
+            return Err(e.into());
+        }
+    };
+
+    match user {
+        TrackReply::Allowed { answer, rate, replayed: true, .. } => {
+            if quota.allowed {
+                meters.release_platform(false).await?;
+            }
+            Ok(Reply::ok(answer)?.with_rate(&rate).with_header("Idempotent-Replayed", "true"))
+        }
+        TrackReply::Allowed { answer, rate, taken_at_ms, .. } => {
+            if !quota.allowed {
+                let rate = meters.release_user(taken_at_ms).await?;
+                return Err(platform_quota_reached(&quota.usage, &rate));
+            }
+            if meters.idempotency_key.is_some() {
+                call.ctx.wait_until(async move {
+                    if let Err(e) = meters.settle(None).await {
+                        worker::console_error!("settling an idempotency key: {e}");
+                    }
+                });
+            }
+            Ok(Reply::ok(answer)?.with_rate(&rate))
+        }
+        denied => {
+            if quota.allowed {
+                meters.release_platform(true).await?;
+            } else {
+                // The platform quota is used up: that answer applies to every call.
+                return Err(platform_quota_reached(&quota.usage, denied.rate()));
+            }
+            Err(end_user_denial(&user_id, denied))
+        }
+    }
+}
+
+/// The two meters of one `track`, and how to give back what one took.
+struct Meters {
+    user: worker::Stub,
+    platform: worker::Stub,
+    idempotency_key: Option<String>,
+    amount: u64,
+    rate_limit_per_minute: u64,
+}
+
+impl Meters {
+    async fn settle(&self, release: Option<Release>) -> worker::Result<RateStatus> {
+        let command = SettleCommand {
+            idempotency_key: self.idempotency_key.clone(),
+            release,
+            rate_limit_per_minute: self.rate_limit_per_minute,
+        };
+        objects::call(&self.user, path::SETTLE, &command).await
+    }
+
+    async fn release_user(&self, taken_at_ms: i64) -> worker::Result<RateStatus> {
+        self.settle(Some(Release { amount: self.amount, taken_at_ms })).await
+    }
+
+    async fn release_platform(&self, denied: bool) -> worker::Result<bool> {
+        let command = ReleaseCommand { amount: self.amount, denied };
+        objects::call(&self.platform, path::RELEASE, &command).await
+    }
+}
+
+fn platform_quota_reached(usage: &Usage, rate: &RateStatus) -> ApiError {
+    let mut e = ApiError::new(
+        ErrorCode::PlatformQuotaReached,
+        "This platform has used its monthly API calls; upgrade the dream-api plan to continue.",
+    )
+    .with_extra(json!({ "usage": usage }));
+    e.headers.extend(rate_headers(rate));
+    e
+}
+
+/// The answer to a call the end-user's own meter refused.
+fn end_user_denial(user_id: &UserId, reply: TrackReply) -> ApiError {
+    match reply {
         TrackReply::TierLimitReached { plan, usage, rate } => {
-            note_denied(call, &platform)?;
             let message =
                 format!("{user_id} has used every call of the \"{plan}\" tier this period.");
             let mut e = ApiError::new(ErrorCode::TierLimitReached, message)
                 .with_extra(json!({ "userId": user_id, "plan": plan, "usage": usage }));
-            e.headers.extend(crate::http::rate_headers(&rate));
-            Err(e)
+            e.headers.extend(rate_headers(&rate));
+            e
         }
         TrackReply::RateLimited { plan, usage, rate } => {
-            note_denied(call, &platform)?;
             let message = format!(
                 "{user_id} made more than {} calls this minute; retry after the window resets.",
                 rate.limit
             );
-            Err(rate_limited(&message, &rate)
-                .with_extra(json!({ "userId": user_id, "plan": plan, "usage": usage })))
-        }
-        TrackReply::PlatformQuotaReached { usage, rate } => {
-            let mut e = ApiError::new(
-                ErrorCode::PlatformQuotaReached,
-                "This platform has used its monthly API calls; upgrade the dream-api plan to continue.",
-            )
-            .with_extra(json!({ "usage": usage }));
-            e.headers.extend(crate::http::rate_headers(&rate));
-            Err(e)
+            rate_limited(&message, &rate)
+                .with_extra(json!({ "userId": user_id, "plan": plan, "usage": usage }))
         }
         TrackReply::InProgress { rate } => {
             let mut e = ApiError::new(
                 ErrorCode::Conflict,
                 "A call with this idempotencyKey is still being processed; retry in a moment.",
             );
-            e.headers.extend(crate::http::rate_headers(&rate));
-            Err(e)
+            e.headers.extend(rate_headers(&rate));
+            e
         }
+        TrackReply::Allowed { .. } => ApiError::internal("an allowed call was handled as a denial"),
     }
-}
-
-/// Counts a denial in the platform's statistics after the response is sent.
-fn note_denied(call: &Call<'_>, platform: &PlatformId) -> ApiResult<()> {
-    let meter = objects::stub(call.env, "PLATFORM_METER", platform.as_str())?;
-    call.ctx.wait_until(async move {
-        if let Err(e) = objects::call::<_, bool>(&meter, path::DENIED, &json!({})).await {
-            worker::console_error!("recording a denied call: {e}");
-        }
-    });
-    Ok(())
 }
 
 async fn user(call: &mut Call<'_>, set_plan: bool) -> ApiResult<Reply> {
@@ -372,11 +382,8 @@ async fn user(call: &mut Call<'_>, set_plan: bool) -> ApiResult<Reply> {
         tiers: (&tiers).into(),
         set_plan,
     };
-    let meter = objects::stub(
-        call.env,
-        "USAGE_METER",
-        &storage::usage_meter_name(&platform, &user_id),
-    )?;
+    let meter =
+        objects::stub(call.env, "USAGE_METER", &storage::usage_meter_name(&platform, &user_id))?;
     let answer: Value = objects::call(&meter, path::USER, &command).await?;
     Reply::ok(answer)
 }
@@ -387,10 +394,7 @@ async fn users(call: &Call<'_>) -> ApiResult<Reply> {
     let cursor = query(&call.req, "cursor")?.filter(|c| !c.is_empty());
     let tiers = TierLimits::from(&call.store.tier_config(call.ctx, &platform).await?);
     let kv = call.env.kv("USAGE_KV")?;
-    let mut list = kv
-        .list()
-        .prefix(storage::usage_snapshot_prefix(&platform))
-        .limit(limit);
+    let mut list = kv.list().prefix(storage::usage_snapshot_prefix(&platform)).limit(limit);
     if let Some(cursor) = cursor.clone() {
         list = list.cursor(cursor);
     }
@@ -413,11 +417,7 @@ async fn users(call: &Call<'_>) -> ApiResult<Reply> {
             json!({ "userId": snapshot.user_id, "plan": tier.id, "usage": count.usage(tier.limit, now) })
         })
         .collect();
-    let next_cursor = if page.list_complete {
-        None
-    } else {
-        page.cursor
-    };
+    let next_cursor = if page.list_complete { None } else { page.cursor };
     Reply::ok(json!({ "users": users, "nextCursor": next_cursor }))
 }
 
@@ -432,27 +432,14 @@ async fn stats(call: &Call<'_>) -> ApiResult<Reply> {
 async fn rotate_key(call: &mut Call<'_>) -> ApiResult<Reply> {
     let platform = call.platform().await?;
     let body = json_body(&mut call.req, true).await?;
-    let grace = body
-        .optional_int("graceSeconds", 0, MAX_GRACE_SECONDS)?
-        .unwrap_or(0);
-    let rotation = Rotation::new(
-        &mut random_source()?,
-        &platform,
-        grace,
-        from_millis(now_ms()),
-    );
+    let grace = body.optional_int("graceSeconds", 0, MAX_GRACE_SECONDS)?.unwrap_or(0);
+    let rotation = Rotation::new(&mut random_source()?, &platform, grace, from_millis(now_ms()));
     let new_hash = rotation.api_key.hash();
-    call.store
-        .put_key_record(&new_hash, &rotation.key_record)
-        .await?;
+    call.store.put_key_record(&new_hash, &rotation.key_record).await?;
     if let Some(previous) = call.store.current_key_hash(&platform).await? {
-        call.store
-            .put_key_record(&previous, &rotation.previous_record)
-            .await?;
+        call.store.put_key_record(&previous, &rotation.previous_record).await?;
     }
-    call.store
-        .put_current_key_hash(&platform, &new_hash)
-        .await?;
+    call.store.put_current_key_hash(&platform, &new_hash).await?;
     Reply::ok(json!({
         "apiKey": rotation.api_key.expose(),
         "previousKeyExpiresAt": rotation.previous_record.expires_at.map(rfc3339),
@@ -462,10 +449,7 @@ async fn rotate_key(call: &mut Call<'_>) -> ApiResult<Reply> {
 async fn public_tiers(call: &Call<'_>) -> ApiResult<Reply> {
     let not_found = || ApiError::not_found("The platform");
     let platform = PlatformId::parse(call.param("platformId")?).map_err(|_| not_found())?;
-    call.store
-        .platform_meta(call.ctx, &platform)
-        .await?
-        .ok_or_else(not_found)?;
+    call.store.platform_meta(call.ctx, &platform).await?.ok_or_else(not_found)?;
     let tiers = call.store.tier_config(call.ctx, &platform).await?;
     Reply::ok(json!({ "platformId": platform, "tiers": tiers.tiers() }))
 }
@@ -490,10 +474,8 @@ mod tests {
                     .map(move |m| (m.to_uppercase(), path.clone()))
             })
             .collect();
-        let served: BTreeSet<(String, String)> = ROUTES
-            .iter()
-            .map(|r| (r.method.to_string(), r.pattern.to_string()))
-            .collect();
+        let served: BTreeSet<(String, String)> =
+            ROUTES.iter().map(|r| (r.method.to_string(), r.pattern.to_string())).collect();
         assert_eq!(documented, served);
     }
 }

@@ -49,8 +49,7 @@ impl Store {
     }
 
     fn tokens(env: &Env) -> ApiResult<worker::kv::KvStore> {
-        env.kv("TOKENS_KV")
-            .map_err(|e| ApiError::internal(format!("TOKENS_KV binding: {e}")))
+        env.kv("TOKENS_KV").map_err(|e| ApiError::internal(format!("TOKENS_KV binding: {e}")))
     }
 
     pub async fn key_record(
@@ -90,19 +89,14 @@ impl Store {
 
     pub async fn put_key_record(&self, hash: &ApiKeyHash, record: &KeyRecord) -> ApiResult<()> {
         let name = storage::api_key_record(hash);
-        Self::tokens(&self.env)?
-            .put(&name, serde_json::to_string(record)?)?
-            .execute()
-            .await?;
+        Self::tokens(&self.env)?.put(&name, serde_json::to_string(record)?)?.execute().await?;
         KEYS.with(|c| c.borrow_mut().put(name, Some(record.clone()), now_ms()));
         Ok(())
     }
 
     pub async fn current_key_hash(&self, platform: &PlatformId) -> ApiResult<Option<ApiKeyHash>> {
-        let stored = Self::tokens(&self.env)?
-            .get(&storage::platform_current_key(platform))
-            .text()
-            .await?;
+        let stored =
+            Self::tokens(&self.env)?.get(&storage::platform_current_key(platform)).text().await?;
         Ok(stored.as_deref().and_then(ApiKeyHash::from_stored))
     }
 
@@ -120,14 +114,8 @@ impl Store {
 
     pub async fn put_platform_meta(&self, meta: &PlatformMeta) -> ApiResult<()> {
         let name = storage::platform_meta(&meta.platform_id);
-        Self::tokens(&self.env)?
-            .put(&name, serde_json::to_string(meta)?)?
-            .execute()
-            .await?;
-        METAS.with(|c| {
-            c.borrow_mut()
-                .put(meta.platform_id.clone(), Some(meta.clone()), now_ms())
-        });
+        Self::tokens(&self.env)?.put(&name, serde_json::to_string(meta)?)?.execute().await?;
+        METAS.with(|c| c.borrow_mut().put(meta.platform_id.clone(), Some(meta.clone()), now_ms()));
         Ok(())
     }
 
@@ -136,29 +124,18 @@ impl Store {
         platform: &PlatformId,
         config: &TierConfig,
     ) -> ApiResult<()> {
-        let stored = StoredTiers {
-            tiers: config.tiers().to_vec(),
-        };
+        let stored = StoredTiers { tiers: config.tiers().to_vec() };
         Self::tokens(&self.env)?
-            .put(
-                &storage::tier_config(platform),
-                serde_json::to_string(&stored)?,
-            )?
+            .put(&storage::tier_config(platform), serde_json::to_string(&stored)?)?
             .execute()
             .await?;
-        TIERS.with(|c| {
-            c.borrow_mut()
-                .put(platform.clone(), config.clone(), now_ms())
-        });
+        TIERS.with(|c| c.borrow_mut().put(platform.clone(), config.clone(), now_ms()));
         Ok(())
     }
 }
 
 fn parse_json<T: DeserializeOwned>(stored: Option<String>) -> ApiResult<Option<T>> {
-    stored
-        .map(|text| serde_json::from_str(&text))
-        .transpose()
-        .map_err(ApiError::from)
+    stored.map(|text| serde_json::from_str(&text)).transpose().map_err(ApiError::from)
 }
 
 fn parse_tiers(stored: Option<String>) -> ApiResult<TierConfig> {

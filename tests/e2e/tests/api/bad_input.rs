@@ -22,10 +22,8 @@ async fn assert_unchanged(p: &Platform) {
 #[tokio::test]
 async fn malformed_json_wrong_types_and_missing_fields_are_400_and_change_nothing() {
     let p = platform_with_one_call().await;
-    let track = |body: &'static str| {
-        p.call(Method::POST, "/v1/usage/track")
-            .raw("application/json", body)
-    };
+    let track =
+        |body: &'static str| p.call(Method::POST, "/v1/usage/track").raw("application/json", body);
     for body in [
         "{",
         "[]",
@@ -43,10 +41,7 @@ async fn malformed_json_wrong_types_and_missing_fields_are_400_and_change_nothin
         r#"{"userId": "victim/../other"}"#,
         r#"{"userId": "ünïcode"}"#,
     ] {
-        track(body)
-            .send()
-            .await
-            .assert_error(400, "invalid_request");
+        track(body).send().await.assert_error(400, "invalid_request");
     }
     let long = format!(r#"{{"userId": "{}"}}"#, "a".repeat(129));
     p.call(Method::POST, "/v1/usage/track")
@@ -65,37 +60,23 @@ async fn malformed_json_wrong_types_and_missing_fields_are_400_and_change_nothin
         json!([{"id": "Free", "name": "F", "priceCents": 0, "limit": 1}]),
         json!([{"id": "pro", "name": "P", "priceCents": 100, "limit": 1}]),
     ] {
-        p.put_tiers(tiers)
-            .await
-            .assert_error(400, "invalid_request");
+        p.put_tiers(tiers).await.assert_error(400, "invalid_request");
     }
     p.call(Method::PUT, "/v1/users/victim/plan")
         .json(&json!({}))
         .send()
         .await
         .assert_error(400, "invalid_request");
-    p.call(Method::GET, "/v1/usage/bad%20id")
-        .send()
-        .await
-        .assert_error(400, "invalid_request");
-    p.call(Method::GET, "/v1/stats?days=0")
-        .send()
-        .await
-        .assert_error(400, "invalid_request");
-    p.call(Method::GET, "/v1/users?limit=101")
-        .send()
-        .await
-        .assert_error(400, "invalid_request");
+    p.call(Method::GET, "/v1/usage/bad%20id").send().await.assert_error(400, "invalid_request");
+    p.call(Method::GET, "/v1/stats?days=0").send().await.assert_error(400, "invalid_request");
+    p.call(Method::GET, "/v1/users?limit=101").send().await.assert_error(400, "invalid_request");
     assert_unchanged(&p).await;
 }
 
 #[tokio::test]
 async fn a_one_mebibyte_body_is_413_and_changes_nothing() {
     let p = platform_with_one_call().await;
-    let huge = format!(
-        r#"{{"userId": "victim", "pad": "{}"}}"#,
-        "x".repeat(1024 * 1024)
-    );
+    let huge = format!(r#"{{"userId": "victim", "pad": "{}"}}"#, "x".repeat(1024 * 1024));
     p.call(Method::POST, "/v1/usage/track")
         .raw("application/json", huge.clone())
         .send()
@@ -112,17 +93,8 @@ async fn a_one_mebibyte_body_is_413_and_changes_nothing() {
 #[tokio::test]
 async fn unknown_routes_are_404_and_wrong_methods_are_405_with_allow() {
     let p = platform_with_one_call().await;
-    for path in [
-        "/",
-        "/v1",
-        "/v1/nope",
-        "/v1/usage/track/extra",
-        "/v2/usage/track",
-    ] {
-        p.call(Method::GET, path)
-            .send()
-            .await
-            .assert_error(404, "not_found");
+    for path in ["/", "/v1", "/v1/nope", "/v1/usage/track/extra", "/v2/usage/track"] {
+        p.call(Method::GET, path).send().await.assert_error(404, "not_found");
     }
     let wrong = p.call(Method::DELETE, "/v1/tiers").send().await;
     wrong.assert_error(405, "method_not_allowed");
@@ -148,23 +120,14 @@ async fn missing_malformed_mistyped_and_revoked_keys_are_401() {
         };
         call.json(&json!({"userId": "victim"}))
     };
-    track(None)
-        .send()
-        .await
-        .assert_error(401, "unauthenticated");
+    track(None).send().await.assert_error(401, "unauthenticated");
     Call::new(Quotas::Raised, Method::GET, "/v1/tiers")
         .header("Authorization", &format!("Basic {}", p.key))
         .send()
         .await
         .assert_error(401, "unauthenticated");
-    track(Some("sk_live_nope"))
-        .send()
-        .await
-        .assert_error(401, "invalid_api_key");
-    track(Some(&p.key[..p.key.len() - 1]))
-        .send()
-        .await
-        .assert_error(401, "invalid_api_key");
+    track(Some("sk_live_nope")).send().await.assert_error(401, "invalid_api_key");
+    track(Some(&p.key[..p.key.len() - 1])).send().await.assert_error(401, "invalid_api_key");
 
     // One character changed: the checksum catches it (no storage read can tell the difference
     // here, but the message does).
@@ -173,34 +136,19 @@ async fn missing_malformed_mistyped_and_revoked_keys_are_401() {
     let typo: String = typo.into_iter().collect();
     let answer = track(Some(&typo)).send().await;
     answer.assert_error(401, "invalid_api_key");
-    assert!(answer.body["error"]["message"]
-        .as_str()
-        .unwrap_or("")
-        .contains("check characters"));
+    assert!(answer.body["error"]["message"].as_str().unwrap_or("").contains("check characters"));
 
     // A well-formed key that was never issued.
-    let mut rng = |buf: &mut [u8]| {
-        buf.iter_mut()
-            .enumerate()
-            .for_each(|(i, b)| *b = i as u8 ^ 0x5a)
-    };
+    let mut rng =
+        |buf: &mut [u8]| buf.iter_mut().enumerate().for_each(|(i, b)| *b = i as u8 ^ 0x5a);
     let stranger = dream_core::api_key::ApiKey::generate(&mut rng);
-    track(Some(stranger.expose()))
-        .send()
-        .await
-        .assert_error(401, "invalid_api_key");
+    track(Some(stranger.expose())).send().await.assert_error(401, "invalid_api_key");
 
     let rotated = p.call(Method::POST, "/v1/keys/rotate").send().await;
     assert_eq!(rotated.status, 200);
-    track(Some(&p.key))
-        .send()
-        .await
-        .assert_error(401, "invalid_api_key");
+    track(Some(&p.key)).send().await.assert_error(401, "invalid_api_key");
 
-    let with_new = Platform {
-        key: rotated.body["apiKey"].as_str().expect("key").to_string(),
-        ..p
-    };
+    let with_new = Platform { key: rotated.body["apiKey"].as_str().expect("key").to_string(), ..p };
     assert_eq!(with_new.count("victim").await, 1);
     assert_eq!(with_new.platform_count().await, 1);
 }

@@ -37,11 +37,7 @@ async fn with_the_default_quota_the_sixth_track_across_end_users_is_refused() {
     sixth.assert_error(403, "platform_quota_reached");
     assert_eq!(sixth.body["usage"]["count"], 5);
     assert_eq!(sixth.body["usage"]["limit"], 5);
-    assert_eq!(
-        p.count("user-5").await,
-        0,
-        "a refused call counts nothing for the end-user"
-    );
+    assert_eq!(p.count("user-5").await, 0, "a refused call counts nothing for the end-user");
     assert_eq!(p.platform_count().await, 5);
 }
 

@@ -37,12 +37,8 @@ async fn platform_a_can_never_read_or_change_platform_b_end_users() {
             .status,
         200
     );
-    a.put_tiers(json!([{"id": "free", "name": "Mine", "priceCents": 0, "limit": 1}]))
-        .await;
-    a.call(Method::POST, "/v1/keys/rotate")
-        .json(&json!({"graceSeconds": 0}))
-        .send()
-        .await;
+    a.put_tiers(json!([{"id": "free", "name": "Mine", "priceCents": 0, "limit": 1}])).await;
+    a.call(Method::POST, "/v1/keys/rotate").json(&json!({"graceSeconds": 0})).send().await;
 
     // B is exactly as it was.
     let b_user = b.usage("shared-name").await;
@@ -51,11 +47,7 @@ async fn platform_a_can_never_read_or_change_platform_b_end_users() {
     let b_tiers = b.call(Method::GET, "/v1/tiers").send().await;
     assert_eq!(b_tiers.body["tiers"][1]["id"], "vip");
     assert_eq!(b.platform_count().await, 3);
-    assert_eq!(
-        b.track("shared-name").await.status,
-        200,
-        "B's key survives A's rotation"
-    );
+    assert_eq!(b.track("shared-name").await.status, 200, "B's key survives A's rotation");
 
     let b_platform = b.call(Method::GET, "/v1/platform").send().await;
     assert_eq!(b_platform.body["platformId"], b.id.as_str());
@@ -78,9 +70,6 @@ async fn no_header_or_body_field_can_choose_another_platform() {
     assert_eq!(a.count("u").await, 1);
     assert_eq!(b.count("u").await, 0);
     assert_eq!(b.platform_count().await, 0);
-    let platform = a
-        .call(Method::GET, &format!("/v1/platform?platformId={}", b.id))
-        .send()
-        .await;
+    let platform = a.call(Method::GET, &format!("/v1/platform?platformId={}", b.id)).send().await;
     assert_eq!(platform.body["platformId"], a.id.as_str());
 }

@@ -5,18 +5,12 @@ use serde_json::json;
 use std::time::Duration;
 
 async fn rotate(p: &Platform, grace: u64) -> (String, String) {
-    let answer = p
-        .call(Method::POST, "/v1/keys/rotate")
-        .json(&json!({"graceSeconds": grace}))
-        .send()
-        .await;
+    let answer =
+        p.call(Method::POST, "/v1/keys/rotate").json(&json!({"graceSeconds": grace})).send().await;
     assert_eq!(answer.status, 200, "{}", answer.body);
     (
         answer.body["apiKey"].as_str().expect("apiKey").to_string(),
-        answer.body["previousKeyExpiresAt"]
-            .as_str()
-            .expect("previousKeyExpiresAt")
-            .to_string(),
+        answer.body["previousKeyExpiresAt"].as_str().expect("previousKeyExpiresAt").to_string(),
     )
 }
 
@@ -27,16 +21,9 @@ async fn after_rotation_the_new_key_works_and_the_old_one_until_its_grace_period
     assert_ne!(new_key, p.key);
     let expires: Instant = expires_at.parse().expect("RFC 3339");
 
-    let with_new = Platform {
-        key: new_key.clone(),
-        ..p.clone()
-    };
+    let with_new = Platform { key: new_key.clone(), ..p.clone() };
     assert_eq!(with_new.track("u").await.status, 200);
-    assert_eq!(
-        p.track("u").await.status,
-        200,
-        "the old key works during the grace period"
-    );
+    assert_eq!(p.track("u").await.status, 200, "the old key works during the grace period");
 
     // Wait out the grace period (to the second the answer named), then the old key is refused.
     while now() <= expires {
@@ -54,10 +41,7 @@ async fn a_rotation_without_grace_revokes_the_old_key_at_once() {
     let revoked = p.call(Method::GET, "/v1/tiers").send().await;
     revoked.assert_error(401, "invalid_api_key");
     let with_new = Platform { key: new_key, ..p };
-    assert_eq!(
-        with_new.call(Method::GET, "/v1/tiers").send().await.status,
-        200
-    );
+    assert_eq!(with_new.call(Method::GET, "/v1/tiers").send().await.status, 200);
 }
 
 #[tokio::test]

@@ -13,10 +13,7 @@ async fn a_developer_registers_defines_tiers_and_meters_until_the_limit_then_an_
         ]))
         .await;
     assert_eq!(tiers.status, 200, "{}", tiers.body);
-    assert_eq!(
-        tiers.body["tiers"][1]["stripePriceId"],
-        serde_json::Value::Null
-    );
+    assert_eq!(tiers.body["tiers"][1]["stripePriceId"], serde_json::Value::Null);
 
     for expected in 1..=3 {
         let a = p.track("alice").await;
@@ -35,18 +32,12 @@ async fn a_developer_registers_defines_tiers_and_meters_until_the_limit_then_an_
         .as_str()
         .is_some_and(|s| s.ends_with("-01T00:00:00Z")));
 
-    let upgraded = p
-        .call(Method::PUT, "/v1/users/alice/plan")
-        .json(&json!({"plan": "pro"}))
-        .send()
-        .await;
+    let upgraded =
+        p.call(Method::PUT, "/v1/users/alice/plan").json(&json!({"plan": "pro"})).send().await;
     assert_eq!(upgraded.status, 200, "{}", upgraded.body);
     assert_eq!(upgraded.body["plan"], "pro");
     assert_eq!(upgraded.body["usage"]["limit"], 10);
-    assert_eq!(
-        upgraded.body["usage"]["count"], 3,
-        "the count carries over to the new tier"
-    );
+    assert_eq!(upgraded.body["usage"]["count"], 3, "the count carries over to the new tier");
 
     let after = p.track("alice").await;
     assert_eq!(after.status, 200, "{}", after.body);
@@ -57,22 +48,12 @@ async fn a_developer_registers_defines_tiers_and_meters_until_the_limit_then_an_
 #[tokio::test]
 async fn an_amount_that_does_not_fit_is_denied_whole_and_counts_nothing() {
     let p = Platform::with_free_limit(Quotas::Raised, 10).await;
-    assert_eq!(
-        p.track_body(json!({"userId": "bob", "amount": 7}))
-            .await
-            .status,
-        200
-    );
+    assert_eq!(p.track_body(json!({"userId": "bob", "amount": 7})).await.status, 200);
     p.track_body(json!({"userId": "bob", "amount": 4}))
         .await
         .assert_error(403, "tier_limit_reached");
     assert_eq!(p.count("bob").await, 7);
-    assert_eq!(
-        p.track_body(json!({"userId": "bob", "amount": 3}))
-            .await
-            .status,
-        200
-    );
+    assert_eq!(p.track_body(json!({"userId": "bob", "amount": 3})).await.status, 200);
     assert_eq!(p.count("bob").await, 10);
 }
 
@@ -88,14 +69,10 @@ async fn a_repeated_idempotency_key_returns_the_first_answer_and_counts_once() {
     assert_eq!(again.body, first.body);
     assert_eq!(again.header("Idempotent-Replayed"), Some("true"));
     assert_eq!(p.count("carol").await, 1);
-    let other = p
-        .track_body(json!({"userId": "carol", "idempotencyKey": "order-43"}))
-        .await;
+    let other = p.track_body(json!({"userId": "carol", "idempotencyKey": "order-43"})).await;
     assert_eq!(other.body["usage"]["count"], 2);
     // The key belongs to the end-user: another end-user's same key is a new call.
-    let dave = p
-        .track_body(json!({"userId": "dave", "idempotencyKey": "order-42"}))
-        .await;
+    let dave = p.track_body(json!({"userId": "dave", "idempotencyKey": "order-42"})).await;
     assert_eq!(dave.body["usage"]["count"], 1);
 }
 
@@ -115,11 +92,8 @@ async fn reading_usage_never_counts() {
 #[tokio::test]
 async fn a_plan_override_must_name_one_of_the_platforms_tiers() {
     let p = Platform::with_free_limit(Quotas::Raised, 10).await;
-    let bad = p
-        .call(Method::PUT, "/v1/users/frank/plan")
-        .json(&json!({"plan": "gold"}))
-        .send()
-        .await;
+    let bad =
+        p.call(Method::PUT, "/v1/users/frank/plan").json(&json!({"plan": "gold"})).send().await;
     bad.assert_error(400, "invalid_request");
     assert_eq!(p.usage("frank").await.body["plan"], "free");
 }
@@ -130,28 +104,17 @@ async fn rate_limit_headers_count_down_and_a_429_says_when_to_retry() {
     let first = p.track("gina").await;
     assert_eq!(first.header("RateLimit-Limit"), Some("100"));
     assert_eq!(first.header("RateLimit-Remaining"), Some("99"));
-    let reset: u64 = first
-        .header("RateLimit-Reset")
-        .expect("reset")
-        .parse()
-        .expect("seconds");
+    let reset: u64 = first.header("RateLimit-Reset").expect("reset").parse().expect("seconds");
     assert!((1..=60).contains(&reset), "{reset}");
     for _ in 0..99 {
         assert_eq!(p.track("gina").await.status, 200);
     }
     let limited = p.track("gina").await;
     limited.assert_error(429, "rate_limited");
-    let retry: u64 = limited
-        .header("Retry-After")
-        .expect("Retry-After")
-        .parse()
-        .expect("seconds");
+    let retry: u64 = limited.header("Retry-After").expect("Retry-After").parse().expect("seconds");
     assert!((1..=60).contains(&retry), "{retry}");
     assert_eq!(limited.header("RateLimit-Remaining"), Some("0"));
-    assert_eq!(
-        limited.body["usage"]["count"], 100,
-        "a rate-limited call counts nothing"
-    );
+    assert_eq!(limited.body["usage"]["count"], 100, "a rate-limited call counts nothing");
     assert_eq!(p.count("gina").await, 100);
 }
 
@@ -233,24 +196,17 @@ async fn public_tiers_show_the_pricing_table_without_a_key() {
         {"id": "pro", "name": "Pro", "priceCents": 900, "limit": 50},
     ]))
     .await;
-    let public = dream_e2e::Call::new(
-        Quotas::Raised,
-        Method::GET,
-        &format!("/v1/public/{}/tiers", p.id),
-    )
-    .send()
-    .await;
+    let public =
+        dream_e2e::Call::new(Quotas::Raised, Method::GET, &format!("/v1/public/{}/tiers", p.id))
+            .send()
+            .await;
     assert_eq!(public.status, 200, "{}", public.body);
     assert_eq!(public.body["platformId"], p.id.as_str());
     assert_eq!(public.body["tiers"][1]["priceCents"], 900);
     for unknown in ["plt_000000000000", "nope"] {
-        dream_e2e::Call::new(
-            Quotas::Raised,
-            Method::GET,
-            &format!("/v1/public/{unknown}/tiers"),
-        )
-        .send()
-        .await
-        .assert_error(404, "not_found");
+        dream_e2e::Call::new(Quotas::Raised, Method::GET, &format!("/v1/public/{unknown}/tiers"))
+            .send()
+            .await
+            .assert_error(404, "not_found");
     }
 }

@@ -10,27 +10,16 @@ fn register(ip: &str, body: serde_json::Value) -> Call {
 
 #[tokio::test]
 async fn registration_returns_a_platform_and_a_key_shown_once() {
-    let answer = register(&unique_ip(), json!({"email": "new@example.com"}))
-        .send()
-        .await;
+    let answer = register(&unique_ip(), json!({"email": "new@example.com"})).send().await;
     assert_eq!(answer.status, 201, "{}", answer.body);
     let id = answer.body["platformId"].as_str().expect("platformId");
     let key = answer.body["apiKey"].as_str().expect("apiKey");
     assert!(dream_core::ids::PlatformId::parse(id).is_ok(), "{id}");
     assert!(dream_core::api_key::ApiKey::parse(key).is_ok(), "{key}");
-    let platform = Call::new(Quotas::Default, Method::GET, "/v1/platform")
-        .key(key)
-        .send()
-        .await;
+    let platform = Call::new(Quotas::Default, Method::GET, "/v1/platform").key(key).send().await;
     assert_eq!(platform.body["name"], serde_json::Value::Null);
-    assert!(
-        !platform.body.to_string().contains(key),
-        "the key is never shown again"
-    );
-    let tiers = Call::new(Quotas::Default, Method::GET, "/v1/tiers")
-        .key(key)
-        .send()
-        .await;
+    assert!(!platform.body.to_string().contains(key), "the key is never shown again");
+    let tiers = Call::new(Quotas::Default, Method::GET, "/v1/tiers").key(key).send().await;
     assert_eq!(
         tiers.body["tiers"],
         json!([{"id": "free", "name": "Free", "priceCents": 0, "limit": 100, "features": [], "popular": false, "stripePriceId": null}])
@@ -41,31 +30,17 @@ async fn registration_returns_a_platform_and_a_key_shown_once() {
 async fn a_client_address_may_register_five_times_an_hour() {
     let ip = unique_ip();
     for i in 0..5 {
-        let answer = register(&ip, json!({"email": format!("dev{i}@example.com")}))
-            .send()
-            .await;
+        let answer = register(&ip, json!({"email": format!("dev{i}@example.com")})).send().await;
         assert_eq!(answer.status, 201, "{}", answer.body);
-        assert_eq!(
-            answer.header("RateLimit-Remaining"),
-            Some((4 - i).to_string().as_str())
-        );
+        assert_eq!(answer.header("RateLimit-Remaining"), Some((4 - i).to_string().as_str()));
     }
-    let sixth = register(&ip, json!({"email": "dev5@example.com"}))
-        .send()
-        .await;
+    let sixth = register(&ip, json!({"email": "dev5@example.com"})).send().await;
     sixth.assert_error(429, "rate_limited");
-    let retry: u64 = sixth
-        .header("Retry-After")
-        .expect("Retry-After")
-        .parse()
-        .expect("seconds");
+    let retry: u64 = sixth.header("Retry-After").expect("Retry-After").parse().expect("seconds");
     assert!((1..=3600).contains(&retry));
     // Another address is not affected.
     assert_eq!(
-        register(&unique_ip(), json!({"email": "other@example.com"}))
-            .send()
-            .await
-            .status,
+        register(&unique_ip(), json!({"email": "other@example.com"})).send().await.status,
         201
     );
 }
@@ -79,14 +54,9 @@ async fn an_invalid_email_is_refused_without_using_the_hourly_allowance() {
         json!({"email": 42}),
         json!({"email": "a@b.co", "name": 7}),
     ] {
-        register(&ip, bad)
-            .send()
-            .await
-            .assert_error(400, "invalid_request");
+        register(&ip, bad).send().await.assert_error(400, "invalid_request");
     }
-    let ok = register(&ip, json!({"email": "fine@example.com"}))
-        .send()
-        .await;
+    let ok = register(&ip, json!({"email": "fine@example.com"})).send().await;
     assert_eq!(ok.status, 201);
     assert_eq!(ok.header("RateLimit-Remaining"), Some("4"));
 }

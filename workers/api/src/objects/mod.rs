@@ -32,8 +32,7 @@ pub async fn call<C: Serialize, R: DeserializeOwned>(
     let body =
         serde_json::to_string(command).map_err(|e| worker::Error::RustError(e.to_string()))?;
     let mut init = RequestInit::new();
-    init.with_method(Method::Post)
-        .with_body(Some(JsValue::from_str(&body)));
+    init.with_method(Method::Post).with_body(Some(JsValue::from_str(&body)));
     let req = Request::new_with_init(&format!("https://meter{path}"), &init)?;
     let mut resp = stub.fetch_with_request(req).await?;
     if resp.status_code() != 200 {
@@ -75,18 +74,15 @@ impl<T: Clone + Default + Serialize + DeserializeOwned> StoredState<T> {
         if let Err(e) = created {
             worker::console_error!("creating the state table: {e}");
         }
-        Self {
-            cached: RefCell::new(None),
-        }
+        Self { cached: RefCell::new(None) }
     }
 
     pub fn load(&self, sql: &SqlStorage) -> worker::Result<T> {
         if let Some(state) = self.cached.borrow().as_ref() {
             return Ok(state.clone());
         }
-        let rows: Vec<StateRow> = sql
-            .exec("SELECT state FROM state WHERE id = 1", None)?
-            .to_array()?;
+        let rows: Vec<StateRow> =
+            sql.exec("SELECT state FROM state WHERE id = 1", None)?.to_array()?;
         match rows.first() {
             None => Ok(T::default()),
             Some(row) => serde_json::from_str(&row.state)

@@ -3,16 +3,23 @@
 
 use super::{bad_path, now_ms, reply, StoredState};
 use dream_core::meter::{PlatformMeter as Quota, Usage};
-use dream_core::protocol::{path, PlatformUsageQuery, ReserveCommand, ReserveReply, StatsQuery};
+use dream_core::protocol::{
+    path, PlatformUsageQuery, ReleaseCommand, ReserveCommand, ReserveReply, StatsQuery,
+};
 use dream_core::stats::{self, DailyCount, Stats, MAX_DAYS};
 use dream_core::time::{date, from_millis};
 use serde::Deserialize;
+use std::cell::RefCell;
+use std::collections::HashSet;
 use worker::{durable_object, DurableObject, Env, Request, Response, SqlStorage, State};
 
 #[durable_object(fetch)]
 pub struct PlatformMeter {
     state: State,
     quota: StoredState<Quota>,
+    /// End-users already recorded as seen today (the date, then their ids), so that
+    /// a busy end-user costs one write a day, not one a call.
+    seen_today: RefCell<(String, HashSet<String>)>,
 }
 
 impl DurableObject for PlatformMeter {
@@ -22,7 +29,7 @@ impl DurableObject for PlatformMeter {
         if let Err(e) = init_tables(&sql) {
             worker::console_error!("PlatformMeter storage: {e}");
         }
-        Self { state, quota }
+        Self { state, quota, seen_today: RefCell::default() }
     }
 
     async fn fetch(&self, mut req: Request) -> worker::Result<Response> {
@@ -32,7 +39,10 @@ impl DurableObject for PlatformMeter {
                 let command: ReserveCommand = req.json().await?;
                 reply(self.reserve(&command))
             }
-            path::DENIED => reply(self.record_denied().map(|()| true)),
+            path::RELEASE => {
+                let command: ReleaseCommand = req.json().await?;
+                reply(self.release(&command))
+            }
             path::PLATFORM_USAGE => {
                 let query: PlatformUsageQuery = req.json().await?;
                 reply(self.usage(query.limit))
@@ -72,42 +82,57 @@ impl PlatformMeter {
         self.quota.load(&self.sql())
     }
 
-    /// The quota check-and-increment: synchronous from load to store.
+    /// The quota check-and-increment: synchronous from load to store. Every attempt
+    /// counts its end-user as seen today, allowed or not.
     fn reserve(&self, command: &ReserveCommand) -> worker::Result<ReserveReply> {
         let sql = self.sql();
         let now = from_millis(now_ms());
-        let mut quota = self.quota()?;
         let today = date(now);
-        match quota.reserve(command.amount, command.limit, now) {
-            Ok(usage) => {
-                self.quota.save(&sql, quota)?;
-                sql.exec(
-                    "INSERT INTO daily (date, calls) VALUES (?, 1) ON CONFLICT(date) DO UPDATE SET calls = calls + 1",
-                    vec![today.clone().into()],
-                )?;
-                sql.exec(
-                    "INSERT INTO users (user_id, last_seen) VALUES (?, ?) ON CONFLICT(user_id) DO UPDATE SET last_seen = excluded.last_seen",
-                    vec![command.user_id.as_str().into(), today.into()],
-                )?;
-                Ok(ReserveReply {
-                    allowed: true,
-                    usage,
-                })
-            }
-            Err(usage) => {
-                self.record_denied()?;
-                Ok(ReserveReply {
-                    allowed: false,
-                    usage,
-                })
-            }
+        self.record_seen(&sql, command.user_id.as_str(), &today)?;
+        let mut quota = self.quota()?;
+        let outcome = quota.reserve(command.amount, command.limit, now);
+        if outcome.is_ok() {
+            self.quota.save(&sql, quota)?;
         }
+        let reply = match outcome {
+            Ok(usage) => ReserveReply { allowed: true, usage },
+            Err(usage) => ReserveReply { allowed: false, usage },
+        };
+        let allowed = i64::from(reply.allowed);
+        self.count_today(allowed, 1 - allowed)?;
+        Ok(reply)
     }
 
-    fn record_denied(&self) -> worker::Result<()> {
+    fn record_seen(&self, sql: &SqlStorage, user_id: &str, today: &str) -> worker::Result<()> {
+        let mut seen = self.seen_today.borrow_mut();
+        if seen.0 != today {
+            *seen = (today.to_string(), HashSet::new());
+        }
+        if seen.1.insert(user_id.to_string()) {
+            sql.exec(
+                "INSERT INTO users (user_id, last_seen) VALUES (?, ?) ON CONFLICT(user_id) DO UPDATE SET last_seen = excluded.last_seen",
+                vec![user_id.into(), today.into()],
+            )?;
+        }
+        Ok(())
+    }
+
+    /// Gives back a reservation that the end-user's meter did not use.
+    fn release(&self, command: &ReleaseCommand) -> worker::Result<bool> {
+        let sql = self.sql();
+        let now = from_millis(now_ms());
+        let mut quota = self.quota()?;
+        quota.usage.release(command.amount, now);
+        self.quota.save(&sql, quota)?;
+        self.count_today(-1, i64::from(command.denied))?;
+        Ok(true)
+    }
+
+    /// Adds to today's allowed and denied counts.
+    fn count_today(&self, calls: i64, denied: i64) -> worker::Result<()> {
         self.sql().exec(
-            "INSERT INTO daily (date, denied) VALUES (?, 1) ON CONFLICT(date) DO UPDATE SET denied = denied + 1",
-            vec![date(from_millis(now_ms())).into()],
+            "INSERT INTO daily (date, calls, denied) VALUES (?1, MAX(?2, 0), ?3) ON CONFLICT(date) DO UPDATE SET calls = MAX(calls + ?2, 0), denied = denied + ?3",
+            vec![date(from_millis(now_ms())).into(), calls.into(), denied.into()],
         )?;
         Ok(())
     }
@@ -132,16 +157,8 @@ impl PlatformMeter {
             )?
             .to_array()?;
         let unique: Vec<CountRow> = sql
-            .exec(
-                "SELECT COUNT(*) AS n FROM users WHERE last_seen >= ?",
-                vec![start.into()],
-            )?
+            .exec("SELECT COUNT(*) AS n FROM users WHERE last_seen >= ?", vec![start.into()])?
             .to_array()?;
-        Ok(stats::assemble(
-            days,
-            now,
-            &recorded,
-            unique.first().map_or(0, |r| r.n),
-        ))
+        Ok(stats::assemble(days, now, &recorded, unique.first().map_or(0, |r| r.n)))
     }
 }

@@ -39,14 +39,8 @@ impl RateLimiter {
             self.window.save(&sql, window)?;
         }
         Ok(match outcome {
-            Ok(rate) => LimitReply {
-                allowed: true,
-                rate,
-            },
-            Err(rate) => LimitReply {
-                allowed: false,
-                rate,
-            },
+            Ok(rate) => LimitReply { allowed: true, rate },
+            Err(rate) => LimitReply { allowed: false, rate },
         })
     }
 }

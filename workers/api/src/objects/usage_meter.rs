@@ -2,14 +2,14 @@
 //! count, plan, rate window and idempotency keys. It mirrors a snapshot of itself to
 //! `USAGE_KV` for dashboards, at most once a second, from an alarm.
 
-use super::{bad_path, call, now_ms, reply, stub, StoredState};
+use super::{bad_path, now_ms, reply, StoredState};
 use dream_core::ids::{PlatformId, UserId};
 use dream_core::meter::{
-    IdempotencyRecord, TrackDecision, TrackInput, UserMeter, IDEMPOTENCY_TTL_MS, RATE_WINDOW_MS,
+    IdempotencyRecord, RateStatus, TrackDecision, TrackInput, UserMeter, IDEMPOTENCY_TTL_MS,
+    RATE_WINDOW_MS,
 };
 use dream_core::protocol::{
-    path, user_answer, ReserveCommand, ReserveReply, TrackCommand, TrackReply, UsageSnapshot,
-    UserCommand,
+    path, user_answer, SettleCommand, TrackCommand, TrackReply, UsageSnapshot, UserCommand,
 };
 use dream_core::storage;
 use dream_core::time::from_millis;
@@ -28,7 +28,6 @@ struct Stored {
     /// Whose meter this is; set by the first command.
     owner: Option<(PlatformId, UserId)>,
     meter: UserMeter,
-    mirrored_at_ms: i64,
 }
 
 #[durable_object]
@@ -39,6 +38,11 @@ pub struct UsageMeter {
     /// Idempotency keys whose first call is waiting on the platform quota.
     in_flight: RefCell<HashSet<String>>,
     alarm_set: Cell<bool>,
+    /// When the snapshot last reached KV (0 in a fresh instance: mirror at once).
+    mirrored_at_ms: Cell<i64>,
+    /// Whether old idempotency keys may be waiting to be forgotten: once per instance,
+    /// and again after each new key.
+    cleanup_due: Cell<bool>,
 }
 
 impl DurableObject for UsageMeter {
@@ -54,6 +58,8 @@ impl DurableObject for UsageMeter {
             stored,
             in_flight: RefCell::default(),
             alarm_set: Cell::new(false),
+            mirrored_at_ms: Cell::new(0),
+            cleanup_due: Cell::new(true),
         }
     }
 
@@ -63,6 +69,10 @@ impl DurableObject for UsageMeter {
             path::TRACK => {
                 let command: TrackCommand = req.json().await?;
                 reply(self.track(&command).await)
+            }
+            path::SETTLE => {
+                let command: SettleCommand = req.json().await?;
+                reply(self.settle(&command).await)
             }
             path::USER => {
                 let command: UserCommand = req.json().await?;
@@ -109,41 +119,28 @@ impl UsageMeter {
     fn idempotency_record(&self, key: &str) -> worker::Result<Option<IdempotencyRecord>> {
         let rows: Vec<IdempotencyRow> = self
             .sql()
-            .exec(
-                "SELECT recorded_at, answer FROM idempotency WHERE key = ?",
-                vec![key.into()],
-            )?
+            .exec("SELECT recorded_at, answer FROM idempotency WHERE key = ?", vec![key.into()])?
             .to_array()?;
         Ok(rows.into_iter().next().and_then(|row| {
             let answer: Value = serde_json::from_str(&row.answer).ok()?;
-            Some(IdempotencyRecord {
-                recorded_at_ms: row.recorded_at,
-                answer,
-            })
+            Some(IdempotencyRecord { recorded_at_ms: row.recorded_at, answer })
         }))
     }
 
-    /// Check-and-increment on this meter (synchronous), then the platform quota. While
-    /// the platform answers, other calls may run here: they see this call's count
-    /// already taken, so neither meter can pass its limit; if the platform refuses,
-    /// the count is given back.
+    /// The end-user's check-and-increment, synchronous from load to store. The worker
+    /// reserves the platform quota at the same time and settles afterwards; until then,
+    /// the call's idempotency key is in flight and a repeat of it gets `InProgress`.
     async fn track(&self, command: &TrackCommand) -> worker::Result<TrackReply> {
         let now_ms = now_ms();
         let now = from_millis(now_ms);
         let key = command.idempotency_key.as_deref();
         let mut stored = self.load()?;
         let rate_now =
-            stored
-                .meter
-                .window
-                .peek(command.rate_limit_per_minute, RATE_WINDOW_MS, now_ms);
+            stored.meter.window.peek(command.rate_limit_per_minute, RATE_WINDOW_MS, now_ms);
         if key.is_some_and(|k| self.in_flight.borrow().contains(k)) {
             return Ok(TrackReply::InProgress { rate: rate_now });
         }
-        let prior = key
-            .map(|k| self.idempotency_record(k))
-            .transpose()?
-            .flatten();
+        let prior = key.map(|k| self.idempotency_record(k)).transpose()?.flatten();
         let tier = command.tiers.resolve(stored.meter.plan.as_deref());
         let input = TrackInput {
             amount: command.amount,
@@ -158,75 +155,48 @@ impl UsageMeter {
                     answer,
                     rate,
                     replayed: true,
+                    taken_at_ms: now_ms,
                 })
             }
             TrackDecision::TierLimitReached { usage, rate } => {
-                return Ok(TrackReply::TierLimitReached {
-                    plan: tier.id,
-                    usage,
-                    rate,
-                })
+                return Ok(TrackReply::TierLimitReached { plan: tier.id, usage, rate })
             }
             TrackDecision::RateLimited { usage, rate } => {
-                return Ok(TrackReply::RateLimited {
-                    plan: tier.id,
-                    usage,
-                    rate,
-                })
+                return Ok(TrackReply::RateLimited { plan: tier.id, usage, rate })
             }
             TrackDecision::Allowed { usage, rate } => (usage, rate),
         };
         stored.owner = Some((command.platform_id.clone(), command.user_id.clone()));
         stored.meter = next;
         self.save(stored)?;
-
+        let answer = user_answer(&command.user_id, &tier.id, &usage, Some(true));
         if let Some(k) = key {
+            self.sql().exec(
+                "INSERT OR REPLACE INTO idempotency (key, recorded_at, answer) VALUES (?, ?, ?)",
+                vec![k.into(), now_ms.into(), answer.to_string().into()],
+            )?;
             self.in_flight.borrow_mut().insert(k.to_string());
+            self.cleanup_due.set(true);
         }
-        let platform = self.reserve_platform_quota(command).await;
-        if let Some(k) = key {
-            self.in_flight.borrow_mut().remove(k);
-        }
-
-        match platform {
-            Ok(ReserveReply { allowed: true, .. }) => {
-                let answer = user_answer(&command.user_id, &tier.id, &usage, Some(true));
-                if let Some(k) = key {
-                    self.sql().exec(
-                        "INSERT OR REPLACE INTO idempotency (key, recorded_at, answer) VALUES (?, ?, ?)",
-                        vec![k.into(), now_ms.into(), answer.to_string().into()],
-                    )?;
-                }
-                self.schedule_mirror().await?;
-                Ok(TrackReply::Allowed {
-                    answer,
-                    rate,
-                    replayed: false,
-                })
-            }
-            refused_or_failed => {
-                let mut stored = self.load()?;
-                stored.meter = stored.meter.release(command.amount, now);
-                let rate =
-                    stored
-                        .meter
-                        .window
-                        .peek(command.rate_limit_per_minute, RATE_WINDOW_MS, now_ms);
-                self.save(stored)?;
-                let ReserveReply { usage, .. } = refused_or_failed?;
-                Ok(TrackReply::PlatformQuotaReached { usage, rate })
-            }
-        }
+        self.schedule_mirror().await?;
+        Ok(TrackReply::Allowed { answer, rate, replayed: false, taken_at_ms: now_ms })
     }
 
-    async fn reserve_platform_quota(&self, command: &TrackCommand) -> worker::Result<ReserveReply> {
-        let platform = stub(&self.env, "PLATFORM_METER", command.platform_id.as_str())?;
-        let reserve = ReserveCommand {
-            amount: command.amount,
-            limit: command.platform_limit,
-            user_id: command.user_id.clone(),
-        };
-        call(&platform, path::RESERVE, &reserve).await
+    /// Keeps or gives back an allowed call once the platform quota has answered.
+    async fn settle(&self, command: &SettleCommand) -> worker::Result<RateStatus> {
+        if let Some(k) = command.idempotency_key.as_deref() {
+            self.in_flight.borrow_mut().remove(k);
+            if command.release.is_some() {
+                self.sql().exec("DELETE FROM idempotency WHERE key = ?", vec![k.into()])?;
+            }
+        }
+        let mut stored = self.load()?;
+        if let Some(release) = command.release {
+            stored.meter = stored.meter.release(release.amount, from_millis(release.taken_at_ms));
+            self.save(stored.clone())?;
+            self.schedule_mirror().await?;
+        }
+        Ok(stored.meter.window.peek(command.rate_limit_per_minute, RATE_WINDOW_MS, now_ms()))
     }
 
     /// Reads the end-user, after setting their plan if asked.
@@ -247,15 +217,15 @@ impl UsageMeter {
         if self.alarm_set.get() {
             return Ok(());
         }
-        let stored = self.load()?;
-        let wait_ms = (stored.mirrored_at_ms + MIRROR_EVERY_MS - now_ms()).max(0);
+        let wait_ms = (self.mirrored_at_ms.get() + MIRROR_EVERY_MS - now_ms()).max(0);
         self.state.storage().set_alarm(wait_ms).await?;
         self.alarm_set.set(true);
         Ok(())
     }
 
     /// Writes the snapshot to `USAGE_KV` (value and metadata, so that one list call
-    /// returns every end-user) and forgets idempotency keys older than 24 hours.
+    /// returns every end-user) and forgets idempotency keys older than 24 hours. Calls
+    /// that run during the KV write schedule the next mirror themselves.
     async fn mirror(&self) -> worker::Result<()> {
         let stored = self.load()?;
         let Some((platform_id, user_id)) = stored.owner.clone() else {
@@ -274,16 +244,14 @@ impl UsageMeter {
             .metadata(&snapshot)?
             .execute()
             .await?;
-        // Calls may have run during the write: read the state again, never save a copy
-        // taken before an await.
         let now_ms = now_ms();
-        let mut stored = self.load()?;
-        stored.mirrored_at_ms = now_ms;
-        self.save(stored)?;
-        self.sql().exec(
-            "DELETE FROM idempotency WHERE recorded_at <= ?",
-            vec![(now_ms - IDEMPOTENCY_TTL_MS).into()],
-        )?;
+        self.mirrored_at_ms.set(now_ms);
+        if self.cleanup_due.replace(false) {
+            self.sql().exec(
+                "DELETE FROM idempotency WHERE recorded_at <= ?",
+                vec![(now_ms - IDEMPOTENCY_TTL_MS).into()],
+            )?;
+        }
         Ok(())
     }
 }
