@@ -7,9 +7,10 @@ source "$(dirname "$0")/env.sh"
 
 step() { printf '\033[1m==> %s\033[0m\n' "$*"; }
 
-# Debian packages: wrk drives the benchmarks.
+# Debian packages: wrk drives the benchmarks, jq reads their JSON.
 missing=()
 command -v wrk >/dev/null || missing+=(wrk)
+command -v jq >/dev/null || missing+=(jq)
 if [ ${#missing[@]} -gt 0 ]; then
   step "apt: ${missing[*]}"
   sudo=""; [ "$(id -u)" -ne 0 ] && sudo="sudo"
