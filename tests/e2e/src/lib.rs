@@ -29,11 +29,14 @@ pub fn base_url(quotas: Quotas) -> String {
     })
 }
 
+/// One client for every test. Each `#[tokio::test]` has its own runtime, and a pooled
+/// connection dies with the runtime that opened it, so no connection is kept idle for
+/// reuse: every request opens its own (cheap on loopback).
 fn client() -> &'static Client {
     static CLIENT: OnceLock<Client> = OnceLock::new();
     CLIENT.get_or_init(|| {
         Client::builder()
-            .pool_max_idle_per_host(64)
+            .pool_max_idle_per_host(0)
             .timeout(std::time::Duration::from_secs(60))
             .build()
             .expect("an HTTP client")
@@ -117,7 +120,12 @@ impl Call {
     }
 
     pub async fn send(self) -> Answer {
-        Answer::read(self.builder.send().await.expect("the worker answers")).await
+        let resp = self
+            .builder
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("the worker did not answer: {e:?}"));
+        Answer::read(resp).await
     }
 }
 
