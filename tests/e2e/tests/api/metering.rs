@@ -210,3 +210,39 @@ async fn public_tiers_show_the_pricing_table_without_a_key() {
             .assert_error(404, "not_found");
     }
 }
+
+#[tokio::test]
+async fn simultaneous_calls_with_one_idempotency_key_count_once() {
+    let p = Platform::with_free_limit(Quotas::Raised, 100).await;
+    let body = json!({"userId": "hana", "idempotencyKey": "pay-7"});
+    let answers = dream_e2e::all_at_once(20, |_| p.track_body(body.clone())).await;
+    assert_eq!(p.count("hana").await, 1);
+    let first =
+        answers.iter().find(|a| a.status == 200 && a.header("Idempotent-Replayed").is_none());
+    assert!(first.is_some(), "one call was answered first");
+    for a in &answers {
+        match a.status.as_u16() {
+            200 => assert_eq!(a.body["usage"]["count"], 1, "every 200 is the first answer"),
+            409 => a.assert_error(409, "conflict"),
+            other => panic!("unexpected {other}: {}", a.body),
+        }
+    }
+    let later = p.track_body(body).await;
+    assert_eq!(later.status, 200);
+    assert_eq!(later.header("Idempotent-Replayed"), Some("true"));
+}
+
+#[tokio::test]
+async fn a_replay_returns_its_first_answer_even_after_the_platform_quota_is_used_up() {
+    let p = Platform::register(Quotas::Default).await;
+    let first = p.track_body(json!({"userId": "ivy", "idempotencyKey": "k1"})).await;
+    assert_eq!(first.status, 200, "{}", first.body);
+    for i in 0..4 {
+        assert_eq!(p.track(&format!("other-{i}")).await.status, 200);
+    }
+    p.track("one-too-many").await.assert_error(403, "platform_quota_reached");
+    let replay = p.track_body(json!({"userId": "ivy", "idempotencyKey": "k1"})).await;
+    assert_eq!(replay.status, 200, "{}", replay.body);
+    assert_eq!(replay.body, first.body);
+    assert_eq!(p.platform_count().await, 5, "the replay took nothing");
+}
