@@ -110,6 +110,60 @@ impl TrackReply {
     }
 }
 
+/// How a `track` ends once both meters have answered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TrackOutcome {
+    /// `200` with the end-user meter's answer.
+    Allowed { replayed: bool },
+    /// `403 platform_quota_reached`: the quota applies to every call, so it wins over
+    /// the end-user's own refusals (but not over a replay, which is no new call).
+    PlatformQuotaReached,
+    /// The end-user meter's refusal (`403`, `429` or `409`).
+    EndUserDenied,
+}
+
+/// What to give back, and the outcome, given the end-user meter's reply and whether
+/// the platform quota was reserved. A denied call must consume nothing anywhere.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Settlement {
+    pub outcome: TrackOutcome,
+    /// Undo the end-user meter's count (it allowed a call the platform refused).
+    pub release_user: bool,
+    /// Undo the platform reservation; `Some(true)` counts the call as denied.
+    pub release_platform: Option<bool>,
+}
+
+pub fn settle(user: &TrackReply, platform_allowed: bool) -> Settlement {
+    let release_platform = |denied| platform_allowed.then_some(denied);
+    match user {
+        TrackReply::Allowed { replayed: true, .. } => Settlement {
+            outcome: TrackOutcome::Allowed { replayed: true },
+            release_user: false,
+            release_platform: release_platform(false),
+        },
+        TrackReply::Allowed { replayed: false, .. } if platform_allowed => Settlement {
+            outcome: TrackOutcome::Allowed { replayed: false },
+            release_user: false,
+            release_platform: None,
+        },
+        TrackReply::Allowed { replayed: false, .. } => Settlement {
+            outcome: TrackOutcome::PlatformQuotaReached,
+            release_user: true,
+            release_platform: None,
+        },
+        _ if !platform_allowed => Settlement {
+            outcome: TrackOutcome::PlatformQuotaReached,
+            release_user: false,
+            release_platform: None,
+        },
+        _ => Settlement {
+            outcome: TrackOutcome::EndUserDenied,
+            release_user: false,
+            release_platform: Some(true),
+        },
+    }
+}
+
 /// The body of an allowed `track` and of the end-user read routes.
 pub fn user_answer(user_id: &UserId, plan: &str, usage: &Usage, allowed: Option<bool>) -> Value {
     let mut body = json!({ "userId": user_id, "plan": plan, "usage": usage });
@@ -237,5 +291,62 @@ mod tests {
         assert!(user_answer(&user, "free", &Usage::new(1, None, now), None)
             .get("allowed")
             .is_none());
+    }
+
+    fn rate() -> RateStatus {
+        RateStatus { limit: 100, remaining: 99, reset_seconds: 60 }
+    }
+
+    fn allowed(replayed: bool) -> TrackReply {
+        TrackReply::Allowed { answer: json!({}), rate: rate(), replayed, taken_at_ms: 0 }
+    }
+
+    fn denied() -> TrackReply {
+        let now = "2026-11-25T00:00:00Z".parse().expect("valid");
+        TrackReply::TierLimitReached {
+            plan: "free".into(),
+            usage: Usage::new(5, Some(5), now),
+            rate: rate(),
+        }
+    }
+
+    #[test]
+    fn a_call_both_meters_allow_stands_and_nothing_is_given_back() {
+        let s = settle(&allowed(false), true);
+        assert_eq!(s.outcome, TrackOutcome::Allowed { replayed: false });
+        assert_eq!((s.release_user, s.release_platform), (false, None));
+    }
+
+    #[test]
+    fn a_call_the_platform_refuses_is_given_back_to_the_end_user_meter() {
+        let s = settle(&allowed(false), false);
+        assert_eq!(s.outcome, TrackOutcome::PlatformQuotaReached);
+        assert_eq!((s.release_user, s.release_platform), (true, None));
+    }
+
+    #[test]
+    fn a_call_the_end_user_meter_refuses_is_given_back_to_the_platform_as_denied() {
+        let s = settle(&denied(), true);
+        assert_eq!(s.outcome, TrackOutcome::EndUserDenied);
+        assert_eq!((s.release_user, s.release_platform), (false, Some(true)));
+        let in_flight = settle(&TrackReply::InProgress { rate: rate() }, true);
+        assert_eq!(in_flight.release_platform, Some(true));
+    }
+
+    #[test]
+    fn an_exhausted_platform_quota_answers_every_new_call_but_not_a_replay() {
+        let s = settle(&denied(), false);
+        assert_eq!(s.outcome, TrackOutcome::PlatformQuotaReached);
+        assert_eq!((s.release_user, s.release_platform), (false, None));
+        let replay = settle(&allowed(true), false);
+        assert_eq!(replay.outcome, TrackOutcome::Allowed { replayed: true });
+        assert_eq!((replay.release_user, replay.release_platform), (false, None));
+    }
+
+    #[test]
+    fn a_replay_gives_back_its_platform_reservation_without_counting_a_denial() {
+        let s = settle(&allowed(true), true);
+        assert_eq!(s.outcome, TrackOutcome::Allowed { replayed: true });
+        assert_eq!((s.release_user, s.release_platform), (false, Some(false)));
     }
 }

@@ -14,8 +14,9 @@ use dream_core::meter::RateStatus;
 use dream_core::meter::Usage;
 use dream_core::platform::PlatformMeta;
 use dream_core::protocol::{
-    path, LimitCommand, PlatformUsageQuery, Release, ReleaseCommand, ReserveCommand, ReserveReply,
-    SettleCommand, StatsQuery, TierLimits, TrackCommand, TrackReply, UsageSnapshot, UserCommand,
+    path, settle, LimitCommand, PlatformUsageQuery, Release, ReleaseCommand, ReserveCommand,
+    ReserveReply, SettleCommand, StatsQuery, TierLimits, TrackCommand, TrackOutcome, TrackReply,
+    UsageSnapshot, UserCommand,
 };
 use dream_core::random::RandomSource;
 use dream_core::routing::{percent_decode, Route};
@@ -255,36 +256,32 @@ async fn track(call: &mut Call<'_>) -> ApiResult<Reply> {
         }
     };
 
-    match user {
-        TrackReply::Allowed { answer, rate, replayed: true, .. } => {
-            if quota.allowed {
-                meters.release_platform(false).await?;
-            }
-            Ok(Reply::ok(answer)?.with_rate(&rate).with_header("Idempotent-Replayed", "true"))
+    let settlement = settle(&user, quota.allowed);
+    let mut rate = *user.rate();
+    if settlement.release_user {
+        if let TrackReply::Allowed { taken_at_ms, .. } = &user {
+            rate = meters.release_user(*taken_at_ms).await?;
         }
-        TrackReply::Allowed { answer, rate, taken_at_ms, .. } => {
-            if !quota.allowed {
-                let rate = meters.release_user(taken_at_ms).await?;
-                return Err(platform_quota_reached(&quota.usage, &rate));
-            }
-            if meters.idempotency_key.is_some() {
+    }
+    if let Some(denied) = settlement.release_platform {
+        meters.release_platform(denied).await?;
+    }
+    match (settlement.outcome, user) {
+        (TrackOutcome::Allowed { replayed }, TrackReply::Allowed { answer, .. }) => {
+            if !replayed && meters.idempotency_key.is_some() {
+                // The key's first answer now stands; until this lands, a repeat of it
+                // gets 409, which is safe to retry.
                 call.ctx.wait_until(async move {
                     if let Err(e) = meters.settle(None).await {
                         worker::console_error!("settling an idempotency key: {e}");
                     }
                 });
             }
-            Ok(Reply::ok(answer)?.with_rate(&rate))
+            let reply = Reply::ok(answer)?.with_rate(&rate);
+            Ok(if replayed { reply.with_header("Idempotent-Replayed", "true") } else { reply })
         }
-        denied => {
-            if quota.allowed {
-                meters.release_platform(true).await?;
-            } else {
-                // The platform quota is used up: that answer applies to every call.
-                return Err(platform_quota_reached(&quota.usage, denied.rate()));
-            }
-            Err(end_user_denial(&user_id, denied))
-        }
+        (TrackOutcome::PlatformQuotaReached, _) => Err(platform_quota_reached(&quota.usage, &rate)),
+        (_, denied) => Err(end_user_denial(&user_id, denied)),
     }
 }
 
