@@ -14,6 +14,7 @@
 //! - [`cache`]: the in-isolate read cache's expiry rules.
 //! - [`storage`]: KV key names and stored records.
 //! - [`routing`]: route tables with `404`/`405` answers.
+//! - [`stripe`]: Stripe webhook signature verification.
 //! - [`json`]: request-body field parsing with messages a person can act on.
 //! - [`error`]: the error codes of the HTTP contract.
 
@@ -32,5 +33,6 @@ pub mod random;
 pub mod routing;
 pub mod stats;
 pub mod storage;
+pub mod stripe;
 pub mod tier;
 pub mod time;
