@@ -14,6 +14,7 @@
 //! - [`cache`]: the in-isolate read cache's expiry rules.
 //! - [`storage`]: KV key names and stored records.
 //! - [`routing`]: route tables with `404`/`405` answers.
+//! - [`clerk`]: Clerk session-token verification and JWKS refresh rules.
 //! - [`stripe`]: Stripe webhook signature verification.
 //! - [`json`]: request-body field parsing with messages a person can act on.
 //! - [`error`]: the error codes of the HTTP contract.
@@ -21,6 +22,7 @@
 pub mod account;
 pub mod api_key;
 pub mod cache;
+pub mod clerk;
 pub mod cors;
 pub mod error;
 pub mod ids;
