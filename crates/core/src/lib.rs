@@ -16,6 +16,7 @@
 //! - [`routing`]: route tables with `404`/`405` answers.
 //! - [`clerk`]: Clerk session-token verification and JWKS refresh rules.
 //! - [`stripe`]: Stripe webhook signature verification.
+//! - [`webhook`]: Stripe events → plan changes; which events to apply, once, in order.
 //! - [`json`]: request-body field parsing with messages a person can act on.
 //! - [`error`]: the error codes of the HTTP contract.
 
@@ -38,3 +39,4 @@ pub mod storage;
 pub mod stripe;
 pub mod tier;
 pub mod time;
+pub mod webhook;
