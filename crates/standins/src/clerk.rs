@@ -1,0 +1,419 @@
+//! The Clerk stand-in: what dream-api uses of Clerk's Backend API and sessions.
+//!
+//! - `GET /v1/jwks`: the instance's RSA-2048 keys (e = 65537), as Clerk publishes them.
+//! - `POST /v1/users`, `GET /v1/users/{id}`, `PATCH /v1/users/{id}/metadata` (a deep
+//!   merge in which `null` removes a key), with Clerk's error shape.
+//! - `GET|POST /sign-in`: a dev sign-in page; it mints a session token for the email
+//!   given and sends it to `redirect_url` as `__session`.
+//! - `POST /dev/sessions` mints a token for a user (for tests); `POST /dev/rotate-keys`
+//!   adds a new signing key (the old one stays published, as during a real rotation).
+//!
+//! Backend API calls need `Authorization: Bearer <secret key>`.
+
+use axum::extract::{Form, Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::{get, patch, post};
+use axum::{Json, Router};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use rsa::pkcs1::EncodeRsaPrivateKey;
+use rsa::traits::PublicKeyParts;
+use rsa::RsaPrivateKey;
+use serde::Deserialize;
+use serde_json::{json, Map, Value};
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// The secret key the stand-in accepts when `CLERK_SECRET_KEY` is not set.
+pub const DEV_SECRET_KEY: &str = "sk_test_dream_standin";
+/// Clerk's default session-token lifetime.
+pub const TOKEN_LIFETIME_SECONDS: i64 = 60;
+
+struct SigningKey {
+    kid: String,
+    jwk: Value,
+    encoding: EncodingKey,
+}
+
+impl SigningKey {
+    fn generate(kid: String) -> Result<Self, String> {
+        let private =
+            RsaPrivateKey::new(&mut rand::thread_rng(), 2048).map_err(|e| e.to_string())?;
+        let der = private.to_pkcs1_der().map_err(|e| e.to_string())?;
+        let public = private.to_public_key();
+        let jwk = json!({
+            "use": "sig",
+            "kty": "RSA",
+            "kid": kid,
+            "alg": "RS256",
+            "n": URL_SAFE_NO_PAD.encode(public.n().to_bytes_be()),
+            "e": URL_SAFE_NO_PAD.encode(public.e().to_bytes_be()),
+        });
+        Ok(Self { kid, jwk, encoding: EncodingKey::from_rsa_der(der.as_bytes()) })
+    }
+}
+
+#[derive(Default)]
+struct Instance {
+    /// Published keys; the last one signs.
+    keys: Vec<SigningKey>,
+    users: BTreeMap<String, Value>,
+    next_id: u64,
+}
+
+impl Instance {
+    fn new_id(&mut self, prefix: &str) -> String {
+        self.next_id += 1;
+        format!("{prefix}_{:024}", self.next_id)
+    }
+
+    fn create_user(&mut self, email: &str) -> Value {
+        let id = self.new_id("user");
+        let email_id = self.new_id("idn");
+        let now = now_ms();
+        let user = json!({
+            "id": id,
+            "object": "user",
+            "email_addresses": [{"id": email_id, "object": "email_address", "email_address": email}],
+            "primary_email_address_id": email_id,
+            "public_metadata": {},
+            "private_metadata": {},
+            "unsafe_metadata": {},
+            "created_at": now,
+            "updated_at": now,
+        });
+        self.users.insert(id, user.clone());
+        user
+    }
+
+    fn user_by_email(&self, email: &str) -> Option<Value> {
+        self.users
+            .values()
+            .find(|u| u["email_addresses"][0]["email_address"].as_str() == Some(email))
+            .cloned()
+    }
+}
+
+/// One Clerk instance, shared by its handlers.
+#[derive(Clone)]
+pub struct Clerk {
+    secret_key: Arc<str>,
+    issuer: Arc<str>,
+    instance: Arc<Mutex<Instance>>,
+}
+
+impl Clerk {
+    /// A new instance with one signing key (generating it takes a moment).
+    pub fn new(secret_key: String, issuer: String) -> Self {
+        let clerk = Self {
+            secret_key: secret_key.into(),
+            issuer: issuer.into(),
+            instance: Arc::new(Mutex::new(Instance::default())),
+        };
+        if let Err(e) = clerk.rotate_keys() {
+            eprintln!("Clerk stand-in: generating a signing key: {e}");
+        }
+        clerk
+    }
+
+    pub fn router(&self) -> Router {
+        Router::new()
+            .route("/v1/jwks", get(jwks))
+            .route("/v1/users", post(create_user))
+            .route("/v1/users/{id}", get(get_user))
+            .route("/v1/users/{id}/metadata", patch(patch_metadata))
+            .route("/sign-in", get(sign_in_page).post(sign_in))
+            .route("/dev/sessions", post(dev_session))
+            .route("/dev/rotate-keys", post(dev_rotate_keys))
+            .with_state(self.clone())
+    }
+
+    fn instance(&self) -> MutexGuard<'_, Instance> {
+        // A panic while holding the lock leaves plain data behind: keep serving it.
+        self.instance.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Adds a new signing key; the previous ones stay published.
+    pub fn rotate_keys(&self) -> Result<String, String> {
+        let kid = {
+            let mut instance = self.instance();
+            instance.new_id("ins")
+        };
+        let key = SigningKey::generate(kid.clone())?;
+        self.instance().keys.push(key);
+        Ok(kid)
+    }
+
+    /// A session token for `user_id`, as Clerk's session-token template
+    /// `{"metadata": "{{user.public_metadata}}"}` would make it.
+    pub fn mint(
+        &self,
+        user_id: &str,
+        azp: Option<&str>,
+        lifetime_seconds: i64,
+    ) -> Result<String, ClerkError> {
+        let mut instance = self.instance();
+        let user =
+            instance.users.get(user_id).cloned().ok_or_else(|| ClerkError::not_found("user"))?;
+        let sid = instance.new_id("sess");
+        let key = instance.keys.last().ok_or_else(|| ClerkError::internal("no signing key"))?;
+        let now = now_ms() / 1000;
+        let mut claims = json!({
+            "exp": now + lifetime_seconds,
+            "iat": now,
+            "nbf": now - 10,
+            "iss": &*self.issuer,
+            "sid": sid,
+            "sub": user_id,
+            "v": 2,
+            "metadata": user["public_metadata"],
+        });
+        if let Some(azp) = azp {
+            claims["azp"] = json!(azp);
+        }
+        let mut header = Header::new(Algorithm::RS256);
+        header.kid = Some(key.kid.clone());
+        jsonwebtoken::encode(&header, &claims, &key.encoding)
+            .map_err(|e| ClerkError::internal(&e.to_string()))
+    }
+
+    fn authorize(&self, headers: &HeaderMap) -> Result<(), ClerkError> {
+        let presented = headers
+            .get("authorization")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "));
+        if presented == Some(&*self.secret_key) {
+            Ok(())
+        } else {
+            Err(ClerkError {
+                status: StatusCode::UNAUTHORIZED,
+                code: "authentication_invalid",
+                message: "Unauthorized request".into(),
+            })
+        }
+    }
+}
+
+/// Clerk's error shape: `{"errors": [{"message", "long_message", "code"}]}`.
+#[derive(Debug)]
+pub struct ClerkError {
+    status: StatusCode,
+    code: &'static str,
+    message: String,
+}
+
+impl ClerkError {
+    fn not_found(what: &str) -> Self {
+        Self {
+            status: StatusCode::NOT_FOUND,
+            code: "resource_not_found",
+            message: format!("{what} not found"),
+        }
+    }
+
+    fn invalid(message: &str) -> Self {
+        Self {
+            status: StatusCode::UNPROCESSABLE_ENTITY,
+            code: "form_param_invalid",
+            message: message.into(),
+        }
+    }
+
+    fn internal(message: &str) -> Self {
+        Self {
+            status: StatusCode::INTERNAL_SERVER_ERROR,
+            code: "internal_clerk_error",
+            message: message.into(),
+        }
+    }
+}
+
+impl IntoResponse for ClerkError {
+    fn into_response(self) -> Response {
+        let body = json!({"errors": [{"message": self.message, "long_message": self.message, "code": self.code}]});
+        (self.status, Json(body)).into_response()
+    }
+}
+
+fn now_ms() -> i64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
+}
+
+/// Merges `patch` into `target` the way Clerk's metadata endpoint does: objects merge
+/// key by key, recursively; `null` removes a key; anything else replaces.
+pub fn deep_merge(target: &mut Value, patch: Value) {
+    match (target, patch) {
+        (Value::Object(target), Value::Object(patch)) => {
+            for (key, value) in patch {
+                if value.is_null() {
+                    target.remove(&key);
+                } else {
+                    deep_merge(target.entry(key).or_insert(Value::Object(Map::new())), value);
+                }
+            }
+        }
+        (target, patch) => *target = patch,
+    }
+}
+
+async fn jwks(State(clerk): State<Clerk>, headers: HeaderMap) -> Result<Json<Value>, ClerkError> {
+    clerk.authorize(&headers)?;
+    let keys: Vec<Value> = clerk.instance().keys.iter().map(|k| k.jwk.clone()).collect();
+    Ok(Json(json!({ "keys": keys })))
+}
+
+#[derive(Deserialize)]
+struct CreateUser {
+    #[serde(default)]
+    email_address: Vec<String>,
+}
+
+async fn create_user(
+    State(clerk): State<Clerk>,
+    headers: HeaderMap,
+    Json(body): Json<CreateUser>,
+) -> Result<Json<Value>, ClerkError> {
+    clerk.authorize(&headers)?;
+    let email = body
+        .email_address
+        .first()
+        .ok_or_else(|| ClerkError::invalid("email_address is required"))?;
+    Ok(Json(clerk.instance().create_user(email)))
+}
+
+async fn get_user(
+    State(clerk): State<Clerk>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ClerkError> {
+    clerk.authorize(&headers)?;
+    clerk.instance().users.get(&id).cloned().map(Json).ok_or_else(|| ClerkError::not_found("user"))
+}
+
+async fn patch_metadata(
+    State(clerk): State<Clerk>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Json(body): Json<Value>,
+) -> Result<Json<Value>, ClerkError> {
+    clerk.authorize(&headers)?;
+    let mut instance = clerk.instance();
+    let user = instance.users.get_mut(&id).ok_or_else(|| ClerkError::not_found("user"))?;
+    for field in ["public_metadata", "private_metadata", "unsafe_metadata"] {
+        if let Some(patch) = body.get(field) {
+            if !patch.is_object() {
+                return Err(ClerkError::invalid(&format!("{field} must be an object")));
+            }
+            deep_merge(&mut user[field], patch.clone());
+        }
+    }
+    user["updated_at"] = json!(now_ms());
+    Ok(Json(user.clone()))
+}
+
+#[derive(Deserialize)]
+struct SignInQuery {
+    redirect_url: Option<String>,
+}
+
+async fn sign_in_page(Query(query): Query<SignInQuery>) -> Html<String> {
+    let redirect = html_escape(query.redirect_url.as_deref().unwrap_or(""));
+    Html(format!(
+        r#"<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Sign in (local Clerk stand-in)</title>
+<meta name="viewport" content="width=device-width, initial-scale=1"></head>
+<body style="font-family: system-ui, sans-serif; max-width: 28rem; margin: 4rem auto; padding: 0 1rem">
+<h1>Sign in</h1>
+<p>This is the local Clerk stand-in: any email signs in, no password.</p>
+<form method="post" action="/sign-in">
+  <label for="email">Email</label><br>
+  <input id="email" name="email" type="email" required autocomplete="email" style="width: 100%; padding: .5rem">
+  <input type="hidden" name="redirect_url" value="{redirect}">
+  <p><button type="submit" style="padding: .5rem 1rem">Sign in</button></p>
+</form>
+</body></html>"#
+    ))
+}
+
+#[derive(Deserialize)]
+struct SignInForm {
+    email: String,
+    #[serde(default)]
+    redirect_url: String,
+}
+
+/// Signs in (creating the user on first sign-in) and hands the session token to the
+/// redirect URL as `__session`, or shows it.
+async fn sign_in(
+    State(clerk): State<Clerk>,
+    Form(form): Form<SignInForm>,
+) -> Result<Response, ClerkError> {
+    let email = form.email.trim().to_ascii_lowercase();
+    if !email.contains('@') {
+        return Err(ClerkError::invalid("email must be an email address"));
+    }
+    let user_id = {
+        let mut instance = clerk.instance();
+        let user = match instance.user_by_email(&email) {
+            Some(user) => user,
+            None => instance.create_user(&email),
+        };
+        user["id"].as_str().unwrap_or_default().to_string()
+    };
+    let origin = form.redirect_url.split('/').take(3).collect::<Vec<_>>().join("/");
+    let azp = (!origin.is_empty()).then_some(origin.as_str());
+    let token = clerk.mint(&user_id, azp, TOKEN_LIFETIME_SECONDS)?;
+    if form.redirect_url.is_empty() {
+        return Ok(Html(format!("<p>Signed in as {}.</p><pre>{token}</pre>", html_escape(&email)))
+            .into_response());
+    }
+    let separator = if form.redirect_url.contains('?') { '&' } else { '?' };
+    Ok(Redirect::to(&format!("{}{separator}__session={token}", form.redirect_url)).into_response())
+}
+
+#[derive(Deserialize)]
+struct DevSession {
+    user_id: String,
+    azp: Option<String>,
+    expires_in_seconds: Option<i64>,
+}
+
+async fn dev_session(
+    State(clerk): State<Clerk>,
+    Json(body): Json<DevSession>,
+) -> Result<Json<Value>, ClerkError> {
+    let lifetime = body.expires_in_seconds.unwrap_or(TOKEN_LIFETIME_SECONDS);
+    let token = clerk.mint(&body.user_id, body.azp.as_deref(), lifetime)?;
+    Ok(Json(json!({ "jwt": token })))
+}
+
+async fn dev_rotate_keys(State(clerk): State<Clerk>) -> Result<Json<Value>, ClerkError> {
+    let kid = clerk.rotate_keys().map_err(|e| ClerkError::internal(&e))?;
+    Ok(Json(json!({ "kid": kid })))
+}
+
+fn html_escape(s: &str) -> String {
+    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_metadata_merge_adds_replaces_recurses_and_removes_nulls() {
+        let mut target =
+            json!({"plan": "free", "keep": 1, "nested": {"a": 1, "b": 2}, "gone": true});
+        deep_merge(
+            &mut target,
+            json!({"plan": "paid", "nested": {"b": 3, "c": 4}, "gone": null, "new": [1]}),
+        );
+        assert_eq!(
+            target,
+            json!({"plan": "paid", "keep": 1, "nested": {"a": 1, "b": 3, "c": 4}, "new": [1]})
+        );
+    }
+}
