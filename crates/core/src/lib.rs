@@ -16,6 +16,7 @@
 //! - [`routing`]: route tables with `404`/`405` answers.
 //! - [`clerk`]: Clerk session-token verification and JWKS refresh rules.
 //! - [`stripe`]: Stripe webhook signature verification.
+//! - [`stripe_form`]: Stripe's `a[b][0]=v` form encoding, both ways.
 //! - [`webhook`]: Stripe events → plan changes; which events to apply, once, in order.
 //! - [`json`]: request-body field parsing with messages a person can act on.
 //! - [`error`]: the error codes of the HTTP contract.
@@ -37,6 +38,7 @@ pub mod routing;
 pub mod stats;
 pub mod storage;
 pub mod stripe;
+pub mod stripe_form;
 pub mod tier;
 pub mod time;
 pub mod webhook;

@@ -1,0 +1,206 @@
+//! Stripe's request encoding: `application/x-www-form-urlencoded` with nesting written
+//! into the keys, `a[b][0][c]=v`. Requests are built as JSON values and encoded here;
+//! the Stripe stand-in decodes them back.
+
+use serde_json::{Map, Value};
+
+/// Encodes an object as Stripe form fields. Arrays become `[0]`, `[1]`, …; `null`
+/// fields are left out; booleans and numbers are written as text.
+pub fn encode(params: &Value) -> String {
+    let mut pairs = Vec::new();
+    if let Value::Object(map) = params {
+        for (key, value) in map {
+            flatten(key.clone(), value, &mut pairs);
+        }
+    }
+    pairs
+        .iter()
+        .map(|(k, v)| format!("{}={}", percent_encode(k), percent_encode(v)))
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+fn flatten(prefix: String, value: &Value, out: &mut Vec<(String, String)>) {
+    match value {
+        Value::Null => {}
+        Value::Object(map) => {
+            for (key, inner) in map {
+                flatten(format!("{prefix}[{key}]"), inner, out);
+            }
+        }
+        Value::Array(items) => {
+            for (i, inner) in items.iter().enumerate() {
+                flatten(format!("{prefix}[{i}]"), inner, out);
+            }
+        }
+        Value::String(s) => out.push((prefix, s.clone())),
+        other => out.push((prefix, other.to_string())),
+    }
+}
+
+/// Decodes Stripe form fields into an object of strings: `a[0]` indexes become arrays,
+/// other brackets objects. `None` when a key's brackets do not close or indexes skip.
+pub fn decode(body: &str) -> Option<Value> {
+    let mut root = Value::Object(Map::new());
+    for pair in body.split('&').filter(|p| !p.is_empty()) {
+        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+        let key = percent_decode(key)?;
+        let value = percent_decode(value)?;
+        let path = key_path(&key)?;
+        insert(&mut root, &path, Value::String(value))?;
+    }
+    Some(arrays_from_indexes(root))
+}
+
+fn key_path(key: &str) -> Option<Vec<String>> {
+    let (head, mut rest) = match key.find('[') {
+        Some(i) => (&key[..i], &key[i..]),
+        None => (key, ""),
+    };
+    if head.is_empty() {
+        return None;
+    }
+    let mut path = vec![head.to_string()];
+    while !rest.is_empty() {
+        let inner = rest.strip_prefix('[')?;
+        let close = inner.find(']')?;
+        path.push(inner[..close].to_string());
+        rest = &inner[close + 1..];
+    }
+    Some(path)
+}
+
+fn insert(node: &mut Value, path: &[String], value: Value) -> Option<()> {
+    let map = node.as_object_mut()?;
+    match path {
+        [last] => {
+            map.insert(last.clone(), value);
+            Some(())
+        }
+        [first, rest @ ..] => {
+            let child = map.entry(first.clone()).or_insert_with(|| Value::Object(Map::new()));
+            insert(child, rest, value)
+        }
+        [] => None,
+    }
+}
+
+/// Objects whose keys are exactly 0..n become arrays (Stripe's `[0]` notation).
+fn arrays_from_indexes(value: Value) -> Value {
+    match value {
+        Value::Object(map) => {
+            let is_array =
+                !map.is_empty() && (0..map.len()).all(|i| map.contains_key(&i.to_string()));
+            if is_array {
+                let mut map = map;
+                Value::Array(
+                    (0..map.len())
+                        .map(|i| {
+                            arrays_from_indexes(map.remove(&i.to_string()).unwrap_or_default())
+                        })
+                        .collect(),
+                )
+            } else {
+                Value::Object(map.into_iter().map(|(k, v)| (k, arrays_from_indexes(v))).collect())
+            }
+        }
+        other => other,
+    }
+}
+
+fn percent_encode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+fn percent_decode(s: &str) -> Option<String> {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'%' => {
+                out.push(u8::from_str_radix(s.get(i + 1..i + 3)?, 16).ok()?);
+                i += 3;
+            }
+            b'+' => {
+                out.push(b' ');
+                i += 1;
+            }
+            b => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use serde_json::json;
+
+    #[test]
+    fn nested_objects_and_arrays_are_written_in_brackets() {
+        let encoded = encode(&json!({
+            "mode": "subscription",
+            "line_items": [{"price": "price_1", "quantity": 1}],
+            "metadata": {"platformId": "plt_1", "userId": "a b"},
+            "skip": null,
+        }));
+        assert_eq!(
+            encoded,
+            "line_items%5B0%5D%5Bprice%5D=price_1&line_items%5B0%5D%5Bquantity%5D=1&metadata%5BplatformId%5D=plt_1&metadata%5BuserId%5D=a%20b&mode=subscription"
+        );
+    }
+
+    #[test]
+    fn decoding_reads_brackets_with_or_without_percent_encoding() {
+        let decoded = decode("line_items[0][price]=price_1&line_items[0][quantity]=1&metadata[k]=a+b&success_url=http%3A%2F%2Fx")
+            .expect("valid");
+        assert_eq!(
+            decoded,
+            json!({"line_items": [{"price": "price_1", "quantity": "1"}], "metadata": {"k": "a b"}, "success_url": "http://x"})
+        );
+    }
+
+    #[test]
+    fn unclosed_brackets_and_bad_escapes_are_refused() {
+        assert_eq!(decode("a[b=1"), None);
+        assert_eq!(decode("[x]=1"), None);
+        assert_eq!(decode("a=%zz"), None);
+    }
+
+    fn leaf() -> impl Strategy<Value = Value> {
+        "[ -~]{0,12}".prop_map(Value::String)
+    }
+
+    fn tree() -> impl Strategy<Value = Value> {
+        leaf().prop_recursive(3, 24, 4, |inner| {
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 1..4).prop_map(Value::Array),
+                proptest::collection::btree_map("[a-z_]{1,6}", inner, 1..4)
+                    .prop_map(|m| Value::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+
+    proptest! {
+        /// Stripe's form encoding cannot say "empty object" or "empty string array",
+        /// so trees here have no empty containers; strings survive any printable text.
+        #[test]
+        fn decoding_undoes_encoding(map in proptest::collection::btree_map("[a-z_]{1,6}", tree(), 1..4)) {
+            let value = Value::Object(map.into_iter().collect());
+            prop_assert_eq!(decode(&encode(&value)), Some(value));
+        }
+    }
+}
