@@ -4,8 +4,11 @@
 //!
 //! - [`clerk`]: Clerk's JWKS, users and metadata endpoints, and a sign-in page that
 //!   mints RS256 session tokens.
+//! - [`stripe`]: products, prices, hosted checkout and billing portal, subscriptions,
+//!   and signed webhook deliveries.
 
 pub mod clerk;
+pub mod stripe;
 
 use std::net::SocketAddr;
 

@@ -1,6 +1,14 @@
-//! `dream-standins [--clerk 127.0.0.1:8791]`: runs the local stand-ins.
+//! `dream-standins`: runs the local Clerk and Stripe stand-ins (loopback only).
+//!
+//! ```text
+//! dream-standins [--clerk 127.0.0.1:8791] [--stripe 127.0.0.1:8792]
+//!                [--webhook URL]… [--deliver-twice] [--out-of-order]
+//! ```
+//! Secrets come from `CLERK_SECRET_KEY`, `STRIPE_SECRET_KEY` and `STRIPE_WEBHOOK_SECRET`
+//! (development defaults otherwise).
 
-use dream_standins::{clerk, serve};
+use dream_standins::stripe::{Delivery, Stripe};
+use dream_standins::{clerk, serve, stripe};
 use std::net::SocketAddr;
 
 #[tokio::main]
@@ -11,25 +19,55 @@ async fn main() {
     }
 }
 
+const USAGE: &str = "usage: dream-standins [--clerk ADDR] [--stripe ADDR] [--webhook URL]... [--deliver-twice] [--out-of-order]";
+
+fn parse_addr(flag: &str, value: Option<String>) -> Result<SocketAddr, String> {
+    let value = value.ok_or(format!("{flag} needs an address"))?;
+    value.parse().map_err(|e| format!("{flag} {value}: {e}"))
+}
+
 async fn run() -> Result<(), String> {
-    let mut clerk_addr: SocketAddr = "127.0.0.1:8791".parse().map_err(|e| format!("{e}"))?;
+    let mut clerk_addr: SocketAddr = parse_addr("--clerk", Some("127.0.0.1:8791".into()))?;
+    let mut stripe_addr: SocketAddr = parse_addr("--stripe", Some("127.0.0.1:8792".into()))?;
+    let mut webhooks = Vec::new();
+    let mut delivery = Delivery::default();
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
-            "--clerk" => {
-                let value = args.next().ok_or("--clerk needs an address")?;
-                clerk_addr = value.parse().map_err(|e| format!("--clerk {value}: {e}"))?;
-            }
+            "--clerk" => clerk_addr = parse_addr("--clerk", args.next())?,
+            "--stripe" => stripe_addr = parse_addr("--stripe", args.next())?,
+            "--webhook" => webhooks.push(args.next().ok_or("--webhook needs a URL")?),
+            "--deliver-twice" => delivery.twice = true,
+            "--out-of-order" => delivery.reversed = true,
             "-h" | "--help" => {
-                println!("usage: dream-standins [--clerk 127.0.0.1:8791]");
+                println!("{USAGE}");
                 return Ok(());
             }
-            other => return Err(format!("unknown argument {other} (try --help)")),
+            other => return Err(format!("unknown argument {other}\n{USAGE}")),
         }
     }
-    let secret_key =
-        std::env::var("CLERK_SECRET_KEY").unwrap_or_else(|_| clerk::DEV_SECRET_KEY.to_string());
-    let clerk = clerk::Clerk::new(secret_key, format!("http://{clerk_addr}"));
-    println!("Clerk stand-in on http://{clerk_addr} (sign in at http://{clerk_addr}/sign-in)");
-    serve(clerk_addr, clerk.router()).await
+    // Refuse before anything starts: a stand-in must never be reachable from outside.
+    dream_standins::ensure_loopback(clerk_addr)?;
+    dream_standins::ensure_loopback(stripe_addr)?;
+
+    let env_or =
+        |name: &str, default: &str| std::env::var(name).unwrap_or_else(|_| default.to_string());
+    let clerk = clerk::Clerk::new(
+        env_or("CLERK_SECRET_KEY", clerk::DEV_SECRET_KEY),
+        format!("http://{clerk_addr}"),
+    );
+    let stripe = Stripe::new(
+        env_or("STRIPE_SECRET_KEY", stripe::DEV_SECRET_KEY),
+        env_or("STRIPE_WEBHOOK_SECRET", stripe::DEV_WEBHOOK_SECRET),
+        webhooks.clone(),
+        format!("http://{stripe_addr}"),
+        delivery,
+    );
+    println!("Clerk stand-in  http://{clerk_addr}  (sign in at http://{clerk_addr}/sign-in)");
+    println!(
+        "Stripe stand-in http://{stripe_addr}  (webhooks to: {})",
+        if webhooks.is_empty() { "none".into() } else { webhooks.join(", ") }
+    );
+    tokio::try_join!(serve(clerk_addr, clerk.router()), serve(stripe_addr, stripe.router()))
+        .map(|_| ())
 }
