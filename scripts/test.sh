@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every check and test, from a fresh machine if need be: set-up, formatting,
-# clippy, core unit and property tests, the wasm build, and the end-to-end tests
-# against the real workers under `wrangler dev` (started here, stopped by PID).
+# clippy, unit and property tests, the stand-ins' fidelity tests with the official
+# SDKs (Node), the wasm build, and the end-to-end tests against the real workers under
+# `wrangler dev` (started here, stopped by PID).
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
 source "$(dirname "$0")/workers.sh"
@@ -20,6 +21,11 @@ cargo clippy -p dream-api-worker -p dream-bench-baseline --target wasm32-unknown
 
 step "unit and property tests"
 cargo test --workspace --exclude dream-e2e --quiet
+
+step "fidelity tests: the stand-ins against the official Stripe and Clerk SDKs"
+cargo build -p dream-standins --quiet
+(cd tests/fidelity && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+(cd tests/fidelity && STANDINS_BIN="$DREAM_ROOT/target/debug/dream-standins" node --test --test-reporter=dot)
 
 step "build the workers"
 bash scripts/build.sh
