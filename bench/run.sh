@@ -160,37 +160,37 @@ start_worker() {
 # ip_for N: a unique CF-Connecting-IP per registration (at most 5 per hour per IP).
 ip_for() { echo "10.$(($1 / 65536 % 256)).$(($1 / 256 % 256)).$(($1 % 256))"; }
 
-# register IP -> prints the apiKey; dies unless 201.
-register() {
-  local out code body
-  out=$(curl -sS --max-time 30 -w '\n%{http_code}' -X POST "$API_URL/v1/developers" \
-    -H 'Content-Type: application/json' -H "CF-Connecting-IP: $1" \
-    --data '{"email":"bench@example.com"}') || die "POST /v1/developers failed (curl)"
+# call METHOD PATH KEY BODY STATUS [curl args...]: prints the answer's body; dies unless
+# the status is STATUS. KEY may be empty (no Authorization header).
+call() {
+  local method=$1 path=$2 key=$3 data=$4 want=$5 out code body auth=()
+  shift 5
+  [[ -n $key ]] && auth=(-H "Authorization: Bearer $key")
+  out=$(curl -sS --max-time 30 -w '\n%{http_code}' -X "$method" "$API_URL$path" \
+    -H 'Content-Type: application/json' "${auth[@]}" "$@" --data "$data") \
+    || die "$method $path failed (curl)"
   code=${out##*$'\n'}; body=${out%$'\n'*}
-  [[ $code == 201 ]] || die "POST /v1/developers answered $code, expected 201: $body"
+  [[ $code == "$want" ]] || die "$method $path answered $code, expected $want: $body"
+  printf '%s' "$body"
+}
+
+# register IP -> prints the apiKey.
+register() {
+  local body
+  body=$(call POST /v1/developers "" '{"email":"bench@example.com"}' 201 -H "CF-Connecting-IP: $1")
   jq -er '.apiKey' <<<"$body" || die "POST /v1/developers: no apiKey in $body"
 }
 
 # New platforms give end users a free tier of 100 calls per period; the benchmark's
 # platform makes that tier unlimited so that tracks keep answering 200.
 unlimit_tiers() {
-  local out code
-  out=$(curl -sS --max-time 30 -w '\n%{http_code}' -X PUT "$API_URL/v1/tiers" \
-    -H 'Content-Type: application/json' -H "Authorization: Bearer $1" \
-    --data '{"tiers":[{"id":"free","name":"Free","priceCents":0,"limit":null}]}') \
-    || die "PUT /v1/tiers failed (curl)"
-  code=${out##*$'\n'}
-  [[ $code == 200 ]] || die "PUT /v1/tiers answered $code, expected 200: ${out%$'\n'*}"
+  call PUT /v1/tiers "$1" '{"tiers":[{"id":"free","name":"Free","priceCents":0,"limit":null}]}' 200 >/dev/null
 }
 
 # check_track KEY: one track by hand, so that a broken setup fails here, clearly.
 check_track() {
-  local out code body
-  out=$(curl -sS --max-time 30 -w '\n%{http_code}' -X POST "$API_URL/v1/usage/track" \
-    -H 'Content-Type: application/json' -H "Authorization: Bearer $1" \
-    --data "{\"userId\":\"${USER_PREFIX}000\"}") || die "POST /v1/usage/track failed (curl)"
-  code=${out##*$'\n'}; body=${out%$'\n'*}
-  [[ $code == 200 ]] || die "POST /v1/usage/track answered $code, expected 200: $body"
+  local body
+  body=$(call POST /v1/usage/track "$1" "{\"userId\":\"${USER_PREFIX}000\"}" 200)
   [[ $(jq -r '.allowed' <<<"$body") == true ]] || die "POST /v1/usage/track did not allow the call: $body"
 }
 
