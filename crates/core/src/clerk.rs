@@ -5,13 +5,18 @@
 //! `nbf` is still ahead, or whose `iat` is in the future is refused; when authorized
 //! parties are configured, `azp` must be present and listed; `sub` is required.
 //!
-//! Nothing from a token is trusted before its signature is checked. The one thing read
-//! before that, the header's `kid` (to pick the key), lives in [`UnverifiedHeader`].
+//! Nothing from a token is trusted before its signature is checked: a token taken apart
+//! but not yet checked is an [`UnverifiedToken`], which gives out only what is needed to
+//! check it (the `kid`, the signed bytes, the signature) and turns into
+//! [`SessionClaims`] only through [`UnverifiedToken::finish`] with the check's result.
+//! Natively, [`verify_session_token`] checks the signature with RustCrypto; a worker
+//! can check it with WebCrypto instead (much smaller in wasm) and call `finish`.
 
-use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use jsonwebtoken::{Algorithm, DecodingKey};
 use serde::Deserialize;
 use serde_json::Value;
-use std::collections::HashSet;
 use std::fmt;
 
 pub const SKEW_SECONDS: i64 = 5;
@@ -81,26 +86,11 @@ impl Jwks {
         self.keys.iter().any(|k| k.kid == kid)
     }
 
-    fn rsa_key(&self, kid: &str) -> Option<&Jwk> {
+    /// The RS256 key published under `kid`.
+    pub fn rsa_key(&self, kid: &str) -> Option<&Jwk> {
         self.keys.iter().find(|k| {
             k.kid == kid && k.kty == "RSA" && k.alg.as_deref().is_none_or(|a| a == "RS256")
         })
-    }
-}
-
-/// The header of a token whose signature has not been checked: only good for choosing
-/// a key.
-#[derive(Debug, Clone)]
-pub struct UnverifiedHeader {
-    pub kid: Option<String>,
-    alg: Algorithm,
-    typ: Option<String>,
-}
-
-impl UnverifiedHeader {
-    pub fn read(token: &str) -> Result<Self, TokenError> {
-        let header = jsonwebtoken::decode_header(token).map_err(|_| TokenError::Malformed)?;
-        Ok(Self { kid: header.kid, alg: header.alg, typ: header.typ })
     }
 }
 
@@ -135,64 +125,124 @@ struct Claims {
     metadata: Value,
 }
 
-/// Verifies `token` against `jwks` at `now_seconds`. `authorized_parties` empty means
-/// any `azp` is accepted.
+#[derive(Deserialize)]
+struct JoseHeader {
+    alg: String,
+    kid: Option<String>,
+    typ: Option<String>,
+}
+
+/// A session token taken apart, its signature not yet checked. Its claims stay private
+/// until [`UnverifiedToken::finish`] is told the signature is good.
+pub struct UnverifiedToken {
+    kid: Option<String>,
+    signing_input_len: usize,
+    token: String,
+    signature: Vec<u8>,
+    claims: Claims,
+}
+
+impl UnverifiedToken {
+    /// Splits and decodes `token`; refuses anything but an RS256 JWT.
+    pub fn parse(token: &str) -> Result<Self, TokenError> {
+        let mut parts = token.split('.');
+        let (Some(header), Some(payload), Some(signature), None) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
+        else {
+            return Err(TokenError::Malformed);
+        };
+        let decode = |part: &str| URL_SAFE_NO_PAD.decode(part).map_err(|_| TokenError::Malformed);
+        let header: JoseHeader =
+            serde_json::from_slice(&decode(header)?).map_err(|_| TokenError::Malformed)?;
+        if header.alg != "RS256" || header.typ.as_deref().is_some_and(|t| t != "JWT") {
+            return Err(TokenError::UnsupportedAlgorithm);
+        }
+        let claims: Claims =
+            serde_json::from_slice(&decode(payload)?).map_err(|_| TokenError::Malformed)?;
+        Ok(Self {
+            kid: header.kid,
+            signing_input_len: token.len() - signature.len() - 1,
+            signature: decode(signature)?,
+            token: token.to_string(),
+            claims,
+        })
+    }
+
+    /// Which published key signed it, by the token's own say-so.
+    pub fn kid(&self) -> Option<&str> {
+        self.kid.as_deref()
+    }
+
+    /// The bytes the signature covers: `base64url(header).base64url(payload)`.
+    pub fn signing_input(&self) -> &[u8] {
+        &self.token.as_bytes()[..self.signing_input_len]
+    }
+
+    /// The RSASSA-PKCS1-v1_5 SHA-256 signature bytes.
+    pub fn signature(&self) -> &[u8] {
+        &self.signature
+    }
+
+    /// The claims, once the caller checked [`Self::signature`] over
+    /// [`Self::signing_input`] with the key named by [`Self::kid`]: refused unless
+    /// `signature_valid`, then checked for times, party and subject.
+    pub fn finish(
+        self,
+        signature_valid: bool,
+        now_seconds: i64,
+        authorized_parties: &[String],
+    ) -> Result<SessionClaims, TokenError> {
+        if !signature_valid {
+            return Err(TokenError::BadSignature);
+        }
+        let claims = self.claims;
+        if claims.exp <= now_seconds - SKEW_SECONDS {
+            return Err(TokenError::Expired);
+        }
+        if claims.nbf.is_some_and(|nbf| nbf > now_seconds + SKEW_SECONDS) {
+            return Err(TokenError::NotYetValid);
+        }
+        if claims.iat.is_some_and(|iat| iat > now_seconds + SKEW_SECONDS) {
+            return Err(TokenError::IssuedInTheFuture);
+        }
+        if !authorized_parties.is_empty()
+            && !claims.azp.as_ref().is_some_and(|azp| authorized_parties.iter().any(|p| p == azp))
+        {
+            return Err(TokenError::UnauthorizedParty);
+        }
+        let user_id = claims.sub.filter(|s| !s.is_empty()).ok_or(TokenError::MissingSubject)?;
+        Ok(SessionClaims {
+            user_id,
+            session_id: claims.sid,
+            authorized_party: claims.azp,
+            expires_at: claims.exp,
+            metadata: claims.metadata,
+        })
+    }
+}
+
+/// Verifies `token` against `jwks` at `now_seconds`, checking the signature with
+/// RustCrypto. `authorized_parties` empty means any `azp` is accepted.
 pub fn verify_session_token(
     token: &str,
     jwks: &Jwks,
     now_seconds: i64,
     authorized_parties: &[String],
 ) -> Result<SessionClaims, TokenError> {
-    let header = UnverifiedHeader::read(token)?;
-    if header.alg != Algorithm::RS256 || header.typ.as_deref().is_some_and(|t| t != "JWT") {
-        return Err(TokenError::UnsupportedAlgorithm);
-    }
-    let kid = header.kid.ok_or(TokenError::UnknownKey)?;
-    let jwk = jwks.rsa_key(&kid).ok_or(TokenError::UnknownKey)?;
+    let unverified = UnverifiedToken::parse(token)?;
+    let kid = unverified.kid().ok_or(TokenError::UnknownKey)?;
+    let jwk = jwks.rsa_key(kid).ok_or(TokenError::UnknownKey)?;
     let key =
         DecodingKey::from_rsa_components(&jwk.n, &jwk.e).map_err(|_| TokenError::UnknownKey)?;
-
-    // The signature is checked here; the time rules are checked below, to the skew
-    // Clerk's own verifier uses.
-    let mut validation = Validation::new(Algorithm::RS256);
-    validation.validate_exp = false;
-    validation.validate_nbf = false;
-    validation.validate_aud = false;
-    validation.required_spec_claims = HashSet::new();
-    let data = jsonwebtoken::decode::<Claims>(token, &key, &validation).map_err(|e| {
-        use jsonwebtoken::errors::ErrorKind;
-        match e.kind() {
-            ErrorKind::InvalidSignature => TokenError::BadSignature,
-            ErrorKind::InvalidAlgorithm | ErrorKind::InvalidAlgorithmName => {
-                TokenError::UnsupportedAlgorithm
-            }
-            _ => TokenError::Malformed,
-        }
-    })?;
-    let claims = data.claims;
-
-    if claims.exp <= now_seconds - SKEW_SECONDS {
-        return Err(TokenError::Expired);
-    }
-    if claims.nbf.is_some_and(|nbf| nbf > now_seconds + SKEW_SECONDS) {
-        return Err(TokenError::NotYetValid);
-    }
-    if claims.iat.is_some_and(|iat| iat > now_seconds + SKEW_SECONDS) {
-        return Err(TokenError::IssuedInTheFuture);
-    }
-    if !authorized_parties.is_empty()
-        && !claims.azp.as_ref().is_some_and(|azp| authorized_parties.iter().any(|p| p == azp))
-    {
-        return Err(TokenError::UnauthorizedParty);
-    }
-    let user_id = claims.sub.filter(|s| !s.is_empty()).ok_or(TokenError::MissingSubject)?;
-    Ok(SessionClaims {
-        user_id,
-        session_id: claims.sid,
-        authorized_party: claims.azp,
-        expires_at: claims.exp,
-        metadata: claims.metadata,
-    })
+    let signature = URL_SAFE_NO_PAD.encode(unverified.signature());
+    let valid = jsonwebtoken::crypto::verify(
+        &signature,
+        unverified.signing_input(),
+        &key,
+        Algorithm::RS256,
+    )
+    .unwrap_or(false);
+    unverified.finish(valid, now_seconds, authorized_parties)
 }
 
 /// When to fetch the JWKS: every 5 minutes, and on a token with an unknown `kid` (keys
@@ -393,6 +443,20 @@ mod tests {
     }
 
     #[test]
+    fn a_token_checked_elsewhere_yields_its_claims_only_if_the_check_passed() {
+        let token = sign(&claims());
+        let unverified = UnverifiedToken::parse(&token).expect("parses");
+        assert_eq!(unverified.kid(), Some("ins_test_1"));
+        let (input, signature) = token.rsplit_once('.').expect("three parts");
+        assert_eq!(unverified.signing_input(), input.as_bytes());
+        assert_eq!(URL_SAFE_NO_PAD.encode(unverified.signature()), signature);
+        assert_eq!(unverified.finish(false, NOW, &[]), Err(TokenError::BadSignature));
+        let claims =
+            UnverifiedToken::parse(&token).expect("parses").finish(true, NOW, &[]).expect("valid");
+        assert_eq!(claims.user_id, "user_1");
+    }
+
+    #[test]
     fn the_jwks_is_fetched_every_five_minutes_and_for_unknown_kids_at_most_once_a_minute() {
         let mut cache = JwksCache::default();
         assert!(cache.should_fetch(Some("ins_test_1"), NOW), "nothing fetched yet");
@@ -409,18 +473,6 @@ mod tests {
     }
 
     fn base64url(bytes: &[u8]) -> String {
-        const ALPHABET: &[u8; 64] =
-            b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-        let mut out = String::new();
-        for chunk in bytes.chunks(3) {
-            let n = chunk
-                .iter()
-                .enumerate()
-                .fold(0u32, |acc, (i, &b)| acc | (u32::from(b) << (16 - 8 * i)));
-            for i in 0..=chunk.len() {
-                out.push(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize] as char);
-            }
-        }
-        out
+        URL_SAFE_NO_PAD.encode(bytes)
     }
 }
