@@ -178,7 +178,7 @@ impl UsageMeter {
             self.in_flight.borrow_mut().insert(k.to_string());
             self.cleanup_due.set(true);
         }
-        self.schedule_mirror().await?;
+        self.schedule_mirror().await;
         Ok(TrackReply::Allowed { answer, rate, replayed: false, taken_at_ms: now_ms })
     }
 
@@ -194,7 +194,7 @@ impl UsageMeter {
         if let Some(release) = command.release {
             stored.meter = stored.meter.release(release.amount, from_millis(release.taken_at_ms));
             self.save(stored.clone())?;
-            self.schedule_mirror().await?;
+            self.schedule_mirror().await;
         }
         Ok(stored.meter.window.peek(command.rate_limit_per_minute, RATE_WINDOW_MS, now_ms()))
     }
@@ -206,21 +206,24 @@ impl UsageMeter {
             stored.owner = Some((command.platform_id.clone(), command.user_id.clone()));
             stored.meter.plan = Some(plan.clone());
             self.save(stored.clone())?;
-            self.schedule_mirror().await?;
+            self.schedule_mirror().await;
         }
         let tier = command.tiers.resolve(stored.meter.plan.as_deref());
         let usage = stored.meter.usage(tier.limit, from_millis(now_ms()));
         Ok(user_answer(&command.user_id, &tier.id, &usage, None))
     }
 
-    async fn schedule_mirror(&self) -> worker::Result<()> {
+    /// Asks for an alarm to mirror the snapshot. The count is already stored when this
+    /// runs, so a failure here must not fail the call (the next change asks again).
+    async fn schedule_mirror(&self) {
         if self.alarm_set.get() {
-            return Ok(());
+            return;
         }
         let wait_ms = (self.mirrored_at_ms.get() + MIRROR_EVERY_MS - now_ms()).max(0);
-        self.state.storage().set_alarm(wait_ms).await?;
-        self.alarm_set.set(true);
-        Ok(())
+        match self.state.storage().set_alarm(wait_ms).await {
+            Ok(()) => self.alarm_set.set(true),
+            Err(e) => worker::console_error!("scheduling the usage snapshot: {e}"),
+        }
     }
 
     /// Writes the snapshot to `USAGE_KV` (value and metadata, so that one list call
