@@ -14,11 +14,16 @@ cargo build --quiet -p dream-standins
 export DREAM_LOGS="$DREAM_ROOT/.wrangler/logs"
 trap stop_workers EXIT
 trap 'exit 130' INT TERM
+# Local secrets wire the workers to the stand-ins; wrangler reads .dev.vars (git-ignored).
+if [ ! -f .dev.vars ]; then
+  cat >.dev.vars <<VARS
+CLERK_SECRET_KEY=sk_test_dream_standin
+CLERK_API_URL=http://127.0.0.1:8791
+CLERK_AUTHORIZED_PARTIES=http://127.0.0.1:8790,http://localhost:8790
+VARS
+fi
+start_standins standins 8791 8792
 start_worker api 8787 "$DREAM_ROOT/.wrangler/state"
-mkdir -p "$DREAM_LOGS"
-setsid "$DREAM_ROOT/target/debug/dream-standins" --clerk 127.0.0.1:8791 --stripe 127.0.0.1:8792 \
-  >"$DREAM_LOGS/standins.log" 2>&1 &
-DREAM_PIDS+=($!)
 
 cat <<MSG
 
@@ -35,4 +40,4 @@ Try it:
 Ctrl-C stops the stack; state stays in .wrangler/state (delete it to start afresh).
 MSG
 # Follow the log until the worker exits (or Ctrl-C, which the traps turn into a stop).
-tail -n 0 -F --pid="${DREAM_PIDS[0]}" "$DREAM_LOGS/api.log"
+tail -n 0 -F --pid="${DREAM_PIDS[-1]}" "$DREAM_LOGS/api.log"

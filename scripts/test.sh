@@ -34,10 +34,14 @@ step "end-to-end tests"
 run_dir=$(mktemp -d)
 export DREAM_LOGS="$run_dir/logs"
 trap 'stop_workers; rm -rf "$run_dir"' EXIT
-start_worker api-default 18787 "$run_dir/default" --log-level=warn
-start_worker api-raised 18788 "$run_dir/raised" --log-level=warn \
+start_standins standins 18795 18796
+clerk=(--var CLERK_API_URL:http://127.0.0.1:18795 --var CLERK_SECRET_KEY:sk_test_dream_standin
+  --var CLERK_AUTHORIZED_PARTIES:http://127.0.0.1:8790)
+start_worker api-default 18787 "$run_dir/default" --log-level=warn "${clerk[@]}"
+start_worker api-raised 18788 "$run_dir/raised" --log-level=warn "${clerk[@]}" \
   --var 'PLATFORM_TIERS:{"free": {"limit": null}, "paid": {"limit": null}}'
 export DREAM_API_URL=http://127.0.0.1:18787 DREAM_API_RAISED_URL=http://127.0.0.1:18788
+export DREAM_CLERK_URL=http://127.0.0.1:18795 DREAM_CLERK_SECRET_KEY=sk_test_dream_standin
 if ! cargo test -p dream-e2e --quiet; then
   echo "worker logs: $DREAM_LOGS" >&2
   tail -n 50 "$DREAM_LOGS"/*.log >&2

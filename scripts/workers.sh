@@ -35,3 +35,24 @@ stop_workers() {
   done
   DREAM_PIDS=()
 }
+
+# start_standins NAME CLERK_PORT STRIPE_PORT [dream-standins args…]: the Clerk and
+# Stripe stand-ins (built by `cargo build -p dream-standins`), waited for like a worker.
+start_standins() {
+  local name=$1 clerk=$2 stripe=$3; shift 3
+  mkdir -p "$DREAM_LOGS"
+  setsid "$DREAM_ROOT/target/debug/dream-standins" --clerk "127.0.0.1:$clerk" --stripe "127.0.0.1:$stripe" "$@" \
+    >"$DREAM_LOGS/$name.log" 2>&1 &
+  DREAM_PIDS+=($!)
+  for _ in $(seq 1 240); do
+    if curl -sf "http://127.0.0.1:$clerk/sign-in" >/dev/null 2>&1; then
+      echo "    $name ready on http://127.0.0.1:$clerk (Clerk) and :$stripe (Stripe)"
+      return 0
+    fi
+    if ! kill -0 "${DREAM_PIDS[-1]}" 2>/dev/null; then break; fi
+    sleep 0.25
+  done
+  echo "$name did not start; its log:" >&2
+  cat "$DREAM_LOGS/$name.log" >&2
+  return 1
+}

@@ -210,3 +210,73 @@ where
 pub fn count_status(answers: &[Answer], status: u16) -> usize {
     answers.iter().filter(|a| a.status.as_u16() == status).count()
 }
+
+/// The Clerk stand-in the workers check session tokens against (`DREAM_CLERK_URL`).
+pub struct ClerkStandIn {
+    base: String,
+    secret: String,
+}
+
+/// An end-user signed in with Clerk: their Clerk id and a fresh session token.
+pub struct EndUser {
+    pub user_id: String,
+    pub token: String,
+}
+
+impl ClerkStandIn {
+    pub fn from_env() -> Self {
+        let get = |var: &str| {
+            std::env::var(var).unwrap_or_else(|_| {
+                panic!("{var} is not set: run the end-to-end tests with scripts/test.sh")
+            })
+        };
+        Self { base: get("DREAM_CLERK_URL"), secret: get("DREAM_CLERK_SECRET_KEY") }
+    }
+
+    async fn backend(&self, method: Method, path: &str, body: Value) -> Value {
+        let resp = client()
+            .request(method, format!("{}{path}", self.base))
+            .bearer_auth(&self.secret)
+            .json(&body)
+            .send()
+            .await
+            .expect("the Clerk stand-in answers");
+        assert!(resp.status().is_success(), "Clerk stand-in {path}: {}", resp.status());
+        resp.json().await.expect("JSON")
+    }
+
+    /// A new Clerk user whose public metadata is `metadata`.
+    pub async fn user(&self, metadata: Value) -> String {
+        let email = format!("end-user-{}@example.com", unique_ip().replace('.', "-"));
+        let user =
+            self.backend(Method::POST, "/v1/users", json!({ "email_address": [email] })).await;
+        let id = user["id"].as_str().expect("id").to_string();
+        self.backend(
+            Method::PATCH,
+            &format!("/v1/users/{id}/metadata"),
+            json!({ "public_metadata": metadata }),
+        )
+        .await;
+        id
+    }
+
+    /// A session token for `user_id` (issued for the dashboard's origin unless `azp` says).
+    pub async fn token(&self, user_id: &str, azp: &str, expires_in_seconds: i64) -> String {
+        let body =
+            json!({ "user_id": user_id, "azp": azp, "expires_in_seconds": expires_in_seconds });
+        let resp = client()
+            .post(format!("{}/dev/sessions", self.base))
+            .json(&body)
+            .send()
+            .await
+            .expect("answer");
+        resp.json::<Value>().await.expect("JSON")["jwt"].as_str().expect("jwt").to_string()
+    }
+
+    /// An end-user of `platform_id`, signed in.
+    pub async fn end_user_of(&self, platform_id: &str) -> EndUser {
+        let user_id = self.user(json!({ "platformId": platform_id })).await;
+        let token = self.token(&user_id, "http://127.0.0.1:8790", 60).await;
+        EndUser { user_id, token }
+    }
+}

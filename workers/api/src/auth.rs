@@ -1,15 +1,30 @@
-//! `Authorization: Bearer pk_live_…` → the platform. The checksum turns away typos and
-//! guesses before any storage read; a valid key is one cached KV read.
+//! Who is calling. `Authorization: Bearer pk_live_…` is a developer's server: the
+//! checksum turns away typos and guesses before any storage read, and a valid key is
+//! one cached KV read. `Authorization: Bearer <Clerk session JWT>` is an end-user of
+//! the platform named by the token's `metadata.platformId` (see `clerk_auth`).
 
+use crate::clerk_auth;
 use crate::error::{ApiError, ApiResult};
 use crate::store::{now_ms, Store};
 use dream_core::api_key::{ApiKey, ApiKeyError};
 use dream_core::error::ErrorCode;
-use dream_core::ids::PlatformId;
+use dream_core::ids::{PlatformId, UserId};
 use dream_core::time::from_millis;
-use worker::{Context, Request};
+use worker::{Context, Env, Request};
 
-pub async fn authenticate(req: &Request, store: &Store, ctx: &Context) -> ApiResult<PlatformId> {
+pub enum Caller {
+    /// A developer's server, with the platform's API key: every route.
+    Developer(PlatformId),
+    /// An end-user with a session token: their own usage, checkout and portal only.
+    EndUser { platform: PlatformId, user: UserId },
+}
+
+pub async fn authenticate(
+    req: &Request,
+    store: &Store,
+    env: &Env,
+    ctx: &Context,
+) -> ApiResult<Caller> {
     let header = req.headers().get("Authorization")?.ok_or_else(|| {
         ApiError::new(
             ErrorCode::Unauthenticated,
@@ -22,6 +37,9 @@ pub async fn authenticate(req: &Request, store: &Store, ctx: &Context) -> ApiRes
             "The Authorization header must be Bearer <API key>.",
         )
     })?;
+    if clerk_auth::looks_like_session_token(token) {
+        return end_user(token, store, env, ctx).await;
+    }
     let key = ApiKey::parse(token).map_err(|e| {
         let message = match e {
             ApiKeyError::Malformed => {
@@ -33,9 +51,8 @@ pub async fn authenticate(req: &Request, store: &Store, ctx: &Context) -> ApiRes
         };
         ApiError::new(ErrorCode::InvalidApiKey, message)
     })?;
-    let record = store.key_record(ctx, &key.hash()).await?;
-    match record {
-        Some(r) if r.is_valid_at(from_millis(now_ms())) => Ok(r.platform_id),
+    match store.key_record(ctx, &key.hash()).await? {
+        Some(r) if r.is_valid_at(from_millis(now_ms())) => Ok(Caller::Developer(r.platform_id)),
         Some(_) => Err(ApiError::new(
             ErrorCode::InvalidApiKey,
             "This API key was rotated and has expired.",
@@ -45,4 +62,19 @@ pub async fn authenticate(req: &Request, store: &Store, ctx: &Context) -> ApiRes
             "This API key does not exist or was revoked.",
         )),
     }
+}
+
+async fn end_user(token: &str, store: &Store, env: &Env, ctx: &Context) -> ApiResult<Caller> {
+    let claims = clerk_auth::verify(env, token).await?;
+    let unauthenticated = |message: &str| ApiError::new(ErrorCode::Unauthenticated, message);
+    let platform =
+        claims.metadata_str("platformId").and_then(|p| PlatformId::parse(p).ok()).ok_or_else(
+            || unauthenticated("The session token names no platform (metadata.platformId)."),
+        )?;
+    store.platform_meta(ctx, &platform).await?.ok_or_else(|| {
+        unauthenticated("The session token names a platform that does not exist.")
+    })?;
+    let user = UserId::parse(&claims.user_id)
+        .map_err(|_| unauthenticated("The session token's user id is not a valid userId."))?;
+    Ok(Caller::EndUser { platform, user })
 }

@@ -14,6 +14,16 @@ struct Config {
     rate_limit_per_minute: Result<u64, String>,
     platform_tiers: Result<PlatformTiers, String>,
     allowed_origins: Rc<[String]>,
+    clerk: Result<ClerkConfig, String>,
+}
+
+/// Where and how to check Clerk session tokens (end-user token mode).
+#[derive(Clone)]
+pub struct ClerkConfig {
+    pub secret_key: String,
+    pub jwks_url: String,
+    /// Empty: any `azp` is accepted.
+    pub authorized_parties: Vec<String>,
 }
 
 thread_local! {
@@ -37,15 +47,38 @@ impl Config {
         };
         let platform_tiers =
             PlatformTiers::parse(var(env, "PLATFORM_TIERS").as_deref()).map_err(|e| e.0);
-        let allowed_origins = var(env, "ALLOWED_ORIGINS")
-            .map(|v| v.split(',').map(|o| o.trim().to_string()).filter(|o| !o.is_empty()).collect())
-            .unwrap_or_default();
-        Self { rate_limit_per_minute, platform_tiers, allowed_origins }
+        let clerk = var(env, "CLERK_SECRET_KEY")
+            .ok_or_else(|| {
+                "CLERK_SECRET_KEY is not set: end-user tokens cannot be checked".to_string()
+            })
+            .map(|secret_key| {
+                let api =
+                    var(env, "CLERK_API_URL").unwrap_or_else(|| "https://api.clerk.com".into());
+                ClerkConfig {
+                    secret_key,
+                    jwks_url: var(env, "CLERK_JWKS_URL")
+                        .unwrap_or_else(|| format!("{}/v1/jwks", api.trim_end_matches('/'))),
+                    authorized_parties: list(var(env, "CLERK_AUTHORIZED_PARTIES")),
+                }
+            });
+        let allowed_origins = list(var(env, "ALLOWED_ORIGINS")).into();
+        Self { rate_limit_per_minute, platform_tiers, allowed_origins, clerk }
     }
 }
 
+/// A var or a secret (wrangler keeps them apart; `.dev.vars` and `--var` give vars).
 fn var(env: &Env, name: &str) -> Option<String> {
-    env.var(name).ok().map(|v| v.to_string()).filter(|v| !v.trim().is_empty())
+    env.secret(name)
+        .map(|s| s.to_string())
+        .or_else(|_| env.var(name).map(|v| v.to_string()))
+        .ok()
+        .filter(|v| !v.trim().is_empty())
+}
+
+fn list(value: Option<String>) -> Vec<String> {
+    value
+        .map(|v| v.split(',').map(|o| o.trim().to_string()).filter(|o| !o.is_empty()).collect())
+        .unwrap_or_default()
 }
 
 pub fn rate_limit_per_minute(env: &Env) -> ApiResult<u64> {
@@ -54,6 +87,10 @@ pub fn rate_limit_per_minute(env: &Env) -> ApiResult<u64> {
 
 pub fn platform_tiers(env: &Env) -> ApiResult<PlatformTiers> {
     config(env).platform_tiers.clone().map_err(ApiError::internal)
+}
+
+pub fn clerk(env: &Env) -> ApiResult<ClerkConfig> {
+    config(env).clerk.clone().map_err(ApiError::internal)
 }
 
 pub fn allowed_origins(env: &Env) -> Rc<[String]> {

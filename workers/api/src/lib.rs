@@ -4,6 +4,7 @@
 //! count.
 
 mod auth;
+mod clerk_auth;
 mod config;
 mod error;
 mod http;

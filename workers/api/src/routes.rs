@@ -1,7 +1,7 @@
 //! The api worker's routes (API.md "api worker"). Each handler parses into core types,
 //! lets core or a meter decide, and answers with a [`Reply`] or an [`ApiError`].
 
-use crate::auth::authenticate;
+use crate::auth::{authenticate, Caller};
 use crate::config;
 use crate::error::{ApiError, ApiResult};
 use crate::http::{json_body, query, query_int, rate_headers, rate_limited, Reply};
@@ -92,9 +92,31 @@ impl Call<'_> {
         Ok(UserId::parse(&decoded)?)
     }
 
-    async fn platform(&self) -> ApiResult<PlatformId> {
-        authenticate(&self.req, &self.store, self.ctx).await
+    async fn caller(&self) -> ApiResult<Caller> {
+        authenticate(&self.req, &self.store, self.env, self.ctx).await
     }
+
+    /// The platform of a developer's API key; end-user tokens are refused here.
+    async fn platform(&self) -> ApiResult<PlatformId> {
+        match self.caller().await? {
+            Caller::Developer(platform) => Ok(platform),
+            Caller::EndUser { .. } => Err(api_key_required()),
+        }
+    }
+}
+
+fn api_key_required() -> ApiError {
+    ApiError::new(
+        ErrorCode::Forbidden,
+        "An end-user session token may only meter and read its own usage; this route needs the API key.",
+    )
+}
+
+fn not_own_user() -> ApiError {
+    ApiError::new(
+        ErrorCode::Forbidden,
+        "An end-user session token may only meter and read its own usage.",
+    )
 }
 
 pub async fn handle(route: RouteId, mut call: Call<'_>) -> ApiResult<Reply> {
@@ -194,9 +216,17 @@ async fn put_tiers(call: &mut Call<'_>) -> ApiResult<Reply> {
 }
 
 async fn track(call: &mut Call<'_>) -> ApiResult<Reply> {
-    let platform = call.platform().await?;
+    let caller = call.caller().await?;
     let body = json_body(&mut call.req, false).await?;
-    let user_id = UserId::parse(body.required_str("userId")?)?;
+    let (platform, user_id) = match caller {
+        Caller::Developer(platform) => (platform, UserId::parse(body.required_str("userId")?)?),
+        Caller::EndUser { platform, user } => {
+            if body.optional_str("userId")?.is_some_and(|given| given != user.as_str()) {
+                return Err(not_own_user());
+            }
+            (platform, user)
+        }
+    };
     let amount = body.optional_int("amount", 1, MAX_AMOUNT)?.unwrap_or(1);
     let idempotency_key = body
         .optional_str("idempotencyKey")?
@@ -356,8 +386,14 @@ fn end_user_denial(user_id: &UserId, reply: TrackReply) -> ApiError {
 }
 
 async fn user(call: &mut Call<'_>, set_plan: bool) -> ApiResult<Reply> {
-    let platform = call.platform().await?;
+    let caller = call.caller().await?;
     let user_id = call.user_param()?;
+    let platform = match caller {
+        Caller::Developer(platform) => platform,
+        Caller::EndUser { .. } if set_plan => return Err(api_key_required()),
+        Caller::EndUser { platform, user } if user == user_id => platform,
+        Caller::EndUser { .. } => return Err(not_own_user()),
+    };
     let tiers = call.store.tier_config(call.ctx, &platform).await?;
     let set_plan = if set_plan {
         let body = json_body(&mut call.req, false).await?;

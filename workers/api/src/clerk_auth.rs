@@ -1,0 +1,128 @@
+//! End-user token mode: a Clerk session token instead of an API key. The token's
+//! signature is checked with WebCrypto against the instance's JWKS (fetched with the
+//! secret key, cached by `dream_core::clerk::JwksCache`'s rules); every other rule is
+//! `dream_core::clerk`'s.
+
+use crate::config::{self, ClerkConfig};
+use crate::error::{ApiError, ApiResult};
+use crate::store::now_ms;
+use dream_core::clerk::{Jwk, Jwks, JwksCache, SessionClaims, TokenError, UnverifiedToken};
+use dream_core::error::ErrorCode;
+use js_sys::{Array, Object, Reflect};
+use std::cell::RefCell;
+use std::collections::HashMap;
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{Crypto, CryptoKey, SubtleCrypto};
+use worker::{Env, Fetch, Headers, Method, Request, RequestInit};
+
+thread_local! {
+    static JWKS: RefCell<JwksCache> = RefCell::new(JwksCache::default());
+    /// Imported keys by `kid`: importing is the costly part of a WebCrypto check.
+    static KEYS: RefCell<HashMap<String, CryptoKey>> = RefCell::new(HashMap::new());
+}
+
+/// A token is a Clerk session token when it is not an API key and has JWT's shape.
+pub fn looks_like_session_token(token: &str) -> bool {
+    !token.starts_with("pk_") && token.matches('.').count() == 2
+}
+
+fn refused(e: TokenError) -> ApiError {
+    ApiError::new(ErrorCode::Unauthenticated, format!("The session token was refused: {e}."))
+}
+
+pub async fn verify(env: &Env, token: &str) -> ApiResult<SessionClaims> {
+    let clerk = config::clerk(env)?;
+    let unverified = UnverifiedToken::parse(token).map_err(refused)?;
+    let kid = unverified.kid().ok_or_else(|| refused(TokenError::UnknownKey))?.to_string();
+    let now = now_ms() / 1000;
+    if JWKS.with(|c| c.borrow().should_fetch(Some(&kid), now)) {
+        match fetch_jwks(&clerk).await {
+            Ok(jwks) => JWKS.with(|c| c.borrow_mut().store(jwks, Some(&kid), now)),
+            // Keep using the keys we have; with none at all, Clerk is unreachable.
+            Err(e) if JWKS.with(|c| c.borrow().jwks().is_none()) => return Err(e),
+            Err(e) => {
+                worker::console_error!("refreshing the JWKS, keeping the cached one: {}", e.message)
+            }
+        }
+    }
+    let jwk = JWKS
+        .with(|c| c.borrow().jwks().and_then(|j| j.rsa_key(&kid)).cloned())
+        .ok_or_else(|| refused(TokenError::UnknownKey))?;
+    let valid = check_signature(&jwk, unverified.signing_input(), unverified.signature()).await?;
+    unverified.finish(valid, now, &clerk.authorized_parties).map_err(refused)
+}
+
+async fn fetch_jwks(clerk: &ClerkConfig) -> ApiResult<Jwks> {
+    let upstream = |what: String| {
+        worker::console_error!("fetching the Clerk JWKS from {}: {what}", clerk.jwks_url);
+        ApiError::new(
+            ErrorCode::UpstreamError,
+            "Clerk could not be reached to check the session token.",
+        )
+    };
+    let headers = Headers::new();
+    headers
+        .set("Authorization", &format!("Bearer {}", clerk.secret_key))
+        .map_err(|e| upstream(e.to_string()))?;
+    let mut init = RequestInit::new();
+    init.with_method(Method::Get).with_headers(headers);
+    let req =
+        Request::new_with_init(&clerk.jwks_url, &init).map_err(|e| upstream(e.to_string()))?;
+    let mut resp = Fetch::Request(req).send().await.map_err(|e| upstream(e.to_string()))?;
+    if resp.status_code() != 200 {
+        return Err(upstream(format!("status {}", resp.status_code())));
+    }
+    let text = resp.text().await.map_err(|e| upstream(e.to_string()))?;
+    Jwks::parse(&text).map_err(|e| upstream(e.to_string()))
+}
+
+fn subtle() -> ApiResult<SubtleCrypto> {
+    let crypto = Reflect::get(&js_sys::global(), &"crypto".into())
+        .ok()
+        .and_then(|c| c.dyn_into::<Crypto>().ok())
+        .ok_or_else(|| ApiError::internal("no WebCrypto in this runtime"))?;
+    Ok(crypto.subtle())
+}
+
+fn object(fields: &[(&str, JsValue)]) -> ApiResult<Object> {
+    let obj = Object::new();
+    for (name, value) in fields {
+        Reflect::set(&obj, &(*name).into(), value)
+            .map_err(|_| ApiError::internal("building a JS object"))?;
+    }
+    Ok(obj)
+}
+
+/// RSASSA-PKCS1-v1_5 with SHA-256 (RS256), by WebCrypto.
+async fn check_signature(jwk: &Jwk, data: &[u8], signature: &[u8]) -> ApiResult<bool> {
+    let subtle = subtle()?;
+    let algorithm = object(&[("name", "RSASSA-PKCS1-v1_5".into()), ("hash", "SHA-256".into())])?;
+    let key = match KEYS.with(|k| k.borrow().get(&jwk.kid).cloned()) {
+        Some(key) => key,
+        None => {
+            let key_data = object(&[
+                ("kty", "RSA".into()),
+                ("n", jwk.n.as_str().into()),
+                ("e", jwk.e.as_str().into()),
+                ("alg", "RS256".into()),
+                ("ext", true.into()),
+            ])?;
+            let usages = Array::of1(&"verify".into());
+            let promise = subtle
+                .import_key_with_object("jwk", &key_data, &algorithm, false, &usages)
+                .map_err(|_| ApiError::internal("importing a JWKS key"))?;
+            let key: CryptoKey = JsFuture::from(promise)
+                .await
+                .ok()
+                .and_then(|k| k.dyn_into().ok())
+                .ok_or_else(|| refused(TokenError::UnknownKey))?;
+            KEYS.with(|k| k.borrow_mut().insert(jwk.kid.clone(), key.clone()));
+            key
+        }
+    };
+    let promise = subtle
+        .verify_with_object_and_u8_array_and_u8_array(&algorithm, &key, signature, data)
+        .map_err(|_| ApiError::internal("calling WebCrypto verify"))?;
+    Ok(JsFuture::from(promise).await.ok().and_then(|v| v.as_bool()).unwrap_or(false))
+}
