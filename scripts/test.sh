@@ -22,11 +22,7 @@ cargo clippy -p dream-api-worker -p dream-bench-baseline --target wasm32-unknown
 step "unit and property tests"
 cargo test --workspace --exclude dream-e2e --quiet
 
-step "fidelity tests: the stand-ins against the official Stripe and Clerk SDKs"
 cargo build -p dream-standins --quiet
-(cd tests/fidelity && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
-(cd tests/fidelity && STANDINS_BIN="$DREAM_ROOT/target/debug/dream-standins" node --test --test-reporter=dot)
-
 step "build the workers"
 bash scripts/build.sh
 
@@ -42,9 +38,14 @@ start_worker api-raised 18788 "$run_dir/raised" --log-level=warn "${clerk[@]}" \
   --var 'PLATFORM_TIERS:{"free": {"limit": null}, "paid": {"limit": null}}'
 export DREAM_API_URL=http://127.0.0.1:18787 DREAM_API_RAISED_URL=http://127.0.0.1:18788
 export DREAM_CLERK_URL=http://127.0.0.1:18795 DREAM_CLERK_SECRET_KEY=sk_test_dream_standin
-if ! cargo test -p dream-e2e --quiet; then
+fail() {
   echo "worker logs: $DREAM_LOGS" >&2
   tail -n 50 "$DREAM_LOGS"/*.log >&2
   exit 1
-fi
+}
+cargo test -p dream-e2e --quiet || fail
+
+step "fidelity tests: the stand-ins and the worker against the official Stripe and Clerk SDKs"
+(cd tests/fidelity && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+(cd tests/fidelity && STANDINS_BIN="$DREAM_ROOT/target/debug/dream-standins" node --test --test-reporter=dot) || fail
 step "all tests passed"
