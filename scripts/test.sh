@@ -17,7 +17,7 @@ cargo fmt --all --check
 
 step "cargo clippy -D warnings (native and wasm32)"
 cargo clippy --workspace --all-targets --quiet -- -D warnings
-cargo clippy -p dream-api-worker -p dream-bench-baseline --target wasm32-unknown-unknown --quiet -- -D warnings
+cargo clippy -p dream-edge -p dream-api-worker -p dream-bench-baseline --target wasm32-unknown-unknown --quiet -- -D warnings
 
 step "unit and property tests"
 cargo test --workspace --exclude dream-e2e --quiet

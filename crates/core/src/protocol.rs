@@ -245,6 +245,12 @@ pub struct LimitCommand {
     pub window_ms: i64,
 }
 
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct LimitReply {
+    pub allowed: bool,
+    pub rate: RateStatus,
+}
+
 /// `usage:{platformId}:{userId}` in `USAGE_KV`: what dashboards list. Kept small, as it
 /// also travels as the KV key's metadata so that one list call returns every user.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -1,15 +1,15 @@
 //! Who is calling. `Authorization: Bearer pk_live_…` is a developer's server: the
 //! checksum turns away typos and guesses before any storage read, and a valid key is
 //! one cached KV read. `Authorization: Bearer <Clerk session JWT>` is an end-user of
-//! the platform named by the token's `metadata.platformId` (see `clerk_auth`).
+//! the platform named by the token's `metadata.platformId` (see `dream_edge::clerk`).
 
-use crate::clerk_auth;
-use crate::error::{ApiError, ApiResult};
-use crate::store::{now_ms, Store};
 use dream_core::api_key::{ApiKey, ApiKeyError};
 use dream_core::error::ErrorCode;
 use dream_core::ids::{PlatformId, UserId};
 use dream_core::time::from_millis;
+use dream_edge::clerk;
+use dream_edge::error::{ApiError, ApiResult};
+use dream_edge::store::{now_ms, Store};
 use worker::{Context, Env, Request};
 
 pub enum Caller {
@@ -37,7 +37,7 @@ pub async fn authenticate(
             "The Authorization header must be Bearer <API key>.",
         )
     })?;
-    if clerk_auth::looks_like_session_token(token) {
+    if clerk::looks_like_session_token(token) {
         return end_user(token, store, env, ctx).await;
     }
     let key = ApiKey::parse(token).map_err(|e| {
@@ -65,7 +65,7 @@ pub async fn authenticate(
 }
 
 async fn end_user(token: &str, store: &Store, env: &Env, ctx: &Context) -> ApiResult<Caller> {
-    let claims = clerk_auth::verify(env, token).await?;
+    let claims = clerk::verify(env, token).await?;
     let unauthenticated = |message: &str| ApiError::new(ErrorCode::Unauthenticated, message);
     let platform =
         claims.metadata_str("platformId").and_then(|p| PlatformId::parse(p).ok()).ok_or_else(

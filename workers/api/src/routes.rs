@@ -2,11 +2,6 @@
 //! lets core or a meter decide, and answers with a [`Reply`] or an [`ApiError`].
 
 use crate::auth::{authenticate, Caller};
-use crate::config;
-use crate::error::{ApiError, ApiResult};
-use crate::http::{json_body, query, query_int, rate_headers, rate_limited, Reply};
-use crate::objects::{self, rate_limiter::LimitReply};
-use crate::store::{now_ms, Store};
 use dream_core::account::{NewPlatform, Rotation, MAX_GRACE_SECONDS};
 use dream_core::error::ErrorCode;
 use dream_core::ids::{Email, IdempotencyKey, PlatformId, UserId};
@@ -14,9 +9,9 @@ use dream_core::meter::RateStatus;
 use dream_core::meter::Usage;
 use dream_core::platform::PlatformMeta;
 use dream_core::protocol::{
-    path, settle, LimitCommand, PlatformUsageQuery, Release, ReleaseCommand, ReserveCommand,
-    ReserveReply, SettleCommand, StatsQuery, TierLimits, TrackCommand, TrackOutcome, TrackReply,
-    UsageSnapshot, UserCommand,
+    path, settle, LimitCommand, LimitReply, PlatformUsageQuery, Release, ReleaseCommand,
+    ReserveCommand, ReserveReply, SettleCommand, StatsQuery, TierLimits, TrackCommand,
+    TrackOutcome, TrackReply, UsageSnapshot, UserCommand,
 };
 use dream_core::random::RandomSource;
 use dream_core::routing::{percent_decode, Route};
@@ -24,6 +19,11 @@ use dream_core::stats::{Stats, MAX_DAYS};
 use dream_core::storage;
 use dream_core::tier::TierConfig;
 use dream_core::time::{from_millis, rfc3339};
+use dream_edge::config;
+use dream_edge::error::{ApiError, ApiResult};
+use dream_edge::http::{json_body, query, query_int, rate_headers, rate_limited, Reply};
+use dream_edge::meters;
+use dream_edge::store::{now_ms, Store};
 use serde_json::{json, Value};
 use worker::{Context, Env, Request};
 
@@ -161,9 +161,9 @@ async fn register(call: &mut Call<'_>) -> ApiResult<Reply> {
     let new =
         NewPlatform::create(&mut random_source()?, email, name.as_deref(), from_millis(now_ms()))?;
     let ip = call.req.headers().get("CF-Connecting-IP")?.unwrap_or_else(|| "unknown".into());
-    let limiter = objects::stub(call.env, "RATE_LIMITER", &format!("register:{ip}"))?;
+    let limiter = meters::stub(call.env, "RATE_LIMITER", &format!("register:{ip}"))?;
     let limit = LimitCommand { limit: REGISTRATIONS_PER_HOUR, window_ms: 3_600_000 };
-    let LimitReply { allowed, rate } = objects::call(&limiter, path::LIMIT, &limit).await?;
+    let LimitReply { allowed, rate } = meters::call(&limiter, path::LIMIT, &limit).await?;
     if !allowed {
         return Err(rate_limited(
             "Too many registrations from this address; try again later.",
@@ -188,8 +188,8 @@ async fn register(call: &mut Call<'_>) -> ApiResult<Reply> {
 
 async fn platform_usage(env: &Env, meta: &PlatformMeta) -> ApiResult<Usage> {
     let limit = config::platform_tiers(env)?.limit(meta.plan);
-    let meter = objects::stub(env, "PLATFORM_METER", meta.platform_id.as_str())?;
-    Ok(objects::call(&meter, path::PLATFORM_USAGE, &PlatformUsageQuery { limit }).await?)
+    let meter = meters::stub(env, "PLATFORM_METER", meta.platform_id.as_str())?;
+    Ok(meters::call(&meter, path::PLATFORM_USAGE, &PlatformUsageQuery { limit }).await?)
 }
 
 async fn platform(call: &Call<'_>) -> ApiResult<Reply> {
@@ -238,12 +238,12 @@ async fn track(call: &mut Call<'_>) -> ApiResult<Reply> {
     let tiers = call.store.tier_config(call.ctx, &platform).await?;
     let rate_limit_per_minute = config::rate_limit_per_minute(call.env)?;
     let meters = Meters {
-        user: objects::stub(
+        user: meters::stub(
             call.env,
             "USAGE_METER",
             &storage::usage_meter_name(&platform, &user_id),
         )?,
-        platform: objects::stub(call.env, "PLATFORM_METER", platform.as_str())?,
+        platform: meters::stub(call.env, "PLATFORM_METER", platform.as_str())?,
         idempotency_key: idempotency_key.clone(),
         amount,
         rate_limit_per_minute,
@@ -264,8 +264,8 @@ async fn track(call: &mut Call<'_>) -> ApiResult<Reply> {
     // Both meters at once; whichever allowed what the other refused gives it back
     // before the answer goes out.
     let (user, quota) = futures_util::future::join(
-        objects::call::<_, TrackReply>(&meters.user, path::TRACK, &command),
-        objects::call::<_, ReserveReply>(&meters.platform, path::RESERVE, &reserve),
+        meters::call::<_, TrackReply>(&meters.user, path::TRACK, &command),
+        meters::call::<_, ReserveReply>(&meters.platform, path::RESERVE, &reserve),
     )
     .await;
     let quota = match (&user, quota) {
@@ -331,7 +331,7 @@ impl Meters {
             release,
             rate_limit_per_minute: self.rate_limit_per_minute,
         };
-        objects::call(&self.user, path::SETTLE, &command).await
+        meters::call(&self.user, path::SETTLE, &command).await
     }
 
     async fn release_user(&self, taken_at_ms: i64) -> worker::Result<RateStatus> {
@@ -340,7 +340,7 @@ impl Meters {
 
     async fn release_platform(&self, denied: bool) -> worker::Result<bool> {
         let command = ReleaseCommand { amount: self.amount, denied };
-        objects::call(&self.platform, path::RELEASE, &command).await
+        meters::call(&self.platform, path::RELEASE, &command).await
     }
 }
 
@@ -416,8 +416,8 @@ async fn user(call: &mut Call<'_>, set_plan: bool) -> ApiResult<Reply> {
         set_plan,
     };
     let meter =
-        objects::stub(call.env, "USAGE_METER", &storage::usage_meter_name(&platform, &user_id))?;
-    let answer: Value = objects::call(&meter, path::USER, &command).await?;
+        meters::stub(call.env, "USAGE_METER", &storage::usage_meter_name(&platform, &user_id))?;
+    let answer: Value = meters::call(&meter, path::USER, &command).await?;
     Reply::ok(answer)
 }
 
@@ -457,8 +457,8 @@ async fn users(call: &Call<'_>) -> ApiResult<Reply> {
 async fn stats(call: &Call<'_>) -> ApiResult<Reply> {
     let platform = call.platform().await?;
     let days = query_int(&call.req, "days", 1, MAX_DAYS)?.unwrap_or(30);
-    let meter = objects::stub(call.env, "PLATFORM_METER", platform.as_str())?;
-    let stats: Stats = objects::call(&meter, path::STATS, &StatsQuery { days }).await?;
+    let meter = meters::stub(call.env, "PLATFORM_METER", platform.as_str())?;
+    let stats: Stats = meters::call(&meter, path::STATS, &StatsQuery { days }).await?;
     Reply::ok(stats)
 }
 

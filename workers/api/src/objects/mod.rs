@@ -1,4 +1,4 @@
-//! The Durable Objects that own every count, and the worker's client for them.
+//! The Durable Objects that own every count (their client is `dream_edge::meters`).
 //!
 //! Each object keeps its state in SQLite-backed storage, whose calls are synchronous:
 //! a check-and-increment is load, decide (in `dream_core::meter`), store, with no await
@@ -11,39 +11,11 @@ pub mod usage_meter;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use std::cell::RefCell;
-use wasm_bindgen::JsValue;
-use worker::{Env, Method, Request, RequestInit, Response, SqlStorage, Stub};
+use worker::{Response, SqlStorage};
 
 pub use platform_meter::PlatformMeter;
 pub use rate_limiter::RateLimiter;
 pub use usage_meter::UsageMeter;
-
-/// The stub of the object `name` in the namespace bound as `binding`.
-pub fn stub(env: &Env, binding: &str, name: &str) -> worker::Result<Stub> {
-    env.durable_object(binding)?.get_by_name(name)
-}
-
-/// Sends `command` to an object and reads its JSON reply.
-pub async fn call<C: Serialize, R: DeserializeOwned>(
-    stub: &Stub,
-    path: &str,
-    command: &C,
-) -> worker::Result<R> {
-    let body =
-        serde_json::to_string(command).map_err(|e| worker::Error::RustError(e.to_string()))?;
-    let mut init = RequestInit::new();
-    init.with_method(Method::Post).with_body(Some(JsValue::from_str(&body)));
-    let req = Request::new_with_init(&format!("https://meter{path}"), &init)?;
-    let mut resp = stub.fetch_with_request(req).await?;
-    if resp.status_code() != 200 {
-        let detail = resp.text().await.unwrap_or_default();
-        return Err(worker::Error::RustError(format!(
-            "meter {path} answered {}: {detail}",
-            resp.status_code()
-        )));
-    }
-    resp.json().await
-}
 
 /// An object's answer: JSON on success; on failure a `500` whose text the caller logs.
 pub fn reply<T: Serialize>(result: worker::Result<T>) -> worker::Result<Response> {

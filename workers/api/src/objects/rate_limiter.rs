@@ -1,16 +1,9 @@
 //! A fixed-window rate limiter per name (for example registrations per client IP).
 
 use super::{now_ms, reply, StoredState};
-use dream_core::meter::{RateStatus, RateWindow};
-use dream_core::protocol::LimitCommand;
-use serde::{Deserialize, Serialize};
+use dream_core::meter::RateWindow;
+use dream_core::protocol::{LimitCommand, LimitReply};
 use worker::{durable_object, DurableObject, Env, Request, Response, State};
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct LimitReply {
-    pub allowed: bool,
-    pub rate: RateStatus,
-}
 
 #[durable_object(fetch)]
 pub struct RateLimiter {
