@@ -1,7 +1,8 @@
 //! What dream-api's workers share, so that no worker copies another: the JSON error
 //! shape ([`error`]), the HTTP conventions ([`http`]), configuration ([`config`]), the KV
 //! store behind its in-isolate cache ([`store`]), the meters' client ([`meters`]), the
-//! Clerk session-token check ([`clerk`]), and the request entry ([`serve`]): request id,
+//! Clerk session-token check ([`clerk`]), what is done with a developer's platform
+//! ([`platform`]), and the request entry ([`serve`]): request id,
 //! CORS, route matching, and the one error → JSON mapping.
 //!
 //! The rules themselves live in `dream_core`; this crate is the I/O around them.
@@ -11,6 +12,7 @@ pub mod config;
 pub mod error;
 pub mod http;
 pub mod meters;
+pub mod platform;
 pub mod store;
 
 use dream_core::cors;

@@ -2,35 +2,26 @@
 //! lets core or a meter decide, and answers with a [`Reply`] or an [`ApiError`].
 
 use crate::auth::{authenticate, Caller};
-use dream_core::account::{NewPlatform, Rotation, MAX_GRACE_SECONDS};
 use dream_core::error::ErrorCode;
 use dream_core::ids::{Email, IdempotencyKey, PlatformId, UserId};
-use dream_core::meter::RateStatus;
-use dream_core::meter::Usage;
-use dream_core::platform::PlatformMeta;
+use dream_core::meter::{RateStatus, Usage};
 use dream_core::protocol::{
-    path, settle, LimitCommand, LimitReply, PlatformUsageQuery, Release, ReleaseCommand,
-    ReserveCommand, ReserveReply, SettleCommand, StatsQuery, TierLimits, TrackCommand,
-    TrackOutcome, TrackReply, UsageSnapshot, UserCommand,
+    path, settle, Release, ReleaseCommand, ReserveCommand, ReserveReply, SettleCommand, TierLimits,
+    TrackCommand, TrackOutcome, TrackReply, UserCommand,
 };
-use dream_core::random::RandomSource;
 use dream_core::routing::{percent_decode, Route};
-use dream_core::stats::{Stats, MAX_DAYS};
 use dream_core::storage;
-use dream_core::tier::TierConfig;
-use dream_core::time::{from_millis, rfc3339};
 use dream_edge::config;
 use dream_edge::error::{ApiError, ApiResult};
-use dream_edge::http::{json_body, query, query_int, rate_headers, rate_limited, Reply};
+use dream_edge::http::{json_body, rate_headers, rate_limited, Reply};
 use dream_edge::meters;
-use dream_edge::store::{now_ms, Store};
+use dream_edge::platform;
+use dream_edge::store::Store;
 use serde_json::{json, Value};
 use worker::{Context, Env, Request};
 
 const REGISTRATIONS_PER_HOUR: u64 = 5;
 const MAX_AMOUNT: u64 = 1_000_000;
-const MAX_PAGE: u64 = 100;
-const DEFAULT_PAGE: u64 = 50;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RouteId {
@@ -124,78 +115,52 @@ pub async fn handle(route: RouteId, mut call: Call<'_>) -> ApiResult<Reply> {
         RouteId::Health => Reply::ok(json!({ "ok": true })),
         RouteId::OpenApi => Reply::ok(serde_json::from_str::<Value>(OPENAPI)?),
         RouteId::Register => register(&mut call).await,
-        RouteId::Platform => platform(&call).await,
+        RouteId::Platform => platform_info(&call).await,
         RouteId::GetTiers => {
-            let platform = call.platform().await?;
-            Reply::ok(
-                json!({ "tiers": call.store.tier_config(call.ctx, &platform).await?.tiers() }),
-            )
+            platform::get_tiers(call.ctx, &call.store, &call.platform().await?).await
         }
-        RouteId::PutTiers => put_tiers(&mut call).await,
+        RouteId::PutTiers => {
+            let id = call.platform().await?;
+            platform::put_tiers(&mut call.req, &call.store, &id).await
+        }
         RouteId::Track => track(&mut call).await,
         RouteId::Usage => user(&mut call, false).await,
         RouteId::SetPlan => user(&mut call, true).await,
-        RouteId::Users => users(&call).await,
-        RouteId::Stats => stats(&call).await,
-        RouteId::RotateKey => rotate_key(&mut call).await,
+        RouteId::Users => {
+            let id = call.platform().await?;
+            platform::users(&call.req, call.env, call.ctx, &call.store, &id).await
+        }
+        RouteId::Stats => platform::stats(&call.req, call.env, &call.platform().await?).await,
+        RouteId::RotateKey => {
+            let id = call.platform().await?;
+            platform::rotate_key(&mut call.req, &call.store, &id).await
+        }
         RouteId::PublicTiers => public_tiers(&call).await,
     }
-}
-
-fn random_source() -> ApiResult<impl RandomSource> {
-    // Probe once so that a missing CSPRNG is a clean 500, not a panic mid-request.
-    getrandom::getrandom(&mut [0u8; 1])
-        .map_err(|e| ApiError::internal(format!("no randomness: {e}")))?;
-    Ok(|buf: &mut [u8]| {
-        if let Err(e) = getrandom::getrandom(buf) {
-            panic!("the CSPRNG failed after answering: {e}");
-        }
-    })
 }
 
 async fn register(call: &mut Call<'_>) -> ApiResult<Reply> {
     let body = json_body(&mut call.req, false).await?;
     let email = Email::parse(body.required_str("email")?)?;
-    let name = body.optional_str("name")?.map(str::to_string);
-
-    let new =
-        NewPlatform::create(&mut random_source()?, email, name.as_deref(), from_millis(now_ms()))?;
+    let new = platform::new_platform(email, body.optional_str("name")?)?;
     let ip = call.req.headers().get("CF-Connecting-IP")?.unwrap_or_else(|| "unknown".into());
-    let limiter = meters::stub(call.env, "RATE_LIMITER", &format!("register:{ip}"))?;
-    let limit = LimitCommand { limit: REGISTRATIONS_PER_HOUR, window_ms: 3_600_000 };
-    let LimitReply { allowed, rate } = meters::call(&limiter, path::LIMIT, &limit).await?;
-    if !allowed {
-        return Err(rate_limited(
-            "Too many registrations from this address; try again later.",
-            &rate,
-        ));
-    }
-
-    let hash = new.api_key.hash();
-    // Metadata first: a key must never point at a platform that is not there.
-    call.store.put_platform_meta(&new.meta).await?;
-    call.store
-        .put_tier_config(&new.meta.platform_id, &TierConfig::default_for_new_platform())
-        .await?;
-    call.store.put_key_record(&hash, &new.key_record).await?;
-    call.store.put_current_key_hash(&new.meta.platform_id, &hash).await?;
-    Ok(Reply::with_status(
-        201,
-        json!({ "platformId": new.meta.platform_id, "apiKey": new.api_key.expose() }),
-    )?
-    .with_rate(&rate))
+    let rate = platform::take_from_limit(
+        call.env,
+        &format!("register:{ip}"),
+        REGISTRATIONS_PER_HOUR,
+        3_600_000,
+        "Too many registrations from this address; try again later.",
+    )
+    .await?;
+    let new = platform::create(&call.store, new).await?;
+    let body = json!({ "platformId": new.meta.platform_id, "apiKey": new.api_key.expose() });
+    Ok(Reply::with_status(201, body)?.with_rate(&rate))
 }
 
-async fn platform_usage(env: &Env, meta: &PlatformMeta) -> ApiResult<Usage> {
-    let limit = config::platform_tiers(env)?.limit(meta.plan);
-    let meter = meters::stub(env, "PLATFORM_METER", meta.platform_id.as_str())?;
-    Ok(meters::call(&meter, path::PLATFORM_USAGE, &PlatformUsageQuery { limit }).await?)
-}
-
-async fn platform(call: &Call<'_>) -> ApiResult<Reply> {
+async fn platform_info(call: &Call<'_>) -> ApiResult<Reply> {
     let platform = call.platform().await?;
     let meta = call.store.existing_platform(call.ctx, &platform).await?;
-    let usage = platform_usage(call.env, &meta).await?;
+    let usage = platform::usage(call.env, &meta).await?;
     Reply::ok(json!({
         "platformId": meta.platform_id,
         "name": meta.name,
@@ -205,14 +170,6 @@ async fn platform(call: &Call<'_>) -> ApiResult<Reply> {
         "usage": usage,
         "createdAt": meta.created_at,
     }))
-}
-
-async fn put_tiers(call: &mut Call<'_>) -> ApiResult<Reply> {
-    let platform = call.platform().await?;
-    let body = json_body(&mut call.req, false).await?;
-    let config = TierConfig::from_request(body.required_array("tiers")?)?;
-    call.store.put_tier_config(&platform, &config).await?;
-    Reply::ok(json!({ "tiers": config.tiers() }))
 }
 
 async fn track(call: &mut Call<'_>) -> ApiResult<Reply> {
@@ -419,64 +376,6 @@ async fn user(call: &mut Call<'_>, set_plan: bool) -> ApiResult<Reply> {
         meters::stub(call.env, "USAGE_METER", &storage::usage_meter_name(&platform, &user_id))?;
     let answer: Value = meters::call(&meter, path::USER, &command).await?;
     Reply::ok(answer)
-}
-
-async fn users(call: &Call<'_>) -> ApiResult<Reply> {
-    let platform = call.platform().await?;
-    let limit = query_int(&call.req, "limit", 1, MAX_PAGE)?.unwrap_or(DEFAULT_PAGE);
-    let cursor = query(&call.req, "cursor")?.filter(|c| !c.is_empty());
-    let tiers = TierLimits::from(&call.store.tier_config(call.ctx, &platform).await?);
-    let kv = call.env.kv("USAGE_KV")?;
-    let mut list = kv.list().prefix(storage::usage_snapshot_prefix(&platform)).limit(limit);
-    if let Some(cursor) = cursor.clone() {
-        list = list.cursor(cursor);
-    }
-    let had_cursor = cursor.is_some();
-    let page = list.execute().await.map_err(|e| {
-        if had_cursor {
-            ApiError::invalid("cursor is not one this API returned")
-        } else {
-            ApiError::internal(format!("listing USAGE_KV: {e}"))
-        }
-    })?;
-    let now = from_millis(now_ms());
-    let users: Vec<Value> = page
-        .keys
-        .into_iter()
-        .filter_map(|key| serde_json::from_value::<UsageSnapshot>(key.metadata?).ok())
-        .map(|snapshot| {
-            let tier = tiers.resolve(snapshot.plan.as_deref());
-            let count = dream_core::meter::PeriodCount { period: snapshot.period, count: snapshot.count };
-            json!({ "userId": snapshot.user_id, "plan": tier.id, "usage": count.usage(tier.limit, now) })
-        })
-        .collect();
-    let next_cursor = if page.list_complete { None } else { page.cursor };
-    Reply::ok(json!({ "users": users, "nextCursor": next_cursor }))
-}
-
-async fn stats(call: &Call<'_>) -> ApiResult<Reply> {
-    let platform = call.platform().await?;
-    let days = query_int(&call.req, "days", 1, MAX_DAYS)?.unwrap_or(30);
-    let meter = meters::stub(call.env, "PLATFORM_METER", platform.as_str())?;
-    let stats: Stats = meters::call(&meter, path::STATS, &StatsQuery { days }).await?;
-    Reply::ok(stats)
-}
-
-async fn rotate_key(call: &mut Call<'_>) -> ApiResult<Reply> {
-    let platform = call.platform().await?;
-    let body = json_body(&mut call.req, true).await?;
-    let grace = body.optional_int("graceSeconds", 0, MAX_GRACE_SECONDS)?.unwrap_or(0);
-    let rotation = Rotation::new(&mut random_source()?, &platform, grace, from_millis(now_ms()));
-    let new_hash = rotation.api_key.hash();
-    call.store.put_key_record(&new_hash, &rotation.key_record).await?;
-    if let Some(previous) = call.store.current_key_hash(&platform).await? {
-        call.store.put_key_record(&previous, &rotation.previous_record).await?;
-    }
-    call.store.put_current_key_hash(&platform, &new_hash).await?;
-    Reply::ok(json!({
-        "apiKey": rotation.api_key.expose(),
-        "previousKeyExpiresAt": rotation.previous_record.expires_at.map(rfc3339),
-    }))
 }
 
 async fn public_tiers(call: &Call<'_>) -> ApiResult<Reply> {
