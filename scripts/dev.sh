@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Runs the local stack, set-up included: the api worker under `wrangler dev` on
-# http://127.0.0.1:8787 (KV and Durable Object state kept in .wrangler/state), and the
-# Clerk and Stripe stand-ins on 127.0.0.1:8791 and :8792. Ctrl-C stops everything.
+# Runs the local stack, set-up included: the api worker and the dashboard's backend
+# (platform-auth) under `wrangler dev` on http://127.0.0.1:8787 and :8788, sharing their
+# KV and Durable Object state in .wrangler/state, and the Clerk and Stripe stand-ins on
+# 127.0.0.1:8791 and :8792. Ctrl-C stops everything.
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
 source "$(dirname "$0")/workers.sh"
@@ -22,13 +23,16 @@ CLERK_API_URL=http://127.0.0.1:8791
 CLERK_AUTHORIZED_PARTIES=http://127.0.0.1:8790,http://localhost:8790
 VARS
 fi
+cp .dev.vars workers/platform-auth/.dev.vars
 start_standins standins 8791 8792
 start_worker api 8787 "$DREAM_ROOT/.wrangler/state"
+start_worker platform-auth 8788 "$DREAM_ROOT/.wrangler/state" -c workers/platform-auth/wrangler.toml
 
 cat <<MSG
 
 dream-api is running.
   api worker       http://127.0.0.1:8787   (OpenAPI: http://127.0.0.1:8787/openapi.json)
+  platform-auth    http://127.0.0.1:8788   (the dashboard's backend; OpenAPI at /openapi.json)
   Clerk stand-in   http://127.0.0.1:8791   (dev sign-in page: http://127.0.0.1:8791/sign-in)
   Stripe stand-in  http://127.0.0.1:8792
   logs             $DREAM_LOGS/
@@ -40,4 +44,4 @@ Try it:
 Ctrl-C stops the stack; state stays in .wrangler/state (delete it to start afresh).
 MSG
 # Follow the log until the worker exits (or Ctrl-C, which the traps turn into a stop).
-tail -n 0 -F --pid="${DREAM_PIDS[-1]}" "$DREAM_LOGS/api.log"
+tail -n 0 -F --pid="${DREAM_PIDS[-1]}" "$DREAM_LOGS/api.log" "$DREAM_LOGS/platform-auth.log"

@@ -17,7 +17,7 @@ cargo fmt --all --check
 
 step "cargo clippy -D warnings (native and wasm32)"
 cargo clippy --workspace --all-targets --quiet -- -D warnings
-cargo clippy -p dream-edge -p dream-api-worker -p dream-bench-baseline --target wasm32-unknown-unknown --quiet -- -D warnings
+cargo clippy -p dream-edge -p dream-api-worker -p dream-platform-auth -p dream-bench-baseline --target wasm32-unknown-unknown --quiet -- -D warnings
 
 step "unit and property tests"
 cargo test --workspace --exclude dream-e2e --quiet
@@ -36,7 +36,11 @@ clerk=(--var CLERK_API_URL:http://127.0.0.1:18795 --var CLERK_SECRET_KEY:sk_test
 start_worker api-default 18787 "$run_dir/default" --log-level=warn "${clerk[@]}"
 start_worker api-raised 18788 "$run_dir/raised" --log-level=warn "${clerk[@]}" \
   --var 'PLATFORM_TIERS:{"free": {"limit": null}, "paid": {"limit": null}}'
+# The dashboard's backend shares the default api worker's state (KV, Durable Objects).
+start_worker platform-auth 18789 "$run_dir/default" -c workers/platform-auth/wrangler.toml \
+  --log-level=warn "${clerk[@]}"
 export DREAM_API_URL=http://127.0.0.1:18787 DREAM_API_RAISED_URL=http://127.0.0.1:18788
+export DREAM_PLATFORM_AUTH_URL=http://127.0.0.1:18789
 export DREAM_CLERK_URL=http://127.0.0.1:18795 DREAM_CLERK_SECRET_KEY=sk_test_dream_standin
 fail() {
   echo "worker logs: $DREAM_LOGS" >&2

@@ -23,6 +23,11 @@ pub fn tier_config(platform: &PlatformId) -> String {
     format!("user:{platform}:tierConfig")
 }
 
+/// `developer:{clerkUserId}`: the platform a signed-in developer owns.
+pub fn developer_platform(clerk_user_id: &str) -> String {
+    format!("developer:{clerk_user_id}")
+}
+
 /// `usage:{platformId}:{userId}` in `USAGE_KV`.
 pub fn usage_snapshot(platform: &PlatformId, user: &UserId) -> String {
     format!("{}{user}", usage_snapshot_prefix(platform))

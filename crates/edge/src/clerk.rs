@@ -53,28 +53,45 @@ pub async fn verify(env: &Env, token: &str) -> ApiResult<SessionClaims> {
     unverified.finish(valid, now, &clerk.authorized_parties).map_err(refused)
 }
 
-async fn fetch_jwks(clerk: &ClerkConfig) -> ApiResult<Jwks> {
-    let upstream = |what: String| {
-        worker::console_error!("fetching the Clerk JWKS from {}: {what}", clerk.jwks_url);
-        ApiError::new(
-            ErrorCode::UpstreamError,
-            "Clerk could not be reached to check the session token.",
-        )
-    };
+/// The primary email address of a Clerk user, from the Backend API.
+pub async fn primary_email(env: &Env, user_id: &str) -> ApiResult<String> {
+    let clerk = config::clerk(env)?;
+    let url = format!("{}/v1/users/{user_id}", clerk.api_url);
+    let user: serde_json::Value = serde_json::from_str(&backend_get(&clerk, &url).await?)
+        .map_err(|e| upstream(&url, e.to_string()))?;
+    let primary = user["primary_email_address_id"].as_str();
+    user["email_addresses"]
+        .as_array()
+        .and_then(|all| all.iter().find(|e| e["id"].as_str() == primary).or(all.first()))
+        .and_then(|e| e["email_address"].as_str())
+        .map(str::to_string)
+        .ok_or_else(|| upstream(&url, "the user has no email address".into()))
+}
+
+fn upstream(url: &str, what: String) -> ApiError {
+    worker::console_error!("calling Clerk at {url}: {what}");
+    ApiError::new(ErrorCode::UpstreamError, "Clerk could not be reached; please retry.")
+}
+
+/// `GET url` on Clerk's Backend API with the secret key; the body on `200`.
+async fn backend_get(clerk: &ClerkConfig, url: &str) -> ApiResult<String> {
     let headers = Headers::new();
     headers
         .set("Authorization", &format!("Bearer {}", clerk.secret_key))
-        .map_err(|e| upstream(e.to_string()))?;
+        .map_err(|e| upstream(url, e.to_string()))?;
     let mut init = RequestInit::new();
     init.with_method(Method::Get).with_headers(headers);
-    let req =
-        Request::new_with_init(&clerk.jwks_url, &init).map_err(|e| upstream(e.to_string()))?;
-    let mut resp = Fetch::Request(req).send().await.map_err(|e| upstream(e.to_string()))?;
+    let req = Request::new_with_init(url, &init).map_err(|e| upstream(url, e.to_string()))?;
+    let mut resp = Fetch::Request(req).send().await.map_err(|e| upstream(url, e.to_string()))?;
     if resp.status_code() != 200 {
-        return Err(upstream(format!("status {}", resp.status_code())));
+        return Err(upstream(url, format!("status {}", resp.status_code())));
     }
-    let text = resp.text().await.map_err(|e| upstream(e.to_string()))?;
-    Jwks::parse(&text).map_err(|e| upstream(e.to_string()))
+    resp.text().await.map_err(|e| upstream(url, e.to_string()))
+}
+
+async fn fetch_jwks(clerk: &ClerkConfig) -> ApiResult<Jwks> {
+    let text = backend_get(clerk, &clerk.jwks_url).await?;
+    Jwks::parse(&text).map_err(|e| upstream(&clerk.jwks_url, e.to_string()))
 }
 
 fn subtle() -> ApiResult<SubtleCrypto> {

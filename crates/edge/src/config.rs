@@ -21,6 +21,8 @@ struct Config {
 #[derive(Clone)]
 pub struct ClerkConfig {
     pub secret_key: String,
+    /// The Backend API, e.g. `https://api.clerk.com`.
+    pub api_url: String,
     pub jwks_url: String,
     /// Empty: any `azp` is accepted.
     pub authorized_parties: Vec<String>,
@@ -56,6 +58,7 @@ impl Config {
                     var(env, "CLERK_API_URL").unwrap_or_else(|| "https://api.clerk.com".into());
                 ClerkConfig {
                     secret_key,
+                    api_url: api.trim_end_matches('/').to_string(),
                     jwks_url: var(env, "CLERK_JWKS_URL")
                         .unwrap_or_else(|| format!("{}/v1/jwks", api.trim_end_matches('/'))),
                     authorized_parties: list(var(env, "CLERK_AUTHORIZED_PARTIES")),
@@ -91,6 +94,11 @@ pub fn platform_tiers(env: &Env) -> ApiResult<PlatformTiers> {
 
 pub fn clerk(env: &Env) -> ApiResult<ClerkConfig> {
     config(env).clerk.clone().map_err(ApiError::internal)
+}
+
+/// Where the dashboard is served (`DASHBOARD_URL`), for links such as preview pages.
+pub fn dashboard_url(env: &Env) -> String {
+    var(env, "DASHBOARD_URL").unwrap_or_else(|| "http://127.0.0.1:8790".into())
 }
 
 pub fn allowed_origins(env: &Env) -> Rc<[String]> {

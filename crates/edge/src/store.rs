@@ -112,6 +112,27 @@ impl Store {
         Ok(())
     }
 
+    /// The platform a signed-in developer owns (read from KV, not cached: it changes once).
+    pub async fn developer_platform(&self, clerk_user_id: &str) -> ApiResult<Option<PlatformId>> {
+        let stored = Self::tokens(&self.env)?
+            .get(&storage::developer_platform(clerk_user_id))
+            .text()
+            .await?;
+        Ok(stored.and_then(|id| PlatformId::parse(&id).ok()))
+    }
+
+    pub async fn put_developer_platform(
+        &self,
+        clerk_user_id: &str,
+        platform: &PlatformId,
+    ) -> ApiResult<()> {
+        Self::tokens(&self.env)?
+            .put(&storage::developer_platform(clerk_user_id), platform.as_str())?
+            .execute()
+            .await?;
+        Ok(())
+    }
+
     pub async fn put_platform_meta(&self, meta: &PlatformMeta) -> ApiResult<()> {
         let name = storage::platform_meta(&meta.platform_id);
         Self::tokens(&self.env)?.put(&name, serde_json::to_string(meta)?)?.execute().await?;

@@ -280,3 +280,41 @@ impl ClerkStandIn {
         EndUser { user_id, token }
     }
 }
+
+/// A developer signed in to the dashboard: calls to the platform-auth worker
+/// (`DREAM_PLATFORM_AUTH_URL`) with their Clerk session token.
+pub struct Developer {
+    pub user_id: String,
+    pub token: String,
+}
+
+impl Developer {
+    /// A new Clerk user with public metadata `metadata`, signed in.
+    pub async fn sign_in(metadata: Value) -> Self {
+        let clerk = ClerkStandIn::from_env();
+        let user_id = clerk.user(metadata).await;
+        let token = clerk.token(&user_id, "http://127.0.0.1:8790", 60).await;
+        Self { user_id, token }
+    }
+
+    pub fn call(&self, method: Method, path: &str) -> Call {
+        let base = std::env::var("DREAM_PLATFORM_AUTH_URL").unwrap_or_else(|_| {
+            panic!(
+                "DREAM_PLATFORM_AUTH_URL is not set: run the end-to-end tests with scripts/test.sh"
+            )
+        });
+        Call { builder: client().request(method, format!("{base}{path}")).bearer_auth(&self.token) }
+    }
+
+    /// Creates the developer's platform and returns it with its key (on the default
+    /// api worker, which shares the dashboard backend's state).
+    pub async fn credentials(&self) -> Platform {
+        let answer = self.call(Method::POST, "/v1/credentials").send().await;
+        assert_eq!(answer.status, StatusCode::CREATED, "{}", answer.body);
+        Platform {
+            quotas: Quotas::Default,
+            id: answer.body["platformId"].as_str().expect("platformId").to_string(),
+            key: answer.body["apiKey"].as_str().expect("apiKey").to_string(),
+        }
+    }
+}

@@ -2,6 +2,7 @@
 
 mod bad_input;
 mod contract;
+mod dashboard_backend;
 mod end_user;
 mod exactness;
 mod isolation;

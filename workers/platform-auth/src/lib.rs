@@ -1,0 +1,205 @@
+//! The dashboard's backend (API.md "platform-auth worker"): a developer signed in with
+//! Clerk gets credentials for their platform and manages it. Every call carries the
+//! developer's Clerk session token; the platform is the one `developer:{clerkUserId}`
+//! names. What is done with a platform is `dream_edge::platform`, shared with the api
+//! worker.
+
+use dream_core::clerk::SessionClaims;
+use dream_core::error::ErrorCode;
+use dream_core::ids::{Email, PlatformId};
+use dream_core::meter::Usage;
+use dream_core::platform::PlatformPlan;
+use dream_core::routing::Route;
+use dream_core::time::from_millis;
+use dream_edge::error::{ApiError, ApiResult};
+use dream_edge::http::Reply;
+use dream_edge::store::{now_ms, Store};
+use dream_edge::{clerk, config, platform};
+use serde_json::{json, Value};
+use worker::{event, Context, Env, Request, Response};
+
+/// Every call a developer makes: at most this many a minute.
+const CALLS_PER_MINUTE: u64 = 100;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RouteId {
+    Health,
+    OpenApi,
+    Me,
+    Credentials,
+    RotateCredentials,
+    GetTiers,
+    PutTiers,
+    Stats,
+    Users,
+}
+
+pub const ROUTES: &[Route<RouteId>] = &[
+    Route { method: "GET", pattern: "/health", id: RouteId::Health },
+    Route { method: "GET", pattern: "/openapi.json", id: RouteId::OpenApi },
+    Route { method: "GET", pattern: "/v1/me", id: RouteId::Me },
+    Route { method: "POST", pattern: "/v1/credentials", id: RouteId::Credentials },
+    Route { method: "POST", pattern: "/v1/credentials/rotate", id: RouteId::RotateCredentials },
+    Route { method: "GET", pattern: "/v1/tiers", id: RouteId::GetTiers },
+    Route { method: "PUT", pattern: "/v1/tiers", id: RouteId::PutTiers },
+    Route { method: "GET", pattern: "/v1/stats", id: RouteId::Stats },
+    Route { method: "GET", pattern: "/v1/users", id: RouteId::Users },
+];
+
+const OPENAPI: &str = include_str!("openapi.json");
+
+#[event(fetch)]
+async fn fetch(req: Request, env: Env, ctx: Context) -> worker::Result<Response> {
+    dream_edge::serve(req, &env, ROUTES, |id, req, _| handle(id, req, &env, &ctx)).await
+}
+
+async fn handle(route: RouteId, mut req: Request, env: &Env, ctx: &Context) -> ApiResult<Reply> {
+    match route {
+        RouteId::Health => return Reply::ok(json!({ "ok": true })),
+        RouteId::OpenApi => return Reply::ok(serde_json::from_str::<Value>(OPENAPI)?),
+        _ => {}
+    }
+    let developer = signed_in(&req, env).await?;
+    let rate = platform::take_from_limit(
+        env,
+        &format!("developer:{}", developer.user_id),
+        CALLS_PER_MINUTE,
+        60_000,
+        "Too many calls this minute; retry after the window resets.",
+    )
+    .await?;
+    let store = Store::new(env);
+    let reply = match route {
+        RouteId::Me => me(env, ctx, &store, &developer).await,
+        RouteId::Credentials => create_credentials(env, &store, &developer).await,
+        RouteId::RotateCredentials => {
+            platform::rotate_key(&mut req, &store, &owned(&store, &developer).await?).await
+        }
+        RouteId::GetTiers => {
+            platform::get_tiers(ctx, &store, &owned(&store, &developer).await?).await
+        }
+        RouteId::PutTiers => {
+            platform::put_tiers(&mut req, &store, &owned(&store, &developer).await?).await
+        }
+        RouteId::Stats => platform::stats(&req, env, &owned(&store, &developer).await?).await,
+        RouteId::Users => {
+            platform::users(&req, env, ctx, &store, &owned(&store, &developer).await?).await
+        }
+        RouteId::Health | RouteId::OpenApi => unreachable!("answered above"),
+    };
+    Ok(reply?.with_rate(&rate))
+}
+
+/// The developer's verified Clerk session.
+async fn signed_in(req: &Request, env: &Env) -> ApiResult<SessionClaims> {
+    let token = req
+        .headers()
+        .get("Authorization")?
+        .and_then(|h| h.strip_prefix("Bearer ").map(|t| t.trim().to_string()))
+        .ok_or_else(|| {
+            ApiError::new(
+                ErrorCode::Unauthenticated,
+                "Sign in: send your Clerk session token as Authorization: Bearer <token>.",
+            )
+        })?;
+    if !clerk::looks_like_session_token(&token) {
+        return Err(ApiError::new(
+            ErrorCode::Unauthenticated,
+            "This route takes a Clerk session token, not an API key.",
+        ));
+    }
+    clerk::verify(env, &token).await
+}
+
+/// The developer's plan with us, as Clerk's public metadata says.
+fn plan_of(developer: &SessionClaims) -> PlatformPlan {
+    match developer.metadata_str("plan") {
+        Some("paid") => PlatformPlan::Paid,
+        _ => PlatformPlan::Free,
+    }
+}
+
+async fn owned(store: &Store, developer: &SessionClaims) -> ApiResult<PlatformId> {
+    store.developer_platform(&developer.user_id).await?.ok_or_else(|| {
+        ApiError::new(ErrorCode::NotFound, "You have no platform yet: create credentials first.")
+    })
+}
+
+async fn me(
+    env: &Env,
+    ctx: &Context,
+    store: &Store,
+    developer: &SessionClaims,
+) -> ApiResult<Reply> {
+    let email = clerk::primary_email(env, &developer.user_id).await?;
+    let plan = plan_of(developer);
+    let (usage, platform) = match store.developer_platform(&developer.user_id).await? {
+        Some(id) => {
+            let meta = store.existing_platform(ctx, &id).await?;
+            let dashboard = config::dashboard_url(env);
+            let preview = format!("{}/preview/{id}", dashboard.trim_end_matches('/'));
+            let usage = platform::usage(env, &meta).await?;
+            (usage, json!({ "platformId": id, "mode": meta.mode, "previewUrl": preview }))
+        }
+        None => {
+            let limit = config::platform_tiers(env)?.limit(plan);
+            (Usage::new(0, limit, from_millis(now_ms())), Value::Null)
+        }
+    };
+    Reply::ok(json!({
+        "userId": developer.user_id,
+        "email": email,
+        "plan": plan,
+        "subscribed": developer.metadata.get("subscribed").and_then(Value::as_bool).unwrap_or(false),
+        "usage": usage,
+        "platform": platform,
+    }))
+}
+
+async fn create_credentials(
+    env: &Env,
+    store: &Store,
+    developer: &SessionClaims,
+) -> ApiResult<Reply> {
+    if store.developer_platform(&developer.user_id).await?.is_some() {
+        return Err(ApiError::new(
+            ErrorCode::Conflict,
+            "You already have a platform; rotate its key to get a new one.",
+        ));
+    }
+    let email = Email::parse(&clerk::primary_email(env, &developer.user_id).await?)?;
+    let mut new = platform::new_platform(email, None)?;
+    new.meta.plan = plan_of(developer);
+    let new = platform::create(store, new).await?;
+    store.put_developer_platform(&developer.user_id, &new.meta.platform_id).await?;
+    Reply::with_status(
+        201,
+        json!({ "platformId": new.meta.platform_id, "apiKey": new.api_key.expose() }),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeSet;
+
+    #[test]
+    fn the_openapi_document_lists_exactly_the_routes_the_worker_serves() {
+        let doc: Value = serde_json::from_str(OPENAPI).expect("valid JSON");
+        let documented: BTreeSet<(String, String)> = doc["paths"]
+            .as_object()
+            .expect("paths")
+            .iter()
+            .flat_map(|(path, item)| {
+                item.as_object()
+                    .expect("path item")
+                    .keys()
+                    .filter(|m| ["get", "put", "post", "delete", "patch"].contains(&m.as_str()))
+                    .map(move |m| (m.to_uppercase(), path.clone()))
+            })
+            .collect();
+        let served: BTreeSet<(String, String)> =
+            ROUTES.iter().map(|r| (r.method.to_string(), r.pattern.to_string())).collect();
+        assert_eq!(documented, served);
+    }
+}
