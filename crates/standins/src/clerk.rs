@@ -29,6 +29,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 /// The secret key the stand-in accepts when `CLERK_SECRET_KEY` is not set.
 pub const DEV_SECRET_KEY: &str = "sk_test_dream_standin";
+/// The local dashboard's origin: the `azp` of tokens signed in without a redirect.
+pub const DASHBOARD_ORIGIN: &str = "http://127.0.0.1:8790";
 /// Clerk's default session-token lifetime.
 pub const TOKEN_LIFETIME_SECONDS: i64 = 60;
 
@@ -363,9 +365,10 @@ async fn sign_in(
         };
         user["id"].as_str().unwrap_or_default().to_string()
     };
+    // The token is for the app that asked: the redirect's origin, else the dashboard.
     let origin = form.redirect_url.split('/').take(3).collect::<Vec<_>>().join("/");
-    let azp = (!origin.is_empty()).then_some(origin.as_str());
-    let token = clerk.mint(&user_id, azp, TOKEN_LIFETIME_SECONDS)?;
+    let azp = if origin.is_empty() { DASHBOARD_ORIGIN } else { origin.as_str() };
+    let token = clerk.mint(&user_id, Some(azp), TOKEN_LIFETIME_SECONDS)?;
     if form.redirect_url.is_empty() {
         return Ok(Html(format!("<p>Signed in as {}.</p><pre>{token}</pre>", html_escape(&email)))
             .into_response());

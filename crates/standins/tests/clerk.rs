@@ -191,6 +191,25 @@ async fn the_sign_in_page_signs_in_by_email_and_hands_the_token_to_the_redirect(
     assert_eq!(user["email_addresses"][0]["email_address"], "dee@example.com");
 }
 
+#[tokio::test]
+async fn signing_in_without_a_redirect_shows_a_token_for_the_local_dashboard() {
+    let clerk = StandIn::start().await;
+    let resp = clerk
+        .http
+        .post(format!("{}/sign-in", clerk.base))
+        .form(&[("email", "eve@example.com")])
+        .send()
+        .await;
+    let html = resp.expect("answer").text().await.expect("text");
+    let token = html
+        .split("<pre>")
+        .nth(1)
+        .and_then(|t| t.split("</pre>").next())
+        .expect("a token on the page");
+    let parties = vec!["http://127.0.0.1:8790".to_string()];
+    assert!(verify_session_token(token, &clerk.jwks().await, now(), &parties).is_ok());
+}
+
 #[test]
 fn the_binary_refuses_to_listen_beyond_loopback() {
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_dream-standins"))
