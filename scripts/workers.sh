@@ -1,7 +1,23 @@
-# Sourced: start and stop local workers under `wrangler dev`, each in its own process
-# group so that stopping it by PID also stops its workerd.
+# Sourced: start and stop the local services (workers under `wrangler dev`, the
+# stand-ins), each in its own process group so that stopping it by PID also stops its
+# children (workerd).
 
 DREAM_PIDS=()
+
+# wait_ready NAME URL: waits until URL answers 2xx, or the last started process exits.
+wait_ready() {
+  local name=$1 url=$2
+  for _ in $(seq 1 240); do
+    if curl -sf "$url" >/dev/null 2>&1; then
+      return 0
+    fi
+    if ! kill -0 "${DREAM_PIDS[-1]}" 2>/dev/null; then break; fi
+    sleep 0.25
+  done
+  echo "$name did not start; its log:" >&2
+  cat "$DREAM_LOGS/$name.log" >&2
+  return 1
+}
 
 # start_worker NAME PORT PERSIST_DIR [wrangler args…]: starts in the background, logs to
 # $DREAM_LOGS/NAME.log, and waits until GET /health answers.
@@ -12,17 +28,20 @@ start_worker() {
       --show-interactive-dev-session=false --persist-to "$persist" "$@") \
     >"$DREAM_LOGS/$name.log" 2>&1 &
   DREAM_PIDS+=($!)
-  for _ in $(seq 1 240); do
-    if curl -sf "http://127.0.0.1:$port/health" >/dev/null 2>&1; then
-      echo "    $name ready on http://127.0.0.1:$port"
-      return 0
-    fi
-    if ! kill -0 "${DREAM_PIDS[-1]}" 2>/dev/null; then break; fi
-    sleep 0.25
-  done
-  echo "$name did not start; its log:" >&2
-  cat "$DREAM_LOGS/$name.log" >&2
-  return 1
+  wait_ready "$name" "http://127.0.0.1:$port/health"
+  echo "    $name ready on http://127.0.0.1:$port"
+}
+
+# start_standins NAME CLERK_PORT STRIPE_PORT [dream-standins args…]: the Clerk and
+# Stripe stand-ins (built by `cargo build -p dream-standins`), waited for like a worker.
+start_standins() {
+  local name=$1 clerk=$2 stripe=$3; shift 3
+  mkdir -p "$DREAM_LOGS"
+  setsid "$DREAM_ROOT/target/debug/dream-standins" --clerk "127.0.0.1:$clerk" --stripe "127.0.0.1:$stripe" "$@" \
+    >"$DREAM_LOGS/$name.log" 2>&1 &
+  DREAM_PIDS+=($!)
+  wait_ready "$name" "http://127.0.0.1:$clerk/sign-in"
+  echo "    $name ready on http://127.0.0.1:$clerk (Clerk) and :$stripe (Stripe)"
 }
 
 stop_workers() {
@@ -34,25 +53,4 @@ stop_workers() {
     wait "$pid" 2>/dev/null || true
   done
   DREAM_PIDS=()
-}
-
-# start_standins NAME CLERK_PORT STRIPE_PORT [dream-standins args…]: the Clerk and
-# Stripe stand-ins (built by `cargo build -p dream-standins`), waited for like a worker.
-start_standins() {
-  local name=$1 clerk=$2 stripe=$3; shift 3
-  mkdir -p "$DREAM_LOGS"
-  setsid "$DREAM_ROOT/target/debug/dream-standins" --clerk "127.0.0.1:$clerk" --stripe "127.0.0.1:$stripe" "$@" \
-    >"$DREAM_LOGS/$name.log" 2>&1 &
-  DREAM_PIDS+=($!)
-  for _ in $(seq 1 240); do
-    if curl -sf "http://127.0.0.1:$clerk/sign-in" >/dev/null 2>&1; then
-      echo "    $name ready on http://127.0.0.1:$clerk (Clerk) and :$stripe (Stripe)"
-      return 0
-    fi
-    if ! kill -0 "${DREAM_PIDS[-1]}" 2>/dev/null; then break; fi
-    sleep 0.25
-  done
-  echo "$name did not start; its log:" >&2
-  cat "$DREAM_LOGS/$name.log" >&2
-  return 1
 }

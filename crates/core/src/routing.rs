@@ -55,6 +55,31 @@ fn match_pattern<'p>(pattern: &'static str, path: &'p str) -> Option<Vec<(&'stat
     got.next().is_none().then_some(params)
 }
 
+/// The `(METHOD, pattern)` pairs of a route table.
+pub fn table_operations<R: Copy>(
+    table: &[Route<R>],
+) -> std::collections::BTreeSet<(String, String)> {
+    table.iter().map(|r| (r.method.to_string(), r.pattern.to_string())).collect()
+}
+
+/// The `(METHOD, path)` pairs an OpenAPI document describes, to compare with the table
+/// the worker really serves.
+pub fn openapi_operations(doc: &serde_json::Value) -> std::collections::BTreeSet<(String, String)> {
+    let methods = ["get", "put", "post", "delete", "patch"];
+    doc["paths"]
+        .as_object()
+        .into_iter()
+        .flatten()
+        .flat_map(|(path, item)| {
+            item.as_object()
+                .into_iter()
+                .flatten()
+                .filter(|(m, _)| methods.contains(&m.as_str()))
+                .map(move |(m, _)| (m.to_uppercase(), path.clone()))
+        })
+        .collect()
+}
+
 /// Decodes `%XX` escapes in a path segment; `None` when they do not form UTF-8.
 pub fn percent_decode(segment: &str) -> Option<String> {
     let bytes = segment.as_bytes();
@@ -113,5 +138,14 @@ mod tests {
         assert_eq!(percent_decode("bad%4"), None);
         assert_eq!(percent_decode("bad%zz"), None);
         assert_eq!(percent_decode("%ff"), None);
+    }
+
+    #[test]
+    fn the_operations_of_a_document_and_a_table_compare_as_method_and_path() {
+        let doc = serde_json::json!({"paths": {
+            "/v1/tiers": {"get": {}, "put": {}, "parameters": []},
+            "/v1/usage/{userId}": {"get": {}},
+        }});
+        assert_eq!(openapi_operations(&doc), table_operations(TABLE),);
     }
 }

@@ -389,25 +389,11 @@ async fn public_tiers(call: &Call<'_>) -> ApiResult<Reply> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::collections::BTreeSet;
+    use dream_core::routing::{openapi_operations, table_operations};
 
     #[test]
     fn the_openapi_document_lists_exactly_the_routes_the_worker_serves() {
         let doc: Value = serde_json::from_str(OPENAPI).expect("valid JSON");
-        let documented: BTreeSet<(String, String)> = doc["paths"]
-            .as_object()
-            .expect("paths")
-            .iter()
-            .flat_map(|(path, item)| {
-                item.as_object()
-                    .expect("path item")
-                    .keys()
-                    .filter(|m| ["get", "put", "post", "delete", "patch"].contains(&m.as_str()))
-                    .map(move |m| (m.to_uppercase(), path.clone()))
-            })
-            .collect();
-        let served: BTreeSet<(String, String)> =
-            ROUTES.iter().map(|r| (r.method.to_string(), r.pattern.to_string())).collect();
-        assert_eq!(documented, served);
+        assert_eq!(openapi_operations(&doc), table_operations(ROUTES));
     }
 }
