@@ -15,16 +15,20 @@ cargo build --quiet -p dream-standins
 export DREAM_LOGS="$DREAM_ROOT/.wrangler/logs"
 trap stop_workers EXIT
 trap 'exit 130' INT TERM
-# Local secrets wire the workers to the stand-ins; wrangler reads .dev.vars (git-ignored).
-if [ ! -f .dev.vars ]; then
-  cat >.dev.vars <<VARS
+# Local secrets wire the workers to the stand-ins; wrangler reads .dev.vars (generated
+# here at every start, git-ignored).
+cat >.dev.vars <<VARS
 CLERK_SECRET_KEY=sk_test_dream_standin
 CLERK_API_URL=http://127.0.0.1:8791
 CLERK_AUTHORIZED_PARTIES=http://127.0.0.1:8790,http://localhost:8790
+STRIPE_SECRET_KEY=sk_test_dream_standin
+STRIPE_WEBHOOK_SECRET=whsec_dream_standin
+STRIPE_API_BASE=http://127.0.0.1:8792
+STRIPE_PRICE_ID=price_dream_platform
 VARS
-fi
 cp .dev.vars workers/platform-auth/.dev.vars
-start_standins standins 8791 8792
+start_standins standins 8791 8792 --price price_dream_platform:2900 \
+  --webhook http://127.0.0.1:8788/webhooks/stripe
 start_worker api 8787 "$DREAM_ROOT/.wrangler/state"
 start_worker platform-auth 8788 "$DREAM_ROOT/.wrangler/state" -c workers/platform-auth/wrangler.toml
 

@@ -30,7 +30,8 @@ step "end-to-end tests"
 run_dir=$(mktemp -d)
 export DREAM_LOGS="$run_dir/logs"
 trap 'stop_workers; rm -rf "$run_dir"' EXIT
-start_standins standins 18795 18796
+start_standins standins 18795 18796 --price price_dream_platform:2900 \
+  --webhook http://127.0.0.1:18789/webhooks/stripe
 clerk=(--var CLERK_API_URL:http://127.0.0.1:18795 --var CLERK_SECRET_KEY:sk_test_dream_standin
   --var CLERK_AUTHORIZED_PARTIES:http://127.0.0.1:8790)
 start_worker api-default 18787 "$run_dir/default" --log-level=warn "${clerk[@]}"
@@ -38,9 +39,11 @@ start_worker api-raised 18788 "$run_dir/raised" --log-level=warn "${clerk[@]}" \
   --var 'PLATFORM_TIERS:{"free": {"limit": null}, "paid": {"limit": null}}'
 # The dashboard's backend shares the default api worker's state (KV, Durable Objects).
 start_worker platform-auth 18789 "$run_dir/default" -c workers/platform-auth/wrangler.toml \
-  --log-level=warn "${clerk[@]}"
+  --log-level=warn "${clerk[@]}" --var STRIPE_SECRET_KEY:sk_test_dream_standin \
+  --var STRIPE_WEBHOOK_SECRET:whsec_dream_standin --var STRIPE_API_BASE:http://127.0.0.1:18796 \
+  --var STRIPE_PRICE_ID:price_dream_platform
 export DREAM_API_URL=http://127.0.0.1:18787 DREAM_API_RAISED_URL=http://127.0.0.1:18788
-export DREAM_PLATFORM_AUTH_URL=http://127.0.0.1:18789
+export DREAM_PLATFORM_AUTH_URL=http://127.0.0.1:18789 DREAM_STRIPE_WEBHOOK_SECRET=whsec_dream_standin
 export DREAM_CLERK_URL=http://127.0.0.1:18795 DREAM_CLERK_SECRET_KEY=sk_test_dream_standin
 fail() {
   echo "worker logs: $DREAM_LOGS" >&2

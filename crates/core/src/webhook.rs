@@ -11,7 +11,7 @@ use serde_json::Value;
 use std::collections::{BTreeMap, VecDeque};
 
 /// The parts of a Stripe event the rules read.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct StripeEvent {
     pub id: String,
     pub kind: String,
@@ -101,7 +101,7 @@ pub fn plan_change(event: &StripeEvent) -> Option<PlanChange> {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Admission {
     Apply,
     /// This `event.id` was applied before.
@@ -123,22 +123,37 @@ impl EventLedger {
     /// one account's plan events.
     pub const REMEMBERED_IDS: usize = 10_000;
 
-    /// Decides whether `event` is applied, and records it if so.
-    pub fn admit(&mut self, event: &StripeEvent) -> Admission {
+    /// Whether `event` should be applied, without recording anything.
+    pub fn check(&self, event: &StripeEvent) -> Admission {
         if self.seen.iter().any(|id| *id == event.id) {
             return Admission::Duplicate;
         }
+        match event.subscription_id().and_then(|sub| self.newest.get(sub)) {
+            Some(&newest) if event.created < newest => Admission::OutOfOrder,
+            _ => Admission::Apply,
+        }
+    }
+
+    /// Records `event` as applied.
+    pub fn record(&mut self, event: &StripeEvent) {
         if let Some(sub) = event.subscription_id() {
-            if self.newest.get(sub).is_some_and(|&newest| event.created < newest) {
-                return Admission::OutOfOrder;
-            }
-            self.newest.insert(sub.to_string(), event.created);
+            let newest = self.newest.entry(sub.to_string()).or_insert(event.created);
+            *newest = (*newest).max(event.created);
         }
         self.seen.push_back(event.id.clone());
         if self.seen.len() > Self::REMEMBERED_IDS {
             self.seen.pop_front();
         }
-        Admission::Apply
+    }
+
+    /// [`Self::check`], then [`Self::record`] if it is to be applied. (A caller whose
+    /// applying can fail checks first and records after, so a failure can be retried.)
+    pub fn admit(&mut self, event: &StripeEvent) -> Admission {
+        let admission = self.check(event);
+        if admission == Admission::Apply {
+            self.record(event);
+        }
+        admission
     }
 }
 
@@ -235,6 +250,16 @@ mod tests {
         );
         let other = event("evt_other", "customer.subscription.deleted", 50, json!({"id": "sub_2"}));
         assert_eq!(ledger.admit(&other), Admission::Apply, "ordering is per subscription");
+    }
+
+    #[test]
+    fn checking_records_nothing_so_a_failed_apply_can_be_retried() {
+        let mut ledger = EventLedger::default();
+        let event = checkout("evt_1", 100);
+        assert_eq!(ledger.check(&event), Admission::Apply);
+        assert_eq!(ledger.check(&event), Admission::Apply, "not recorded by a check");
+        ledger.record(&event);
+        assert_eq!(ledger.check(&event), Admission::Duplicate);
     }
 
     #[test]

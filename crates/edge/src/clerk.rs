@@ -53,19 +53,33 @@ pub async fn verify(env: &Env, token: &str) -> ApiResult<SessionClaims> {
     unverified.finish(valid, now, &clerk.authorized_parties).map_err(refused)
 }
 
-/// The primary email address of a Clerk user, from the Backend API.
-pub async fn primary_email(env: &Env, user_id: &str) -> ApiResult<String> {
+/// A Clerk user, from the Backend API (`id`, `email_addresses`, `public_metadata`, …).
+pub async fn user(env: &Env, user_id: &str) -> ApiResult<serde_json::Value> {
     let clerk = config::clerk(env)?;
     let url = format!("{}/v1/users/{user_id}", clerk.api_url);
-    let user: serde_json::Value = serde_json::from_str(&backend_get(&clerk, &url).await?)
-        .map_err(|e| upstream(&url, e.to_string()))?;
+    let text = backend(&clerk, Method::Get, &url, None).await?;
+    serde_json::from_str(&text).map_err(|e| upstream(&url, e.to_string()))
+}
+
+/// The primary email address of a Clerk user.
+pub fn primary_email(user: &serde_json::Value) -> Option<&str> {
     let primary = user["primary_email_address_id"].as_str();
     user["email_addresses"]
         .as_array()
         .and_then(|all| all.iter().find(|e| e["id"].as_str() == primary).or(all.first()))
         .and_then(|e| e["email_address"].as_str())
-        .map(str::to_string)
-        .ok_or_else(|| upstream(&url, "the user has no email address".into()))
+}
+
+/// Merges `patch` into a user's public metadata (Clerk deep-merges; `null` removes).
+pub async fn merge_public_metadata(
+    env: &Env,
+    user_id: &str,
+    patch: serde_json::Value,
+) -> ApiResult<()> {
+    let clerk = config::clerk(env)?;
+    let url = format!("{}/v1/users/{user_id}/metadata", clerk.api_url);
+    let body = serde_json::json!({ "public_metadata": patch }).to_string();
+    backend(&clerk, Method::Patch, &url, Some(body)).await.map(|_| ())
 }
 
 fn upstream(url: &str, what: String) -> ApiError {
@@ -73,14 +87,23 @@ fn upstream(url: &str, what: String) -> ApiError {
     ApiError::new(ErrorCode::UpstreamError, "Clerk could not be reached; please retry.")
 }
 
-/// `GET url` on Clerk's Backend API with the secret key; the body on `200`.
-async fn backend_get(clerk: &ClerkConfig, url: &str) -> ApiResult<String> {
+/// A call to Clerk's Backend API with the secret key; the body on `200`.
+async fn backend(
+    clerk: &ClerkConfig,
+    method: Method,
+    url: &str,
+    body: Option<String>,
+) -> ApiResult<String> {
     let headers = Headers::new();
     headers
         .set("Authorization", &format!("Bearer {}", clerk.secret_key))
         .map_err(|e| upstream(url, e.to_string()))?;
+    headers.set("Content-Type", "application/json").map_err(|e| upstream(url, e.to_string()))?;
     let mut init = RequestInit::new();
-    init.with_method(Method::Get).with_headers(headers);
+    init.with_method(method).with_headers(headers);
+    if let Some(body) = body {
+        init.with_body(Some(wasm_bindgen::JsValue::from_str(&body)));
+    }
     let req = Request::new_with_init(url, &init).map_err(|e| upstream(url, e.to_string()))?;
     let mut resp = Fetch::Request(req).send().await.map_err(|e| upstream(url, e.to_string()))?;
     if resp.status_code() != 200 {
@@ -90,7 +113,7 @@ async fn backend_get(clerk: &ClerkConfig, url: &str) -> ApiResult<String> {
 }
 
 async fn fetch_jwks(clerk: &ClerkConfig) -> ApiResult<Jwks> {
-    let text = backend_get(clerk, &clerk.jwks_url).await?;
+    let text = backend(clerk, Method::Get, &clerk.jwks_url, None).await?;
     Jwks::parse(&text).map_err(|e| upstream(&clerk.jwks_url, e.to_string()))
 }
 

@@ -96,6 +96,25 @@ pub fn clerk(env: &Env) -> ApiResult<ClerkConfig> {
     config(env).clerk.clone().map_err(ApiError::internal)
 }
 
+/// How to call Stripe, and what to check its webhooks with.
+#[derive(Clone)]
+pub struct StripeConfig {
+    pub secret_key: String,
+    /// `https://api.stripe.com`, or the stand-in.
+    pub api_base: String,
+}
+
+pub fn stripe(env: &Env) -> ApiResult<StripeConfig> {
+    let secret_key = required(env, "STRIPE_SECRET_KEY")?;
+    let api_base = var(env, "STRIPE_API_BASE").unwrap_or_else(|| "https://api.stripe.com".into());
+    Ok(StripeConfig { secret_key, api_base: api_base.trim_end_matches('/').to_string() })
+}
+
+/// A var or secret a route cannot work without: a `500` naming it when it is missing.
+pub fn required(env: &Env, name: &str) -> ApiResult<String> {
+    var(env, name).ok_or_else(|| ApiError::internal(format!("{name} is not set")))
+}
+
 /// Where the dashboard is served (`DASHBOARD_URL`), for links such as preview pages.
 pub fn dashboard_url(env: &Env) -> String {
     var(env, "DASHBOARD_URL").unwrap_or_else(|| "http://127.0.0.1:8790".into())

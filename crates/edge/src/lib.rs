@@ -1,7 +1,7 @@
 //! What dream-api's workers share, so that no worker copies another: the JSON error
 //! shape ([`error`]), the HTTP conventions ([`http`]), configuration ([`config`]), the KV
 //! store behind its in-isolate cache ([`store`]), the meters' client ([`meters`]), the
-//! Clerk session-token check ([`clerk`]), what is done with a developer's platform
+//! Clerk session-token check and Backend API ([`clerk`]), Stripe's API ([`stripe`]), what is done with a developer's platform
 //! ([`platform`]), and the request entry ([`serve`]): request id,
 //! CORS, route matching, and the one error → JSON mapping.
 //!
@@ -14,6 +14,7 @@ pub mod http;
 pub mod meters;
 pub mod platform;
 pub mod store;
+pub mod stripe;
 
 use dream_core::cors;
 use dream_core::error::ErrorCode;

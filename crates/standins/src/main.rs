@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! dream-standins [--clerk 127.0.0.1:8791] [--stripe 127.0.0.1:8792]
-//!                [--webhook URL]… [--deliver-twice] [--out-of-order]
+//!                [--webhook URL]… [--price ID:CENTS]… [--deliver-twice] [--out-of-order]
 //! ```
 //! Secrets come from `CLERK_SECRET_KEY`, `STRIPE_SECRET_KEY` and `STRIPE_WEBHOOK_SECRET`
 //! (development defaults otherwise).
@@ -19,7 +19,7 @@ async fn main() {
     }
 }
 
-const USAGE: &str = "usage: dream-standins [--clerk ADDR] [--stripe ADDR] [--webhook URL]... [--deliver-twice] [--out-of-order]";
+const USAGE: &str = "usage: dream-standins [--clerk ADDR] [--stripe ADDR] [--webhook URL]... [--price ID:CENTS]... [--deliver-twice] [--out-of-order]";
 
 fn parse_addr(flag: &str, value: Option<String>) -> Result<SocketAddr, String> {
     let value = value.ok_or(format!("{flag} needs an address"))?;
@@ -31,12 +31,20 @@ async fn run() -> Result<(), String> {
     let mut stripe_addr: SocketAddr = parse_addr("--stripe", Some("127.0.0.1:8792".into()))?;
     let mut webhooks = Vec::new();
     let mut delivery = Delivery::default();
+    let mut prices = Vec::new();
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--clerk" => clerk_addr = parse_addr("--clerk", args.next())?,
             "--stripe" => stripe_addr = parse_addr("--stripe", args.next())?,
             "--webhook" => webhooks.push(args.next().ok_or("--webhook needs a URL")?),
+            "--price" => {
+                let value = args.next().ok_or("--price needs ID:CENTS")?;
+                let (id, cents) =
+                    value.split_once(':').ok_or(format!("--price {value}: expected ID:CENTS"))?;
+                let cents: i64 = cents.parse().map_err(|e| format!("--price {value}: {e}"))?;
+                prices.push((id.to_string(), cents));
+            }
             "--deliver-twice" => delivery.twice = true,
             "--out-of-order" => delivery.reversed = true,
             "-h" | "--help" => {
@@ -63,6 +71,9 @@ async fn run() -> Result<(), String> {
         format!("http://{stripe_addr}"),
         delivery,
     );
+    for (id, cents) in &prices {
+        stripe.seed_price(id, *cents);
+    }
     println!("Clerk stand-in  http://{clerk_addr}  (sign in at http://{clerk_addr}/sign-in)");
     println!(
         "Stripe stand-in http://{stripe_addr}  (webhooks to: {})",

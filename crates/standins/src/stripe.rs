@@ -110,6 +110,26 @@ impl Stripe {
         }
     }
 
+    /// Creates a monthly USD price with a chosen id (and its product), as a developer
+    /// would in Stripe's dashboard before configuring `STRIPE_PRICE_ID`.
+    pub fn seed_price(&self, id: &str, unit_amount: i64) {
+        let mut account = self.account();
+        let product_id = account.new_id("prod");
+        let product = json!({"id": product_id, "object": "product", "active": true, "name": id, "metadata": {}});
+        account.objects.insert(product_id.clone(), product);
+        let price = json!({
+            "id": id,
+            "object": "price",
+            "active": true,
+            "product": product_id,
+            "unit_amount": unit_amount,
+            "currency": "usd",
+            "recurring": {"interval": "month"},
+            "metadata": {},
+        });
+        account.objects.insert(id.to_string(), price);
+    }
+
     pub fn router(&self) -> Router {
         Router::new()
             .route("/v1/products", post(api))

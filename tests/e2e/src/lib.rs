@@ -260,6 +260,13 @@ impl ClerkStandIn {
         id
     }
 
+    /// A user's public metadata, as Clerk holds it.
+    pub async fn public_metadata(&self, user_id: &str) -> Value {
+        self.backend(Method::GET, &format!("/v1/users/{user_id}"), Value::Null).await
+            ["public_metadata"]
+            .clone()
+    }
+
     /// A session token for `user_id` (issued for the dashboard's origin unless `azp` says).
     pub async fn token(&self, user_id: &str, azp: &str, expires_in_seconds: i64) -> String {
         let body =

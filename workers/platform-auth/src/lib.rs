@@ -32,6 +32,9 @@ pub enum RouteId {
     PutTiers,
     Stats,
     Users,
+    Checkout,
+    Portal,
+    StripeWebhook,
 }
 
 pub const ROUTES: &[Route<RouteId>] = &[
@@ -44,9 +47,17 @@ pub const ROUTES: &[Route<RouteId>] = &[
     Route { method: "PUT", pattern: "/v1/tiers", id: RouteId::PutTiers },
     Route { method: "GET", pattern: "/v1/stats", id: RouteId::Stats },
     Route { method: "GET", pattern: "/v1/users", id: RouteId::Users },
+    Route { method: "POST", pattern: "/v1/checkout", id: RouteId::Checkout },
+    Route { method: "POST", pattern: "/v1/portal", id: RouteId::Portal },
+    Route { method: "POST", pattern: "/webhooks/stripe", id: RouteId::StripeWebhook },
 ];
 
 const OPENAPI: &str = include_str!("openapi.json");
+
+mod billing;
+mod ledger;
+
+pub use ledger::BillingLedger;
 
 #[event(fetch)]
 async fn fetch(req: Request, env: Env, ctx: Context) -> worker::Result<Response> {
@@ -57,6 +68,7 @@ async fn handle(route: RouteId, mut req: Request, env: &Env, ctx: &Context) -> A
     match route {
         RouteId::Health => return Reply::ok(json!({ "ok": true })),
         RouteId::OpenApi => return Reply::ok(serde_json::from_str::<Value>(OPENAPI)?),
+        RouteId::StripeWebhook => return billing::webhook(&mut req, env, ctx).await,
         _ => {}
     }
     let developer = signed_in(&req, env).await?;
@@ -85,7 +97,11 @@ async fn handle(route: RouteId, mut req: Request, env: &Env, ctx: &Context) -> A
         RouteId::Users => {
             platform::users(&req, env, ctx, &store, &owned(&store, &developer).await?).await
         }
-        RouteId::Health | RouteId::OpenApi => unreachable!("answered above"),
+        RouteId::Checkout => billing::checkout(&mut req, env, &developer).await,
+        RouteId::Portal => billing::portal(&mut req, env, &developer).await,
+        RouteId::Health | RouteId::OpenApi | RouteId::StripeWebhook => {
+            unreachable!("answered above")
+        }
     };
     Ok(reply?.with_rate(&rate))
 }
@@ -112,8 +128,8 @@ async fn signed_in(req: &Request, env: &Env) -> ApiResult<SessionClaims> {
 }
 
 /// The developer's plan with us, as Clerk's public metadata says.
-fn plan_of(developer: &SessionClaims) -> PlatformPlan {
-    match developer.metadata_str("plan") {
+fn plan_of(public_metadata: &Value) -> PlatformPlan {
+    match public_metadata["plan"].as_str() {
         Some("paid") => PlatformPlan::Paid,
         _ => PlatformPlan::Free,
     }
@@ -131,8 +147,9 @@ async fn me(
     store: &Store,
     developer: &SessionClaims,
 ) -> ApiResult<Reply> {
-    let email = clerk::primary_email(env, &developer.user_id).await?;
-    let plan = plan_of(developer);
+    // The plan from Clerk itself: the session token's copy may be a minute old.
+    let user = clerk::user(env, &developer.user_id).await?;
+    let plan = plan_of(&user["public_metadata"]);
     let (usage, platform) = match store.developer_platform(&developer.user_id).await? {
         Some(id) => {
             let meta = store.existing_platform(ctx, &id).await?;
@@ -148,9 +165,9 @@ async fn me(
     };
     Reply::ok(json!({
         "userId": developer.user_id,
-        "email": email,
+        "email": clerk::primary_email(&user),
         "plan": plan,
-        "subscribed": developer.metadata.get("subscribed").and_then(Value::as_bool).unwrap_or(false),
+        "subscribed": user["public_metadata"]["subscribed"].as_bool().unwrap_or(false),
         "usage": usage,
         "platform": platform,
     }))
@@ -167,9 +184,10 @@ async fn create_credentials(
             "You already have a platform; rotate its key to get a new one.",
         ));
     }
-    let email = Email::parse(&clerk::primary_email(env, &developer.user_id).await?)?;
+    let user = clerk::user(env, &developer.user_id).await?;
+    let email = Email::parse(clerk::primary_email(&user).unwrap_or_default())?;
     let mut new = platform::new_platform(email, None)?;
-    new.meta.plan = plan_of(developer);
+    new.meta.plan = plan_of(&user["public_metadata"]);
     let new = platform::create(store, new).await?;
     store.put_developer_platform(&developer.user_id, &new.meta.platform_id).await?;
     Reply::with_status(

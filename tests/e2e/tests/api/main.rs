@@ -1,6 +1,7 @@
 //! End-to-end tests of the api worker (see `dream_e2e` for how they run).
 
 mod bad_input;
+mod billing;
 mod contract;
 mod dashboard_backend;
 mod end_user;

@@ -1,0 +1,143 @@
+//! The developer's own plan, through the Stripe stand-in: checkout, webhook, portal.
+
+use dream_core::stripe::WebhookSecret;
+use dream_e2e::{Answer, ClerkStandIn, Developer, Platform};
+use reqwest::Method;
+use serde_json::{json, Value};
+use std::future::Future;
+use std::time::Duration;
+
+/// Polls `probe` until `done` holds (up to 30 s: the api worker's cached platform
+/// metadata takes up to its 10 s freshness window to follow a plan change).
+async fn eventually<F, Fut>(what: &str, probe: F, done: impl Fn(&Answer) -> bool) -> Answer
+where
+    F: Fn() -> Fut,
+    Fut: Future<Output = Answer>,
+{
+    for _ in 0..150 {
+        let answer = probe().await;
+        if done(&answer) {
+            return answer;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    panic!("{what} did not happen within 30 s");
+}
+
+/// A client that shows redirects instead of following them (the dashboard a success
+/// URL points at is not running here).
+fn browser() -> reqwest::Client {
+    reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("client")
+}
+
+async fn plan(dev: &Developer) -> Answer {
+    dev.call(Method::GET, "/v1/me").send().await
+}
+
+#[tokio::test]
+async fn the_paid_plan_follows_checkout_and_cancellation_through_stripe() {
+    let dev = Developer::sign_in(json!({})).await;
+    let platform: Platform = dev.credentials().await;
+    for i in 0..5 {
+        assert_eq!(platform.track(&format!("u{i}")).await.status, 200);
+    }
+    platform.track("u5").await.assert_error(403, "platform_quota_reached");
+
+    let checkout = dev.call(Method::POST, "/v1/checkout").json(&json!({})).send().await;
+    assert_eq!(checkout.status, 200, "{}", checkout.body);
+    let pay =
+        browser().post(checkout.body["url"].as_str().expect("url")).send().await.expect("pay");
+    assert_eq!(pay.status(), 303);
+
+    let me = eventually("the upgrade", || plan(&dev), |a| a.body["plan"] == "paid").await;
+    assert_eq!(me.body["subscribed"], true);
+    assert_eq!(me.body["usage"]["limit"], 500);
+    let metadata = ClerkStandIn::from_env().public_metadata(&dev.user_id).await;
+    assert_eq!(
+        (metadata["plan"].as_str(), metadata["subscribed"].as_bool()),
+        (Some("paid"), Some(true))
+    );
+    assert!(metadata["subscriptionId"].as_str().is_some_and(|s| s.starts_with("sub_")));
+    eventually("the api worker's quota of 500", || platform.track("u5"), |a| a.status == 200).await;
+
+    dev.call(Method::POST, "/v1/checkout")
+        .json(&json!({}))
+        .send()
+        .await
+        .assert_error(409, "conflict");
+    let portal = dev.call(Method::POST, "/v1/portal").json(&json!({})).send().await;
+    assert_eq!(portal.status, 200, "{}", portal.body);
+    let portal_url = portal.body["url"].as_str().expect("url").to_string();
+    let page = browser().get(&portal_url).send().await.expect("page").text().await.expect("html");
+    let action =
+        page.split("action=\"").nth(1).and_then(|a| a.split('"').next()).expect("a cancel form");
+    let origin: String = portal_url.split('/').take(3).collect::<Vec<_>>().join("/");
+    let cancel = browser().post(format!("{origin}{action}")).send().await.expect("cancel");
+    assert_eq!(cancel.status(), 303);
+
+    let me = eventually("the cancellation", || plan(&dev), |a| a.body["plan"] == "free").await;
+    assert_eq!(me.body["subscribed"], false);
+    eventually("the api worker's quota of 5", || platform.track("u6"), |a| a.status == 403).await;
+}
+
+fn event(id: &str, kind: &str, created: i64, object: Value) -> String {
+    json!({"id": id, "object": "event", "type": kind, "created": created, "data": {"object": object}}).to_string()
+}
+
+async fn deliver(dev: &Developer, body: &str, secret: &str) -> Answer {
+    let now =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("time").as_secs()
+            as i64;
+    let signature = format!("t={now},v1={}", WebhookSecret::new(secret).sign(now, body.as_bytes()));
+    dev.call(Method::POST, "/webhooks/stripe")
+        .header("Stripe-Signature", &signature)
+        .raw("application/json", body.to_string())
+        .send()
+        .await
+}
+
+#[tokio::test]
+async fn webhook_events_apply_once_in_order_and_only_with_a_good_signature() {
+    let dev = Developer::sign_in(json!({})).await;
+    let secret = std::env::var("DREAM_STRIPE_WEBHOOK_SECRET").expect("set by scripts/test.sh");
+    let tag = dev.user_id.clone();
+    let sub = format!("sub_{tag}");
+    let completed = event(
+        &format!("evt_done_{tag}"),
+        "checkout.session.completed",
+        1_000,
+        json!({"client_reference_id": dev.user_id, "subscription": sub, "customer": format!("cus_{tag}")}),
+    );
+
+    let forged = deliver(&dev, &completed, "whsec_not_ours").await;
+    forged.assert_error(400, "invalid_request");
+    assert_eq!(plan(&dev).await.body["plan"], "free", "a bad signature changes nothing");
+
+    assert_eq!(deliver(&dev, &completed, &secret).await.status, 200);
+    assert_eq!(plan(&dev).await.body["plan"], "paid");
+
+    let stale = event(
+        &format!("evt_old_{tag}"),
+        "customer.subscription.deleted",
+        900,
+        json!({"id": sub, "metadata": {"reference": dev.user_id}}),
+    );
+    assert_eq!(deliver(&dev, &stale, &secret).await.status, 200);
+    assert_eq!(plan(&dev).await.body["plan"], "paid", "an older event changes nothing");
+
+    let deleted = event(
+        &format!("evt_del_{tag}"),
+        "customer.subscription.deleted",
+        1_100,
+        json!({"id": sub, "metadata": {"reference": dev.user_id}}),
+    );
+    assert_eq!(deliver(&dev, &deleted, &secret).await.status, 200);
+    assert_eq!(plan(&dev).await.body["plan"], "free");
+
+    let again = deliver(&dev, &completed, &secret).await;
+    assert_eq!(again.status, 200, "a duplicate is acknowledged");
+    assert_eq!(plan(&dev).await.body["plan"], "free", "and changes nothing");
+
+    let unknown = event(&format!("evt_inv_{tag}"), "invoice.paid", 1_200, json!({"id": "in_1"}));
+    assert_eq!(deliver(&dev, &unknown, &secret).await.status, 200);
+}
