@@ -81,3 +81,28 @@ test('the worker accepts exactly the session tokens @clerk/backend accepts', asy
   }
   assert.equal((await verifyToken(valid, { secretKey: SECRET, apiUrl: CLERK })).sub, user.id, 'the valid token is valid');
 });
+
+test('the dashboard backend accepts events signed by stripe-node and refuses others', async () => {
+  const backend = process.env.DREAM_PLATFORM_AUTH_URL;
+  const secret = process.env.DREAM_STRIPE_WEBHOOK_SECRET;
+  assert.ok(backend && secret, 'run by scripts/test.sh, which starts the dashboard backend');
+  const { default: Stripe } = await import('stripe');
+  const stripe = new Stripe('sk_test_unused');
+  const user = await clerk('POST', '/v1/users', { email_address: ['signed@example.com'] });
+  const payload = JSON.stringify({
+    id: `evt_fidelity_${user.id}`, object: 'event', type: 'checkout.session.completed', created: Math.floor(Date.now() / 1000),
+    data: { object: { id: 'cs_fidelity', client_reference_id: user.id, subscription: `sub_${user.id}`, customer: `cus_${user.id}` } },
+  });
+  const post = (header) => fetch(`${backend}/webhooks/stripe`, {
+    method: 'POST', headers: { 'Content-Type': 'application/json', 'Stripe-Signature': header }, body: payload,
+  });
+
+  const forged = await post(stripe.webhooks.generateTestHeaderString({ payload, secret: 'whsec_someone_else' }));
+  assert.equal(forged.status, 400);
+  assert.notEqual((await clerk('GET', `/v1/users/${user.id}`)).public_metadata.plan, 'paid');
+
+  const signed = await post(stripe.webhooks.generateTestHeaderString({ payload, secret }));
+  assert.equal(signed.status, 200);
+  assert.deepEqual(await signed.json(), { received: true });
+  assert.equal((await clerk('GET', `/v1/users/${user.id}`)).public_metadata.plan, 'paid');
+});
