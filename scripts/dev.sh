@@ -27,7 +27,7 @@ STRIPE_API_BASE=http://127.0.0.1:8792
 STRIPE_PRICE_ID=price_dream_platform
 VARS
 cp .dev.vars workers/platform-auth/.dev.vars
-start_standins standins 8791 8792 --price price_dream_platform:2900 \
+start_standins standins 8791 8792 --price price_dream_platform:2900 --state "$DREAM_ROOT/.wrangler/standins" \
   --webhook http://127.0.0.1:8788/webhooks/stripe
 start_worker api 8787 "$DREAM_ROOT/.wrangler/state"
 start_worker platform-auth 8788 "$DREAM_ROOT/.wrangler/state" -c workers/platform-auth/wrangler.toml

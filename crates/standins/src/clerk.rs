@@ -18,14 +18,16 @@ use axum::{Json, Router};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
-use rsa::pkcs1::EncodeRsaPrivateKey;
+use rsa::pkcs1::{DecodeRsaPrivateKey, EncodeRsaPrivateKey};
 use rsa::traits::PublicKeyParts;
 use rsa::RsaPrivateKey;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{SystemTime, UNIX_EPOCH};
+
+use crate::StateFile;
 
 /// The secret key the stand-in accepts when `CLERK_SECRET_KEY` is not set.
 pub const DEV_SECRET_KEY: &str = "sk_test_dream_standin";
@@ -37,6 +39,8 @@ pub const TOKEN_LIFETIME_SECONDS: i64 = 60;
 struct SigningKey {
     kid: String,
     jwk: Value,
+    /// The private key, PKCS#1 DER in base64url, for `--state`.
+    der: String,
     encoding: EncodingKey,
 }
 
@@ -44,6 +48,15 @@ impl SigningKey {
     fn generate(kid: String) -> Result<Self, String> {
         let private =
             RsaPrivateKey::new(&mut rand::thread_rng(), 2048).map_err(|e| e.to_string())?;
+        Self::from_private(kid, &private)
+    }
+
+    fn from_pkcs1_der(kid: String, der: &[u8]) -> Result<Self, String> {
+        let private = RsaPrivateKey::from_pkcs1_der(der).map_err(|e| e.to_string())?;
+        Self::from_private(kid, &private)
+    }
+
+    fn from_private(kid: String, private: &RsaPrivateKey) -> Result<Self, String> {
         let der = private.to_pkcs1_der().map_err(|e| e.to_string())?;
         let public = private.to_public_key();
         let jwk = json!({
@@ -54,8 +67,21 @@ impl SigningKey {
             "n": URL_SAFE_NO_PAD.encode(public.n().to_bytes_be()),
             "e": URL_SAFE_NO_PAD.encode(public.e().to_bytes_be()),
         });
-        Ok(Self { kid, jwk, encoding: EncodingKey::from_rsa_der(der.as_bytes()) })
+        Ok(Self {
+            kid,
+            jwk,
+            der: URL_SAFE_NO_PAD.encode(der.as_bytes()),
+            encoding: EncodingKey::from_rsa_der(der.as_bytes()),
+        })
     }
+}
+
+/// What `--state` keeps of an instance: keys as PKCS#1 DER (base64url), users, ids.
+#[derive(Serialize, Deserialize)]
+struct SavedInstance {
+    keys: Vec<(String, String)>,
+    users: BTreeMap<String, Value>,
+    next_id: u64,
 }
 
 #[derive(Default)]
@@ -105,20 +131,55 @@ pub struct Clerk {
     secret_key: Arc<str>,
     issuer: Arc<str>,
     instance: Arc<Mutex<Instance>>,
+    state: StateFile,
 }
 
 impl Clerk {
     /// A new instance with one signing key (generating it takes a moment).
     pub fn new(secret_key: String, issuer: String) -> Self {
+        Self::with_state(secret_key, issuer, StateFile::default())
+    }
+
+    /// An instance kept in `state` between runs: loaded from it when it exists, saved
+    /// to it after every change.
+    pub fn with_state(secret_key: String, issuer: String, state: StateFile) -> Self {
+        let instance = state.load::<SavedInstance>().and_then(|saved| {
+            let keys: Result<Vec<_>, _> = saved
+                .keys
+                .into_iter()
+                .map(|(kid, der)| {
+                    let der = URL_SAFE_NO_PAD.decode(der).map_err(|e| e.to_string())?;
+                    SigningKey::from_pkcs1_der(kid, &der)
+                })
+                .collect();
+            keys.ok().map(|keys| Instance { keys, users: saved.users, next_id: saved.next_id })
+        });
+        let loaded = instance.is_some();
         let clerk = Self {
             secret_key: secret_key.into(),
             issuer: issuer.into(),
-            instance: Arc::new(Mutex::new(Instance::default())),
+            instance: Arc::new(Mutex::new(instance.unwrap_or_default())),
+            state,
         };
-        if let Err(e) = clerk.rotate_keys() {
-            eprintln!("Clerk stand-in: generating a signing key: {e}");
+        if !loaded {
+            if let Err(e) = clerk.rotate_keys() {
+                eprintln!("Clerk stand-in: generating a signing key: {e}");
+            }
         }
         clerk
+    }
+
+    /// Writes the instance to its state file, if it has one.
+    pub fn save(&self) {
+        let saved = {
+            let instance = self.instance();
+            SavedInstance {
+                keys: instance.keys.iter().map(|k| (k.kid.clone(), k.der.clone())).collect(),
+                users: instance.users.clone(),
+                next_id: instance.next_id,
+            }
+        };
+        self.state.save(&saved);
     }
 
     pub fn router(&self) -> Router {
@@ -130,6 +191,7 @@ impl Clerk {
             .route("/sign-in", get(sign_in_page).post(sign_in))
             .route("/dev/sessions", post(dev_session))
             .route("/dev/rotate-keys", post(dev_rotate_keys))
+            .layer(axum::middleware::from_fn_with_state(self.clone(), save_after_changes))
             .with_state(self.clone())
     }
 
@@ -259,6 +321,20 @@ pub fn deep_merge(target: &mut Value, patch: Value) {
         }
         (target, patch) => *target = patch,
     }
+}
+
+/// Every request but a read may have changed the instance: save it afterwards.
+async fn save_after_changes(
+    State(clerk): State<Clerk>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let changes = req.method() != axum::http::Method::GET;
+    let resp = next.run(req).await;
+    if changes {
+        clerk.save();
+    }
+    resp
 }
 
 async fn jwks(State(clerk): State<Clerk>, headers: HeaderMap) -> Result<Json<Value>, ClerkError> {

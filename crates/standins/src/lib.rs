@@ -10,7 +10,45 @@
 pub mod clerk;
 pub mod stripe;
 
+use serde::de::DeserializeOwned;
+use serde::Serialize;
 use std::net::SocketAddr;
+use std::path::PathBuf;
+
+/// Where a stand-in keeps its state between runs (`--state DIR`), if anywhere.
+#[derive(Clone, Debug, Default)]
+pub struct StateFile(Option<PathBuf>);
+
+impl StateFile {
+    pub fn new(path: Option<PathBuf>) -> Self {
+        Self(path)
+    }
+
+    /// The saved state, when there is a file and it reads back.
+    pub fn load<T: DeserializeOwned>(&self) -> Option<T> {
+        let text = std::fs::read_to_string(self.0.as_ref()?).ok()?;
+        match serde_json::from_str(&text) {
+            Ok(state) => Some(state),
+            Err(e) => {
+                eprintln!("ignoring unreadable state in {:?}: {e}", self.0);
+                None
+            }
+        }
+    }
+
+    /// Writes the state (whole, through a temporary file, so a crash never leaves half).
+    pub fn save<T: Serialize>(&self, state: &T) {
+        let Some(path) = &self.0 else { return };
+        let tmp = path.with_extension("tmp");
+        let written = serde_json::to_vec_pretty(state)
+            .map_err(|e| e.to_string())
+            .and_then(|bytes| std::fs::write(&tmp, bytes).map_err(|e| e.to_string()))
+            .and_then(|()| std::fs::rename(&tmp, path).map_err(|e| e.to_string()));
+        if let Err(e) = written {
+            eprintln!("saving state to {path:?}: {e}");
+        }
+    }
+}
 
 /// Refuses any address but loopback: the stand-ins mint tokens for anyone who asks.
 pub fn ensure_loopback(addr: SocketAddr) -> Result<SocketAddr, String> {

@@ -2,13 +2,16 @@
 //!
 //! ```text
 //! dream-standins [--clerk 127.0.0.1:8791] [--stripe 127.0.0.1:8792]
-//!                [--webhook URL]… [--price ID:CENTS]… [--deliver-twice] [--out-of-order]
+//!                [--webhook URL]… [--price ID:CENTS]… [--state DIR]
+//!                [--deliver-twice] [--out-of-order]
 //! ```
+//! With `--state DIR` the stand-ins keep their state in `DIR/clerk.json` and
+//! `DIR/stripe.json` between runs (otherwise only in memory).
 //! Secrets come from `CLERK_SECRET_KEY`, `STRIPE_SECRET_KEY` and `STRIPE_WEBHOOK_SECRET`
 //! (development defaults otherwise).
 
 use dream_standins::stripe::{Delivery, Stripe};
-use dream_standins::{clerk, serve, stripe};
+use dream_standins::{clerk, serve, stripe, StateFile};
 use std::net::SocketAddr;
 
 #[tokio::main]
@@ -19,7 +22,7 @@ async fn main() {
     }
 }
 
-const USAGE: &str = "usage: dream-standins [--clerk ADDR] [--stripe ADDR] [--webhook URL]... [--price ID:CENTS]... [--deliver-twice] [--out-of-order]";
+const USAGE: &str = "usage: dream-standins [--clerk ADDR] [--stripe ADDR] [--webhook URL]... [--price ID:CENTS]... [--state DIR] [--deliver-twice] [--out-of-order]";
 
 fn parse_addr(flag: &str, value: Option<String>) -> Result<SocketAddr, String> {
     let value = value.ok_or(format!("{flag} needs an address"))?;
@@ -32,6 +35,7 @@ async fn run() -> Result<(), String> {
     let mut webhooks = Vec::new();
     let mut delivery = Delivery::default();
     let mut prices = Vec::new();
+    let mut state_dir: Option<std::path::PathBuf> = None;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
@@ -45,6 +49,7 @@ async fn run() -> Result<(), String> {
                 let cents: i64 = cents.parse().map_err(|e| format!("--price {value}: {e}"))?;
                 prices.push((id.to_string(), cents));
             }
+            "--state" => state_dir = Some(args.next().ok_or("--state needs a directory")?.into()),
             "--deliver-twice" => delivery.twice = true,
             "--out-of-order" => delivery.reversed = true,
             "-h" | "--help" => {
@@ -60,9 +65,14 @@ async fn run() -> Result<(), String> {
 
     let env_or =
         |name: &str, default: &str| std::env::var(name).unwrap_or_else(|_| default.to_string());
-    let clerk = clerk::Clerk::new(
+    if let Some(dir) = &state_dir {
+        std::fs::create_dir_all(dir).map_err(|e| format!("--state {dir:?}: {e}"))?;
+    }
+    let state = |name: &str| StateFile::new(state_dir.as_ref().map(|d| d.join(name)));
+    let clerk = clerk::Clerk::with_state(
         env_or("CLERK_SECRET_KEY", clerk::DEV_SECRET_KEY),
         format!("http://{clerk_addr}"),
+        state("clerk.json"),
     );
     let stripe = Stripe::new(
         env_or("STRIPE_SECRET_KEY", stripe::DEV_SECRET_KEY),
@@ -70,7 +80,8 @@ async fn run() -> Result<(), String> {
         webhooks.clone(),
         format!("http://{stripe_addr}"),
         delivery,
-    );
+    )
+    .with_state(state("stripe.json"));
     for (id, cents) in &prices {
         stripe.seed_price(id, *cents);
     }

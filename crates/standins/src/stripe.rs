@@ -27,6 +27,8 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use crate::StateFile;
+
 pub const DEV_SECRET_KEY: &str = "sk_test_dream_standin";
 pub const DEV_WEBHOOK_SECRET: &str = "whsec_dream_standin";
 
@@ -37,6 +39,49 @@ pub struct Delivery {
     pub twice: bool,
     /// Deliver the events of one action newest first (receivers must order by `created`).
     pub reversed: bool,
+}
+
+/// What `--state` keeps of the account.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct SavedAccount {
+    objects: BTreeMap<String, Value>,
+    idempotent: Vec<(String, String, String, u16, Value)>,
+    events: Vec<Value>,
+    next_id: u64,
+}
+
+impl From<&Account> for SavedAccount {
+    fn from(a: &Account) -> Self {
+        Self {
+            objects: a.objects.clone(),
+            idempotent: a
+                .idempotent
+                .iter()
+                .map(|((k, m, p), (status, body))| {
+                    (k.clone(), m.clone(), p.clone(), status.as_u16(), body.clone())
+                })
+                .collect(),
+            events: a.events.clone(),
+            next_id: a.next_id,
+        }
+    }
+}
+
+impl From<SavedAccount> for Account {
+    fn from(s: SavedAccount) -> Self {
+        Self {
+            objects: s.objects,
+            idempotent: s
+                .idempotent
+                .into_iter()
+                .map(|(k, m, p, status, body)| {
+                    ((k, m, p), (StatusCode::from_u16(status).unwrap_or(StatusCode::OK), body))
+                })
+                .collect(),
+            events: s.events,
+            next_id: s.next_id,
+        }
+    }
 }
 
 #[derive(Default)]
@@ -86,6 +131,7 @@ pub struct Stripe {
     delivery: Delivery,
     account: Arc<Mutex<Account>>,
     http: reqwest::Client,
+    state: StateFile,
 }
 
 impl Stripe {
@@ -107,7 +153,24 @@ impl Stripe {
                 .timeout(Duration::from_secs(10))
                 .build()
                 .unwrap_or_default(),
+            state: StateFile::default(),
         }
+    }
+
+    /// Keeps the account in `state` between runs: loaded from it when it exists, saved
+    /// to it after every change.
+    pub fn with_state(mut self, state: StateFile) -> Self {
+        if let Some(saved) = state.load::<SavedAccount>() {
+            self.account = Arc::new(Mutex::new(saved.into()));
+        }
+        self.state = state;
+        self
+    }
+
+    /// Writes the account to its state file, if it has one.
+    pub fn save(&self) {
+        let saved = SavedAccount::from(&*self.account());
+        self.state.save(&saved);
     }
 
     /// Creates a monthly USD price with a chosen id (and its product), as a developer
@@ -144,6 +207,7 @@ impl Stripe {
             .route("/p/session/{id}", get(portal_page))
             .route("/p/session/{id}/cancel/{subscription}", post(portal_cancel))
             .route("/dev/events", get(dev_events))
+            .layer(axum::middleware::from_fn_with_state(self.clone(), save_after_changes))
             .with_state(self.clone())
     }
 
@@ -551,6 +615,20 @@ async fn portal_cancel(
     drop(account);
     stripe.deliver(vec![event]);
     Ok(Redirect::to(session["return_url"].as_str().unwrap_or("/")))
+}
+
+/// Every request but a read may have changed the account: save it afterwards.
+async fn save_after_changes(
+    State(stripe): State<Stripe>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let changes = req.method() != Method::GET;
+    let resp = next.run(req).await;
+    if changes {
+        stripe.save();
+    }
+    resp
 }
 
 async fn dev_events(State(stripe): State<Stripe>) -> Json<Value> {
