@@ -96,7 +96,7 @@ pub fn clerk(env: &Env) -> ApiResult<ClerkConfig> {
     config(env).clerk.clone().map_err(ApiError::internal)
 }
 
-/// How to call Stripe, and what to check its webhooks with.
+/// How to call Stripe (`STRIPE_SECRET_KEY`, `STRIPE_API_BASE`).
 #[derive(Clone)]
 pub struct StripeConfig {
     pub secret_key: String,
