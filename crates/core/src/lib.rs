@@ -15,6 +15,8 @@
 //! - [`storage`]: KV key names and stored records.
 //! - [`routing`]: route tables with `404`/`405` answers.
 //! - [`clerk`]: Clerk session-token verification and JWKS refresh rules.
+//! - [`oauth_state`]: signed, expiring Stripe Connect OAuth `state`.
+//! - [`sealed`]: AES-256-GCM sealing of secrets at rest (Connect tokens).
 //! - [`stripe`]: Stripe webhook signature verification.
 //! - [`stripe_form`]: Stripe's `a[b][0]=v` form encoding, both ways.
 //! - [`webhook`]: Stripe events → plan changes; which events to apply, once, in order.
@@ -30,11 +32,13 @@ pub mod error;
 pub mod ids;
 pub mod json;
 pub mod meter;
+pub mod oauth_state;
 pub mod period;
 pub mod platform;
 pub mod protocol;
 pub mod random;
 pub mod routing;
+pub mod sealed;
 pub mod stats;
 pub mod storage;
 pub mod stripe;

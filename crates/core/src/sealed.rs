@@ -1,0 +1,124 @@
+//! Secrets at rest: Stripe Connect tokens and account data are stored sealed with
+//! AES-256-GCM under `TOKEN_ENCRYPTION_KEY`, a fresh random nonce per write, so the
+//! stored value never contains the secret in clear and any change to it is detected.
+//! Stored form: `v1.` + base64url(nonce ‖ ciphertext ‖ tag).
+
+use aes_gcm::aead::{Aead, KeyInit};
+use aes_gcm::{Aes256Gcm, Key, Nonce};
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use base64::Engine;
+use std::fmt;
+
+const PREFIX: &str = "v1.";
+const NONCE_LEN: usize = 12;
+
+/// The 32-byte key. `Debug` never prints it.
+#[derive(Clone)]
+pub struct SealingKey([u8; 32]);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SealError {
+    /// `TOKEN_ENCRYPTION_KEY` is not 32 bytes of standard base64.
+    BadKey,
+    /// Not a value this module sealed.
+    Malformed,
+    /// The wrong key, or the value was changed.
+    Tampered,
+}
+
+impl fmt::Display for SealError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::BadKey => "TOKEN_ENCRYPTION_KEY must be 32 bytes in base64",
+            Self::Malformed => "the sealed value is malformed",
+            Self::Tampered => "the sealed value does not open with this key",
+        })
+    }
+}
+
+impl SealingKey {
+    /// From `TOKEN_ENCRYPTION_KEY`: 32 random bytes in standard base64
+    /// (`openssl rand -base64 32`).
+    pub fn from_base64(encoded: &str) -> Result<Self, SealError> {
+        let bytes = STANDARD.decode(encoded.trim()).map_err(|_| SealError::BadKey)?;
+        let key: [u8; 32] = bytes.try_into().map_err(|_| SealError::BadKey)?;
+        Ok(Self(key))
+    }
+
+    fn cipher(&self) -> Aes256Gcm {
+        Aes256Gcm::new(Key::<Aes256Gcm>::from_slice(&self.0))
+    }
+
+    /// Seals `plaintext` with `nonce`, which must never repeat under one key: draw it
+    /// from the CSPRNG for every write.
+    pub fn seal(&self, nonce: [u8; NONCE_LEN], plaintext: &[u8]) -> String {
+        let sealed = self
+            .cipher()
+            .encrypt(Nonce::from_slice(&nonce), plaintext)
+            .unwrap_or_else(|_| unreachable!("AES-GCM encrypts any plaintext under 64 GiB"));
+        let mut out = nonce.to_vec();
+        out.extend_from_slice(&sealed);
+        format!("{PREFIX}{}", URL_SAFE_NO_PAD.encode(out))
+    }
+
+    pub fn open(&self, sealed: &str) -> Result<Vec<u8>, SealError> {
+        let body = sealed.strip_prefix(PREFIX).ok_or(SealError::Malformed)?;
+        let bytes = URL_SAFE_NO_PAD.decode(body).map_err(|_| SealError::Malformed)?;
+        if bytes.len() < NONCE_LEN + 16 {
+            return Err(SealError::Malformed);
+        }
+        let (nonce, ciphertext) = bytes.split_at(NONCE_LEN);
+        self.cipher().decrypt(Nonce::from_slice(nonce), ciphertext).map_err(|_| SealError::Tampered)
+    }
+}
+
+impl fmt::Debug for SealingKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("SealingKey(…)")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(byte: u8) -> SealingKey {
+        SealingKey::from_base64(&STANDARD.encode([byte; 32])).expect("32 bytes")
+    }
+
+    const TOKEN: &[u8] = b"sk_live_connected_account_token";
+
+    #[test]
+    fn a_sealed_value_opens_with_its_key_and_never_shows_the_secret() {
+        let sealed = key(1).seal([7; 12], TOKEN);
+        assert!(sealed.starts_with("v1."));
+        assert!(!sealed.contains("sk_live"));
+        assert_eq!(key(1).open(&sealed), Ok(TOKEN.to_vec()));
+    }
+
+    #[test]
+    fn the_same_secret_sealed_twice_with_fresh_nonces_differs() {
+        assert_ne!(key(1).seal([1; 12], TOKEN), key(1).seal([2; 12], TOKEN));
+    }
+
+    #[test]
+    fn another_key_or_any_changed_character_is_refused() {
+        let sealed = key(1).seal([7; 12], TOKEN);
+        assert_eq!(key(2).open(&sealed), Err(SealError::Tampered));
+        for i in 3..sealed.len() {
+            let mut chars: Vec<char> = sealed.chars().collect();
+            chars[i] = if chars[i] == 'A' { 'B' } else { 'A' };
+            let changed: String = chars.into_iter().collect();
+            assert!(key(1).open(&changed).is_err(), "position {i}");
+        }
+    }
+
+    #[test]
+    fn malformed_values_and_keys_are_refused() {
+        assert_eq!(key(1).open("plain text"), Err(SealError::Malformed));
+        assert_eq!(key(1).open("v1.AAAA"), Err(SealError::Malformed));
+        assert_eq!(SealingKey::from_base64("c2hvcnQ=").map(|_| ()), Err(SealError::BadKey));
+        assert_eq!(SealingKey::from_base64("not base64!").map(|_| ()), Err(SealError::BadKey));
+        assert!(!format!("{:?}", key(9)).contains('9'));
+    }
+}
