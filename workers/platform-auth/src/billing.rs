@@ -100,12 +100,13 @@ async fn apply(env: &Env, ctx: &Context, change: &PlanChange) -> ApiResult<()> {
         worker::console_error!("a plan event names no developer; ignored");
         return Ok(());
     };
-    clerk::merge_public_metadata(env, developer, metadata).await?;
+    // The quota the api worker enforces first, then Clerk, which `/v1/me` reports: once
+    // the dashboard shows the new plan, the quota already follows it.
     let store = Store::new(env);
     if let Some(platform) = store.developer_platform(developer).await? {
         let mut meta = store.existing_platform(ctx, &platform).await?;
         meta.plan = plan;
         store.put_platform_meta(&meta).await?;
     }
-    Ok(())
+    clerk::merge_public_metadata(env, developer, metadata).await
 }

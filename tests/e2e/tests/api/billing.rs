@@ -49,7 +49,12 @@ async fn the_paid_plan_follows_checkout_and_cancellation_through_stripe() {
         browser().post(checkout.body["url"].as_str().expect("url")).send().await.expect("pay");
     assert_eq!(pay.status(), 303);
 
-    let me = eventually("the upgrade", || plan(&dev), |a| a.body["plan"] == "paid").await;
+    let me = eventually(
+        "the upgrade",
+        || plan(&dev),
+        |a| a.body["plan"] == "paid" && a.body["usage"]["limit"] == 500,
+    )
+    .await;
     assert_eq!(me.body["subscribed"], true);
     assert_eq!(me.body["usage"]["limit"], 500);
     let metadata = ClerkStandIn::from_env().public_metadata(&dev.user_id).await;
