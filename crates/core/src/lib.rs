@@ -25,6 +25,7 @@
 
 pub mod account;
 pub mod api_key;
+pub mod billing;
 pub mod cache;
 pub mod clerk;
 pub mod cors;

@@ -6,9 +6,11 @@
 //! other refused is then given back ([`SettleCommand`], [`ReleaseCommand`]), before the
 //! answer is sent. Each meter stays exact on its own: neither count can pass its limit.
 
+use crate::billing::{BillingAccount, EndUserChange};
 use crate::ids::{PlatformId, UserId};
 use crate::meter::{RateStatus, Usage};
 use crate::tier::TierConfig;
+use crate::webhook::StripeEvent;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
@@ -22,6 +24,9 @@ pub mod path {
     pub const PLATFORM_USAGE: &str = "/usage";
     pub const STATS: &str = "/stats";
     pub const LIMIT: &str = "/limit";
+    pub const ADMIT: &str = "/admit";
+    pub const BILLING: &str = "/billing";
+    pub const BILLING_EVENT: &str = "/billing-event";
 }
 
 /// A tier as the meters see it: its id and limit. The first is the default.
@@ -209,21 +214,65 @@ pub struct ReserveCommand {
     pub amount: u64,
     pub limit: Option<u64>,
     pub user_id: UserId,
+    /// In preview: how many distinct end-users the platform may serve.
+    #[serde(default)]
+    pub preview_limit: Option<u64>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ReserveReply {
     pub allowed: bool,
     pub usage: Usage,
+    /// Refused because the preview already serves its most end-users (nothing taken).
+    #[serde(default)]
+    pub preview_full: bool,
+    /// This call made the end-user one the preview serves; a release forgets them.
+    #[serde(default)]
+    pub new_end_user: bool,
 }
 
 /// Worker → PlatformMeter: give back a reservation. `denied` when the end-user's meter
 /// refused the call (it then counts as denied in the statistics); not when the call was
 /// an idempotent replay (which is no new call at all).
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ReleaseCommand {
     pub amount: u64,
     pub denied: bool,
+    /// An end-user this reservation admitted to the preview, to forget again.
+    #[serde(default)]
+    pub forget_user: Option<UserId>,
+}
+
+/// Worker → PlatformMeter: may `user_id` be served (the preview's end-user limit)?
+/// Admits them if so.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AdmitCommand {
+    pub user_id: UserId,
+    pub preview_limit: Option<u64>,
+}
+
+/// Worker → UsageMeter: apply a Stripe event to the end-user's plan, once and in order.
+/// `tier` is the tier bought, resolved by the worker against the platform's tiers.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BillingEventCommand {
+    pub platform_id: PlatformId,
+    pub user_id: UserId,
+    pub event: StripeEvent,
+    pub change: EndUserChange,
+    pub tier: Option<String>,
+}
+
+/// UsageMeter → worker: the end-user's Stripe customer and subscription.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BillingView {
+    pub customer_id: Option<String>,
+    pub customer_account: Option<BillingAccount>,
+    pub subscription_id: Option<String>,
 }
 
 /// Worker → PlatformMeter: the platform's quota usage under `limit`.

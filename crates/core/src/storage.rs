@@ -23,6 +23,11 @@ pub fn tier_config(platform: &PlatformId) -> String {
     format!("user:{platform}:tierConfig")
 }
 
+/// `platform:{id}:stripe`: the connected Stripe account, sealed.
+pub fn platform_stripe(platform: &PlatformId) -> String {
+    format!("platform:{platform}:stripe")
+}
+
 /// `developer:{clerkUserId}`: the platform a signed-in developer owns.
 pub fn developer_platform(clerk_user_id: &str) -> String {
     format!("developer:{clerk_user_id}")

@@ -110,6 +110,20 @@ pub fn stripe(env: &Env) -> ApiResult<StripeConfig> {
     Ok(StripeConfig { secret_key, api_base: api_base.trim_end_matches('/').to_string() })
 }
 
+/// Where Connect OAuth lives (`STRIPE_CONNECT_BASE`, default `https://connect.stripe.com`).
+pub fn stripe_connect_base(env: &Env) -> String {
+    var(env, "STRIPE_CONNECT_BASE")
+        .unwrap_or_else(|| "https://connect.stripe.com".into())
+        .trim_end_matches('/')
+        .to_string()
+}
+
+/// The key that seals Stripe Connect tokens at rest (`TOKEN_ENCRYPTION_KEY`).
+pub fn sealing_key(env: &Env) -> ApiResult<dream_core::sealed::SealingKey> {
+    let encoded = required(env, "TOKEN_ENCRYPTION_KEY")?;
+    dream_core::sealed::SealingKey::from_base64(&encoded).map_err(ApiError::internal)
+}
+
 /// A var or secret a route cannot work without: a `500` naming it when it is missing.
 pub fn required(env: &Env, name: &str) -> ApiResult<String> {
     var(env, name).ok_or_else(|| ApiError::internal(format!("{name} is not set")))

@@ -7,6 +7,7 @@
 //!
 //! The rules themselves live in `dream_core`; this crate is the I/O around them.
 
+pub mod billing;
 pub mod clerk;
 pub mod config;
 pub mod error;

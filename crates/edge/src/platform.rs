@@ -3,6 +3,7 @@
 //! its quota usage, and take a call from a fixed-window limit. The api worker serves
 //! these to API keys; the dashboard's backend to signed-in developers.
 
+use crate::billing;
 use crate::config;
 use crate::error::{ApiError, ApiResult};
 use crate::http::{json_body, query, query_int, rate_limited, Reply};
@@ -97,14 +98,20 @@ pub async fn get_tiers(ctx: &Context, store: &Store, platform: &PlatformId) -> A
     Reply::ok(json!({ "tiers": store.tier_config(ctx, platform).await?.tiers() }))
 }
 
+/// `PUT …/tiers`: validated, then each paid tier gets its Stripe price on the account
+/// the platform's end-users pay through (`billing::price_tiers`).
 pub async fn put_tiers(
     req: &mut Request,
+    env: &Env,
+    ctx: &Context,
     store: &Store,
     platform: &PlatformId,
 ) -> ApiResult<Reply> {
     let body = json_body(req, false).await?;
     let config = TierConfig::from_request(body.required_array("tiers")?)?;
-    store.put_tier_config(platform, &config).await?;
+    let meta = store.existing_platform(ctx, platform).await?;
+    let account = billing::billing_account(env, store, &meta).await?;
+    let config = billing::price_tiers(env, ctx, store, platform, &config, &account).await?;
     Reply::ok(json!({ "tiers": config.tiers() }))
 }
 

@@ -4,6 +4,7 @@
 
 use crate::error::{ApiError, ApiResult};
 use dream_core::api_key::ApiKeyHash;
+use dream_core::billing::{BillingAccount, PricedTiers};
 use dream_core::cache::{Freshness, TtlCache};
 use dream_core::ids::PlatformId;
 use dream_core::platform::PlatformMeta;
@@ -25,17 +26,20 @@ type Cache<K, V> = RefCell<TtlCache<K, V>>;
 thread_local! {
     static KEYS: Cache<String, Option<KeyRecord>> = RefCell::new(TtlCache::new(FRESH_MS, USABLE_MS, CAPACITY));
     static METAS: Cache<PlatformId, Option<PlatformMeta>> = RefCell::new(TtlCache::new(FRESH_MS, USABLE_MS, CAPACITY));
-    static TIERS: Cache<PlatformId, TierConfig> = RefCell::new(TtlCache::new(FRESH_MS, USABLE_MS, CAPACITY));
+    static TIERS: Cache<PlatformId, PricedTiers> = RefCell::new(TtlCache::new(FRESH_MS, USABLE_MS, CAPACITY));
 }
 
 pub fn now_ms() -> i64 {
     Date::now().as_millis() as i64
 }
 
-/// The stored form of a tier configuration.
+/// The stored form of a tier configuration: the tiers, and the Stripe account their
+/// prices were created on.
 #[derive(Serialize, Deserialize)]
 struct StoredTiers {
     tiers: Vec<Tier>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    prices_account: Option<BillingAccount>,
 }
 
 #[derive(Clone)]
@@ -83,8 +87,35 @@ impl Store {
 
     /// The platform's tiers; a platform that never set any has the default.
     pub async fn tier_config(&self, ctx: &Context, platform: &PlatformId) -> ApiResult<TierConfig> {
+        Ok(self.priced_tiers(ctx, platform).await?.config)
+    }
+
+    /// The platform's tiers and the account their Stripe prices are on.
+    pub async fn priced_tiers(
+        &self,
+        ctx: &Context,
+        platform: &PlatformId,
+    ) -> ApiResult<PricedTiers> {
         let name = storage::tier_config(platform);
         read_through(&TIERS, platform.clone(), ctx, &self.env, name, parse_tiers).await
+    }
+
+    /// The sealed value under `platform:{id}:stripe` (read from KV, not cached).
+    pub async fn sealed_stripe(&self, platform: &PlatformId) -> ApiResult<Option<String>> {
+        Ok(Self::tokens(&self.env)?.get(&storage::platform_stripe(platform)).text().await?)
+    }
+
+    pub async fn put_sealed_stripe(&self, platform: &PlatformId, sealed: String) -> ApiResult<()> {
+        Self::tokens(&self.env)?
+            .put(&storage::platform_stripe(platform), sealed)?
+            .execute()
+            .await?;
+        Ok(())
+    }
+
+    pub async fn delete_sealed_stripe(&self, platform: &PlatformId) -> ApiResult<()> {
+        Self::tokens(&self.env)?.delete(&storage::platform_stripe(platform)).await?;
+        Ok(())
     }
 
     pub async fn put_key_record(&self, hash: &ApiKeyHash, record: &KeyRecord) -> ApiResult<()> {
@@ -145,12 +176,24 @@ impl Store {
         platform: &PlatformId,
         config: &TierConfig,
     ) -> ApiResult<()> {
-        let stored = StoredTiers { tiers: config.tiers().to_vec() };
+        let priced = PricedTiers { config: config.clone(), account: None };
+        self.put_priced_tiers(platform, &priced).await
+    }
+
+    pub async fn put_priced_tiers(
+        &self,
+        platform: &PlatformId,
+        priced: &PricedTiers,
+    ) -> ApiResult<()> {
+        let stored = StoredTiers {
+            tiers: priced.config.tiers().to_vec(),
+            prices_account: priced.account.clone(),
+        };
         Self::tokens(&self.env)?
             .put(&storage::tier_config(platform), serde_json::to_string(&stored)?)?
             .execute()
             .await?;
-        TIERS.with(|c| c.borrow_mut().put(platform.clone(), config.clone(), now_ms()));
+        TIERS.with(|c| c.borrow_mut().put(platform.clone(), priced.clone(), now_ms()));
         Ok(())
     }
 }
@@ -159,11 +202,14 @@ fn parse_json<T: DeserializeOwned>(stored: Option<String>) -> ApiResult<Option<T
     stored.map(|text| serde_json::from_str(&text)).transpose().map_err(ApiError::from)
 }
 
-fn parse_tiers(stored: Option<String>) -> ApiResult<TierConfig> {
+fn parse_tiers(stored: Option<String>) -> ApiResult<PricedTiers> {
     match parse_json::<StoredTiers>(stored)? {
-        None => Ok(TierConfig::default_for_new_platform()),
-        Some(stored) => TierConfig::from_stored(stored.tiers)
-            .ok_or_else(|| ApiError::internal("a stored tier configuration is invalid")),
+        None => Ok(PricedTiers { config: TierConfig::default_for_new_platform(), account: None }),
+        Some(stored) => Ok(PricedTiers {
+            config: TierConfig::from_stored(stored.tiers)
+                .ok_or_else(|| ApiError::internal("a stored tier configuration is invalid"))?,
+            account: stored.prices_account,
+        }),
     }
 }
 

@@ -4,6 +4,7 @@
 //! count. What other workers share with this one is in `dream_edge`.
 
 mod auth;
+mod billing;
 pub mod objects;
 mod routes;
 
@@ -18,6 +19,7 @@ async fn fetch(req: Request, env: Env, ctx: Context) -> worker::Result<Response>
             ctx: &ctx,
             store: dream_edge::store::Store::new(&env),
             params,
+            preview: std::cell::Cell::new(false),
         };
         routes::handle(id, call)
     })

@@ -2,9 +2,11 @@
 //! lets core or a meter decide, and answers with a [`Reply`] or an [`ApiError`].
 
 use crate::auth::{authenticate, Caller};
+use crate::billing::{self, preview_full, preview_limit};
 use dream_core::error::ErrorCode;
 use dream_core::ids::{Email, IdempotencyKey, PlatformId, UserId};
 use dream_core::meter::{RateStatus, Usage};
+use dream_core::platform::Mode;
 use dream_core::protocol::{
     path, settle, Release, ReleaseCommand, ReserveCommand, ReserveReply, SettleCommand, TierLimits,
     TrackCommand, TrackOutcome, TrackReply, UserCommand,
@@ -18,6 +20,7 @@ use dream_edge::meters;
 use dream_edge::platform;
 use dream_edge::store::Store;
 use serde_json::{json, Value};
+use std::cell::Cell;
 use worker::{Context, Env, Request};
 
 const REGISTRATIONS_PER_HOUR: u64 = 5;
@@ -37,6 +40,9 @@ pub enum RouteId {
     Users,
     Stats,
     RotateKey,
+    Checkout,
+    Portal,
+    StripeWebhook,
     PublicTiers,
 }
 
@@ -53,6 +59,9 @@ pub const ROUTES: &[Route<RouteId>] = &[
     Route { method: "GET", pattern: "/v1/users", id: RouteId::Users },
     Route { method: "GET", pattern: "/v1/stats", id: RouteId::Stats },
     Route { method: "POST", pattern: "/v1/keys/rotate", id: RouteId::RotateKey },
+    Route { method: "POST", pattern: "/v1/checkout", id: RouteId::Checkout },
+    Route { method: "POST", pattern: "/v1/portal", id: RouteId::Portal },
+    Route { method: "POST", pattern: "/webhooks/stripe", id: RouteId::StripeWebhook },
     Route { method: "GET", pattern: "/v1/public/{platformId}/tiers", id: RouteId::PublicTiers },
 ];
 
@@ -65,6 +74,9 @@ pub struct Call<'a> {
     pub ctx: &'a Context,
     pub store: Store,
     pub params: Vec<(&'static str, String)>,
+    /// Set once the caller's platform is known to be in preview: the answer then
+    /// carries `"preview": true`.
+    pub preview: Cell<bool>,
 }
 
 impl Call<'_> {
@@ -83,8 +95,15 @@ impl Call<'_> {
         Ok(UserId::parse(&decoded)?)
     }
 
-    async fn caller(&self) -> ApiResult<Caller> {
-        authenticate(&self.req, &self.store, self.env, self.ctx).await
+    pub async fn caller(&self) -> ApiResult<Caller> {
+        let caller = authenticate(&self.req, &self.store, self.env, self.ctx).await?;
+        let platform = match &caller {
+            Caller::Developer(platform) | Caller::EndUser { platform, .. } => platform,
+        };
+        if let Some(meta) = self.store.platform_meta(self.ctx, platform).await? {
+            self.preview.set(meta.mode == Mode::Preview);
+        }
+        Ok(caller)
     }
 
     /// The platform of a developer's API key; end-user tokens are refused here.
@@ -110,22 +129,63 @@ fn not_own_user() -> ApiError {
     )
 }
 
+/// The platform and end-user a metering or billing call is for: the API key's platform
+/// and the `userId` given, or the session token's own (a `userId` given must match).
+pub fn end_user_of(caller: Caller, given: Option<&str>) -> ApiResult<(PlatformId, UserId)> {
+    match caller {
+        Caller::Developer(platform) => {
+            let user = given.ok_or_else(|| ApiError::invalid("userId is required"))?;
+            Ok((platform, UserId::parse(user)?))
+        }
+        Caller::EndUser { platform, user } => {
+            if given.is_some_and(|given| given != user.as_str()) {
+                return Err(not_own_user());
+            }
+            Ok((platform, user))
+        }
+    }
+}
+
+/// Answers one call; a platform in preview says so in every answer (`"preview": true`).
 pub async fn handle(route: RouteId, mut call: Call<'_>) -> ApiResult<Reply> {
+    let result = dispatch(route, &mut call).await;
+    if !call.preview.get() {
+        return result;
+    }
+    let mark = |body: &mut Value| {
+        if let Value::Object(map) = body {
+            map.insert("preview".into(), Value::Bool(true));
+        }
+    };
+    match result {
+        Ok(mut reply) => {
+            mark(&mut reply.body);
+            Ok(reply)
+        }
+        Err(mut e) => {
+            let mut extra = e.extra.take().unwrap_or_else(|| json!({}));
+            mark(&mut extra);
+            Err(e.with_extra(extra))
+        }
+    }
+}
+
+async fn dispatch(route: RouteId, call: &mut Call<'_>) -> ApiResult<Reply> {
     match route {
         RouteId::Health => Reply::ok(json!({ "ok": true })),
         RouteId::OpenApi => Reply::ok(serde_json::from_str::<Value>(OPENAPI)?),
-        RouteId::Register => register(&mut call).await,
-        RouteId::Platform => platform_info(&call).await,
+        RouteId::Register => register(call).await,
+        RouteId::Platform => platform_info(call).await,
         RouteId::GetTiers => {
             platform::get_tiers(call.ctx, &call.store, &call.platform().await?).await
         }
         RouteId::PutTiers => {
             let id = call.platform().await?;
-            platform::put_tiers(&mut call.req, &call.store, &id).await
+            platform::put_tiers(&mut call.req, call.env, call.ctx, &call.store, &id).await
         }
-        RouteId::Track => track(&mut call).await,
-        RouteId::Usage => user(&mut call, false).await,
-        RouteId::SetPlan => user(&mut call, true).await,
+        RouteId::Track => track(call).await,
+        RouteId::Usage => user(call, false).await,
+        RouteId::SetPlan => user(call, true).await,
         RouteId::Users => {
             let id = call.platform().await?;
             platform::users(&call.req, call.env, call.ctx, &call.store, &id).await
@@ -135,7 +195,10 @@ pub async fn handle(route: RouteId, mut call: Call<'_>) -> ApiResult<Reply> {
             let id = call.platform().await?;
             platform::rotate_key(&mut call.req, &call.store, &id).await
         }
-        RouteId::PublicTiers => public_tiers(&call).await,
+        RouteId::Checkout => billing::checkout(call).await,
+        RouteId::Portal => billing::portal(call).await,
+        RouteId::StripeWebhook => billing::webhook(&mut call.req, call.env, call.ctx).await,
+        RouteId::PublicTiers => public_tiers(call).await,
     }
 }
 
@@ -175,15 +238,7 @@ async fn platform_info(call: &Call<'_>) -> ApiResult<Reply> {
 async fn track(call: &mut Call<'_>) -> ApiResult<Reply> {
     let caller = call.caller().await?;
     let body = json_body(&mut call.req, false).await?;
-    let (platform, user_id) = match caller {
-        Caller::Developer(platform) => (platform, UserId::parse(body.required_str("userId")?)?),
-        Caller::EndUser { platform, user } => {
-            if body.optional_str("userId")?.is_some_and(|given| given != user.as_str()) {
-                return Err(not_own_user());
-            }
-            (platform, user)
-        }
-    };
+    let (platform, user_id) = end_user_of(caller, body.optional_str("userId")?)?;
     let amount = body.optional_int("amount", 1, MAX_AMOUNT)?.unwrap_or(1);
     let idempotency_key = body
         .optional_str("idempotencyKey")?
@@ -201,6 +256,8 @@ async fn track(call: &mut Call<'_>) -> ApiResult<Reply> {
             &storage::usage_meter_name(&platform, &user_id),
         )?,
         platform: meters::stub(call.env, "PLATFORM_METER", platform.as_str())?,
+        user_id: user_id.clone(),
+        new_end_user: Cell::new(false),
         idempotency_key: idempotency_key.clone(),
         amount,
         rate_limit_per_minute,
@@ -217,6 +274,7 @@ async fn track(call: &mut Call<'_>) -> ApiResult<Reply> {
         amount,
         limit: config::platform_tiers(call.env)?.limit(meta.plan),
         user_id: user_id.clone(),
+        preview_limit: preview_limit(&meta),
     };
     // Both meters at once; whichever allowed what the other refused gives it back
     // before the answer goes out.
@@ -233,6 +291,7 @@ async fn track(call: &mut Call<'_>) -> ApiResult<Reply> {
         }
         (_, Err(e)) => return Err(e.into()),
     };
+    meters.new_end_user.set(quota.new_end_user);
     let user = match user {
         Ok(u) => u,
         Err(e) => {
@@ -267,6 +326,11 @@ async fn track(call: &mut Call<'_>) -> ApiResult<Reply> {
             let reply = Reply::ok(answer)?.with_rate(&rate);
             Ok(if replayed { reply.with_header("Idempotent-Replayed", "true") } else { reply })
         }
+        (TrackOutcome::PlatformQuotaReached, _) if quota.preview_full => {
+            let mut e = preview_full();
+            e.headers.extend(rate_headers(&rate));
+            Err(e)
+        }
         (TrackOutcome::PlatformQuotaReached, _) => Err(platform_quota_reached(&quota.usage, &rate)),
         (_, denied) => Err(end_user_denial(&user_id, denied)),
     }
@@ -276,6 +340,10 @@ async fn track(call: &mut Call<'_>) -> ApiResult<Reply> {
 struct Meters {
     user: worker::Stub,
     platform: worker::Stub,
+    user_id: UserId,
+    /// The platform's reservation admitted this end-user to its preview: a release
+    /// forgets them again, since a denied call consumes nothing.
+    new_end_user: Cell<bool>,
     idempotency_key: Option<String>,
     amount: u64,
     rate_limit_per_minute: u64,
@@ -296,7 +364,8 @@ impl Meters {
     }
 
     async fn release_platform(&self, denied: bool) -> worker::Result<bool> {
-        let command = ReleaseCommand { amount: self.amount, denied };
+        let forget_user = self.new_end_user.get().then(|| self.user_id.clone());
+        let command = ReleaseCommand { amount: self.amount, denied, forget_user };
         meters::call(&self.platform, path::RELEASE, &command).await
     }
 }

@@ -91,7 +91,8 @@ async fn handle(route: RouteId, mut req: Request, env: &Env, ctx: &Context) -> A
             platform::get_tiers(ctx, &store, &owned(&store, &developer).await?).await
         }
         RouteId::PutTiers => {
-            platform::put_tiers(&mut req, &store, &owned(&store, &developer).await?).await
+            let id = owned(&store, &developer).await?;
+            platform::put_tiers(&mut req, env, ctx, &store, &id).await
         }
         RouteId::Stats => platform::stats(&req, env, &owned(&store, &developer).await?).await,
         RouteId::Users => {

@@ -30,31 +30,38 @@ struct StateRow {
     state: String,
 }
 
-/// An object's state: one JSON row of the table `state`, with a copy kept in memory
-/// while the object lives (it is the only writer, so the copy is never stale).
+/// An object's state: one JSON row of a table (`state` unless named), with a copy kept
+/// in memory while the object lives (it is the only writer, so the copy is never stale).
 pub struct StoredState<T> {
+    table: &'static str,
     cached: RefCell<Option<T>>,
 }
 
 impl<T: Clone + Default + Serialize + DeserializeOwned> StoredState<T> {
-    /// Creates the table on first use.
+    /// Creates the table `state` on first use.
     pub fn new(sql: &SqlStorage) -> Self {
+        Self::in_table(sql, "state")
+    }
+
+    /// Creates the table `table` (a name of ours, never input) on first use.
+    pub fn in_table(sql: &SqlStorage, table: &'static str) -> Self {
         let created = sql.exec(
-            "CREATE TABLE IF NOT EXISTS state (id INTEGER PRIMARY KEY CHECK (id = 1), state TEXT NOT NULL)",
+            &format!("CREATE TABLE IF NOT EXISTS {table} (id INTEGER PRIMARY KEY CHECK (id = 1), state TEXT NOT NULL)"),
             None,
         );
         if let Err(e) = created {
-            worker::console_error!("creating the state table: {e}");
+            worker::console_error!("creating the {table} table: {e}");
         }
-        Self { cached: RefCell::new(None) }
+        Self { table, cached: RefCell::new(None) }
     }
 
     pub fn load(&self, sql: &SqlStorage) -> worker::Result<T> {
         if let Some(state) = self.cached.borrow().as_ref() {
             return Ok(state.clone());
         }
-        let rows: Vec<StateRow> =
-            sql.exec("SELECT state FROM state WHERE id = 1", None)?.to_array()?;
+        let rows: Vec<StateRow> = sql
+            .exec(&format!("SELECT state FROM {} WHERE id = 1", self.table), None)?
+            .to_array()?;
         match rows.first() {
             None => Ok(T::default()),
             Some(row) => serde_json::from_str(&row.state)
@@ -66,7 +73,7 @@ impl<T: Clone + Default + Serialize + DeserializeOwned> StoredState<T> {
         let json =
             serde_json::to_string(&state).map_err(|e| worker::Error::RustError(e.to_string()))?;
         sql.exec(
-            "INSERT INTO state (id, state) VALUES (1, ?) ON CONFLICT(id) DO UPDATE SET state = excluded.state",
+            &format!("INSERT INTO {} (id, state) VALUES (1, ?) ON CONFLICT(id) DO UPDATE SET state = excluded.state", self.table),
             vec![json.into()],
         )?;
         *self.cached.borrow_mut() = Some(state);

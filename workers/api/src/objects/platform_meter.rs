@@ -1,10 +1,12 @@
 //! `PlatformMeter`, one per platform: the platform's monthly quota across all of its
-//! end-users, and its daily statistics.
+//! end-users, the end-users a platform in preview serves, and its daily statistics.
 
 use super::{bad_path, now_ms, reply, StoredState};
+use dream_core::billing::preview_admits;
 use dream_core::meter::{PlatformMeter as Quota, Usage};
 use dream_core::protocol::{
-    path, PlatformUsageQuery, ReleaseCommand, ReserveCommand, ReserveReply, StatsQuery,
+    path, AdmitCommand, PlatformUsageQuery, ReleaseCommand, ReserveCommand, ReserveReply,
+    StatsQuery,
 };
 use dream_core::stats::{self, DailyCount, Stats, MAX_DAYS};
 use dream_core::time::{date, from_millis};
@@ -20,6 +22,8 @@ pub struct PlatformMeter {
     /// End-users already recorded as seen today (the date, then their ids), so that
     /// a busy end-user costs one write a day, not one a call.
     seen_today: RefCell<(String, HashSet<String>)>,
+    /// The end-users the preview serves (table `preview_users`), read once per instance.
+    preview_users: RefCell<Option<HashSet<String>>>,
 }
 
 impl DurableObject for PlatformMeter {
@@ -29,7 +33,7 @@ impl DurableObject for PlatformMeter {
         if let Err(e) = init_tables(&sql) {
             worker::console_error!("PlatformMeter storage: {e}");
         }
-        Self { state, quota, seen_today: RefCell::default() }
+        Self { state, quota, seen_today: RefCell::default(), preview_users: RefCell::default() }
     }
 
     async fn fetch(&self, mut req: Request) -> worker::Result<Response> {
@@ -42,6 +46,10 @@ impl DurableObject for PlatformMeter {
             path::RELEASE => {
                 let command: ReleaseCommand = req.json().await?;
                 reply(self.release(&command))
+            }
+            path::ADMIT => {
+                let command: AdmitCommand = req.json().await?;
+                reply(self.admit(&command))
             }
             path::PLATFORM_USAGE => {
                 let query: PlatformUsageQuery = req.json().await?;
@@ -65,12 +73,18 @@ fn init_tables(sql: &SqlStorage) -> worker::Result<()> {
         "CREATE TABLE IF NOT EXISTS users (user_id TEXT PRIMARY KEY, last_seen TEXT NOT NULL)",
         None,
     )?;
+    sql.exec("CREATE TABLE IF NOT EXISTS preview_users (user_id TEXT PRIMARY KEY)", None)?;
     Ok(())
 }
 
 #[derive(Deserialize)]
 struct CountRow {
     n: u64,
+}
+
+#[derive(Deserialize)]
+struct UserRow {
+    user_id: String,
 }
 
 impl PlatformMeter {
@@ -83,24 +97,83 @@ impl PlatformMeter {
     }
 
     /// The quota check-and-increment: synchronous from load to store. Every attempt
-    /// counts its end-user as seen today, allowed or not.
+    /// counts its end-user as seen today, allowed or not. In preview, an end-user the
+    /// platform does not serve yet is refused first when it serves its most already.
     fn reserve(&self, command: &ReserveCommand) -> worker::Result<ReserveReply> {
         let sql = self.sql();
         let now = from_millis(now_ms());
         let today = date(now);
         self.record_seen(&sql, command.user_id.as_str(), &today)?;
         let mut quota = self.quota()?;
+        let served = self.preview_serves(command.user_id.as_str())?;
+        if command.preview_limit.is_some()
+            && !preview_admits(served.0, served.1, command.preview_limit)
+        {
+            self.count_today(0, 1)?;
+            let usage = quota.usage.usage(command.limit, now);
+            return Ok(ReserveReply {
+                allowed: false,
+                usage,
+                preview_full: true,
+                new_end_user: false,
+            });
+        }
         let outcome = quota.reserve(command.amount, command.limit, now);
         if outcome.is_ok() {
             self.quota.save(&sql, quota)?;
         }
         let reply = match outcome {
-            Ok(usage) => ReserveReply { allowed: true, usage },
-            Err(usage) => ReserveReply { allowed: false, usage },
+            Ok(usage) => {
+                let new_end_user = command.preview_limit.is_some() && !served.0;
+                if new_end_user {
+                    self.serve_in_preview(command.user_id.as_str())?;
+                }
+                ReserveReply { allowed: true, usage, preview_full: false, new_end_user }
+            }
+            Err(usage) => {
+                ReserveReply { allowed: false, usage, preview_full: false, new_end_user: false }
+            }
         };
         let allowed = i64::from(reply.allowed);
         self.count_today(allowed, 1 - allowed)?;
         Ok(reply)
+    }
+
+    /// Whether the preview serves `user_id` already, and how many it serves.
+    fn preview_serves(&self, user_id: &str) -> worker::Result<(bool, u64)> {
+        let mut users = self.preview_users.borrow_mut();
+        if users.is_none() {
+            let rows: Vec<UserRow> =
+                self.sql().exec("SELECT user_id FROM preview_users", None)?.to_array()?;
+            *users = Some(rows.into_iter().map(|r| r.user_id).collect());
+        }
+        let users =
+            users.as_ref().map_or_else(Default::default, |u| (u.contains(user_id), u.len() as u64));
+        Ok(users)
+    }
+
+    fn serve_in_preview(&self, user_id: &str) -> worker::Result<()> {
+        self.sql().exec(
+            "INSERT OR IGNORE INTO preview_users (user_id) VALUES (?)",
+            vec![user_id.into()],
+        )?;
+        if let Some(users) = self.preview_users.borrow_mut().as_mut() {
+            users.insert(user_id.to_string());
+        }
+        Ok(())
+    }
+
+    /// Admits `user_id` to the preview if it has room (for routes that serve an
+    /// end-user without metering, such as checkout).
+    fn admit(&self, command: &AdmitCommand) -> worker::Result<bool> {
+        let (served, count) = self.preview_serves(command.user_id.as_str())?;
+        if !preview_admits(served, count, command.preview_limit) {
+            return Ok(false);
+        }
+        if command.preview_limit.is_some() && !served {
+            self.serve_in_preview(command.user_id.as_str())?;
+        }
+        Ok(true)
     }
 
     fn record_seen(&self, sql: &SqlStorage, user_id: &str, today: &str) -> worker::Result<()> {
@@ -124,6 +197,12 @@ impl PlatformMeter {
         let mut quota = self.quota()?;
         quota.usage.release(command.amount, now);
         self.quota.save(&sql, quota)?;
+        if let Some(user) = &command.forget_user {
+            sql.exec("DELETE FROM preview_users WHERE user_id = ?", vec![user.as_str().into()])?;
+            if let Some(users) = self.preview_users.borrow_mut().as_mut() {
+                users.remove(user.as_str());
+            }
+        }
         self.count_today(-1, i64::from(command.denied))?;
         Ok(true)
     }

@@ -3,13 +3,15 @@
 //! `USAGE_KV` for dashboards, at most once a second, from an alarm.
 
 use super::{bad_path, now_ms, reply, StoredState};
+use dream_core::billing::{EndUserBilling, PlanUpdate};
 use dream_core::ids::{PlatformId, UserId};
 use dream_core::meter::{
     IdempotencyRecord, RateStatus, TrackDecision, TrackInput, UserMeter, IDEMPOTENCY_TTL_MS,
     RATE_WINDOW_MS,
 };
 use dream_core::protocol::{
-    path, user_answer, SettleCommand, TrackCommand, TrackReply, UsageSnapshot, UserCommand,
+    path, user_answer, BillingEventCommand, BillingView, SettleCommand, TrackCommand, TrackReply,
+    UsageSnapshot, UserCommand,
 };
 use dream_core::storage;
 use dream_core::time::from_millis;
@@ -35,6 +37,9 @@ pub struct UsageMeter {
     state: State,
     env: Env,
     stored: StoredState<Stored>,
+    /// The end-user's Stripe customer, subscription and applied events (table `billing`,
+    /// apart from the meter, which every call writes).
+    billing: StoredState<EndUserBilling>,
     /// Idempotency keys whose first call is waiting on the platform quota.
     in_flight: RefCell<HashSet<String>>,
     alarm_set: Cell<bool>,
@@ -49,6 +54,7 @@ impl DurableObject for UsageMeter {
     fn new(state: State, env: Env) -> Self {
         let sql = state.storage().sql();
         let stored = StoredState::new(&sql);
+        let billing = StoredState::in_table(&sql, "billing");
         if let Err(e) = init_tables(&sql) {
             worker::console_error!("UsageMeter storage: {e}");
         }
@@ -56,6 +62,7 @@ impl DurableObject for UsageMeter {
             state,
             env,
             stored,
+            billing,
             in_flight: RefCell::default(),
             alarm_set: Cell::new(false),
             mirrored_at_ms: Cell::new(0),
@@ -77,6 +84,18 @@ impl DurableObject for UsageMeter {
             path::USER => {
                 let command: UserCommand = req.json().await?;
                 reply(self.user(&command).await)
+            }
+            path::BILLING_EVENT => {
+                let command: BillingEventCommand = req.json().await?;
+                reply(self.billing_event(&command).await)
+            }
+            path::BILLING => {
+                let billing = self.billing.load(&self.sql());
+                reply(billing.map(|b| BillingView {
+                    customer_id: b.customer_id,
+                    customer_account: b.customer_account,
+                    subscription_id: b.subscription_id,
+                }))
             }
             other => Err(bad_path(other)),
         }
@@ -211,6 +230,31 @@ impl UsageMeter {
         let tier = command.tiers.resolve(stored.meter.plan.as_deref());
         let usage = stored.meter.usage(tier.limit, from_millis(now_ms()));
         Ok(user_answer(&command.user_id, &tier.id, &usage, None))
+    }
+
+    /// Applies a Stripe event to the end-user's plan: checked against what was applied
+    /// before, applied and recorded in one synchronous step, so a duplicate or an older
+    /// event changes nothing even when deliveries race.
+    async fn billing_event(&self, command: &BillingEventCommand) -> worker::Result<PlanUpdate> {
+        let sql = self.sql();
+        let mut billing = self.billing.load(&sql)?;
+        let update = billing.apply(&command.event, &command.change, command.tier.as_deref());
+        let mut stored = self.load()?;
+        let plan = match &update {
+            PlanUpdate::Set { tier } => Some(Some(tier.clone())),
+            PlanUpdate::Reset => Some(None),
+            PlanUpdate::Keep => None,
+        };
+        if let Some(plan) = plan {
+            stored.owner = Some((command.platform_id.clone(), command.user_id.clone()));
+            stored.meter.plan = plan;
+            self.save(stored)?;
+        }
+        self.billing.save(&sql, billing)?;
+        if update != PlanUpdate::Keep {
+            self.schedule_mirror().await;
+        }
+        Ok(update)
     }
 
     /// Asks for an alarm to mirror the snapshot. The count is already stored when this
