@@ -8,7 +8,7 @@ source "$(dirname "$0")/env.sh"
 WASM_FEATURES=(--enable-mutable-globals --enable-sign-ext --enable-nontrapping-float-to-int
   --enable-bulk-memory --enable-multivalue --enable-reference-types --enable-exception-handling)
 
-for crate in workers/api workers/platform-auth bench/baseline-worker; do
+for crate in workers/api workers/platform-auth workers/stripe-oauth bench/baseline-worker; do
   echo "==> worker-build $crate"
   log=$(mktemp)
   if ! (cd "$DREAM_ROOT/$crate" && worker-build --release) >"$log" 2>&1; then

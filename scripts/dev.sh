@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Runs the local stack, set-up included: the api worker and the dashboard's backend
-# (platform-auth) under `wrangler dev` on http://127.0.0.1:8787 and :8788, sharing their
-# KV and Durable Object state in .wrangler/state, and the Clerk and Stripe stand-ins on
-# 127.0.0.1:8791 and :8792. Ctrl-C stops everything.
+# Runs the local stack, set-up included: the api worker, the dashboard's backend
+# (platform-auth) and Stripe Connect (stripe-oauth) under `wrangler dev` on
+# http://127.0.0.1:8787, :8788 and :8789, sharing their KV and Durable Object state in
+# .wrangler/state, and the Clerk and Stripe stand-ins on 127.0.0.1:8791 and :8792.
+# Ctrl-C stops everything.
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
 source "$(dirname "$0")/workers.sh"
@@ -25,18 +26,24 @@ STRIPE_SECRET_KEY=sk_test_dream_standin
 STRIPE_WEBHOOK_SECRET=whsec_dream_standin
 STRIPE_API_BASE=http://127.0.0.1:8792
 STRIPE_PRICE_ID=price_dream_platform
+STRIPE_CONNECT_BASE=http://127.0.0.1:8792
+STRIPE_CLIENT_ID=ca_dream_standin
+TOKEN_ENCRYPTION_KEY=$(dev_encryption_key)
 VARS
 cp .dev.vars workers/platform-auth/.dev.vars
+cp .dev.vars workers/stripe-oauth/.dev.vars
 start_standins standins 8791 8792 --price price_dream_platform:2900 --state "$DREAM_ROOT/.wrangler/standins" \
-  --webhook http://127.0.0.1:8788/webhooks/stripe
+  --webhook http://127.0.0.1:8788/webhooks/stripe --webhook http://127.0.0.1:8787/webhooks/stripe
 start_worker api 8787 "$DREAM_ROOT/.wrangler/state"
 start_worker platform-auth 8788 "$DREAM_ROOT/.wrangler/state" -c workers/platform-auth/wrangler.toml
+start_worker stripe-oauth 8789 "$DREAM_ROOT/.wrangler/state" -c workers/stripe-oauth/wrangler.toml
 
 cat <<MSG
 
 dream-api is running.
   api worker       http://127.0.0.1:8787   (OpenAPI: http://127.0.0.1:8787/openapi.json)
   platform-auth    http://127.0.0.1:8788   (the dashboard's backend; OpenAPI at /openapi.json)
+  stripe-oauth     http://127.0.0.1:8789   (Stripe Connect; OpenAPI at /openapi.json)
   Clerk stand-in   http://127.0.0.1:8791   (dev sign-in page: http://127.0.0.1:8791/sign-in)
   Stripe stand-in  http://127.0.0.1:8792
   logs             $DREAM_LOGS/
@@ -48,4 +55,5 @@ Try it:
 Ctrl-C stops the stack; state stays in .wrangler/state (delete it to start afresh).
 MSG
 # Follow the log until the worker exits (or Ctrl-C, which the traps turn into a stop).
-tail -n 0 -F --pid="${DREAM_PIDS[-1]}" "$DREAM_LOGS/api.log" "$DREAM_LOGS/platform-auth.log"
+tail -n 0 -F --pid="${DREAM_PIDS[-1]}" "$DREAM_LOGS/api.log" "$DREAM_LOGS/platform-auth.log" \
+  "$DREAM_LOGS/stripe-oauth.log"

@@ -17,7 +17,7 @@ cargo fmt --all --check
 
 step "cargo clippy -D warnings (native and wasm32)"
 cargo clippy --workspace --all-targets --quiet -- -D warnings
-cargo clippy -p dream-edge -p dream-api-worker -p dream-platform-auth -p dream-bench-baseline --target wasm32-unknown-unknown --quiet -- -D warnings
+cargo clippy -p dream-edge -p dream-api-worker -p dream-platform-auth -p dream-stripe-oauth -p dream-bench-baseline --target wasm32-unknown-unknown --quiet -- -D warnings
 
 step "unit and property tests"
 cargo test --workspace --exclude dream-e2e --quiet
@@ -30,20 +30,29 @@ step "end-to-end tests"
 run_dir=$(mktemp -d)
 export DREAM_LOGS="$run_dir/logs"
 trap 'stop_workers; rm -rf "$run_dir"' EXIT
+# Every Stripe event reaches every worker that takes them; each applies only its own.
 start_standins standins 18795 18796 --price price_dream_platform:2900 \
-  --webhook http://127.0.0.1:18789/webhooks/stripe
+  --webhook http://127.0.0.1:18789/webhooks/stripe --webhook http://127.0.0.1:18787/webhooks/stripe \
+  --webhook http://127.0.0.1:18788/webhooks/stripe
+token_key=$(head -c 32 /dev/urandom | base64)
 clerk=(--var CLERK_API_URL:http://127.0.0.1:18795 --var CLERK_SECRET_KEY:sk_test_dream_standin
   --var CLERK_AUTHORIZED_PARTIES:http://127.0.0.1:8790)
-start_worker api-default 18787 "$run_dir/default" --log-level=warn "${clerk[@]}"
-start_worker api-raised 18788 "$run_dir/raised" --log-level=warn "${clerk[@]}" \
+stripe=(--var STRIPE_SECRET_KEY:sk_test_dream_standin --var STRIPE_WEBHOOK_SECRET:whsec_dream_standin
+  --var STRIPE_API_BASE:http://127.0.0.1:18796 --var STRIPE_CONNECT_BASE:http://127.0.0.1:18796
+  --var STRIPE_CLIENT_ID:ca_dream_standin --var "TOKEN_ENCRYPTION_KEY:$token_key")
+start_worker api-default 18787 "$run_dir/default" --log-level=warn "${clerk[@]}" "${stripe[@]}"
+start_worker api-raised 18788 "$run_dir/raised" --log-level=warn "${clerk[@]}" "${stripe[@]}" \
   --var 'PLATFORM_TIERS:{"free": {"limit": null}, "paid": {"limit": null}}'
-# The dashboard's backend shares the default api worker's state (KV, Durable Objects).
+# The dashboard's backend and Stripe Connect share the default api worker's state (KV,
+# Durable Objects).
 start_worker platform-auth 18789 "$run_dir/default" -c workers/platform-auth/wrangler.toml \
-  --log-level=warn "${clerk[@]}" --var STRIPE_SECRET_KEY:sk_test_dream_standin \
-  --var STRIPE_WEBHOOK_SECRET:whsec_dream_standin --var STRIPE_API_BASE:http://127.0.0.1:18796 \
-  --var STRIPE_PRICE_ID:price_dream_platform
+  --log-level=warn "${clerk[@]}" "${stripe[@]}" --var STRIPE_PRICE_ID:price_dream_platform
+start_worker stripe-oauth 18790 "$run_dir/default" -c workers/stripe-oauth/wrangler.toml \
+  --log-level=warn "${clerk[@]}" "${stripe[@]}"
 export DREAM_API_URL=http://127.0.0.1:18787 DREAM_API_RAISED_URL=http://127.0.0.1:18788
 export DREAM_PLATFORM_AUTH_URL=http://127.0.0.1:18789 DREAM_STRIPE_WEBHOOK_SECRET=whsec_dream_standin
+export DREAM_STRIPE_OAUTH_URL=http://127.0.0.1:18790 DREAM_STRIPE_URL=http://127.0.0.1:18796
+export DREAM_TOKEN_ENCRYPTION_KEY="$token_key" DREAM_STATE_DIR="$run_dir/default"
 export DREAM_CLERK_URL=http://127.0.0.1:18795 DREAM_CLERK_SECRET_KEY=sk_test_dream_standin
 fail() {
   echo "worker logs: $DREAM_LOGS" >&2

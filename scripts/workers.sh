@@ -54,3 +54,14 @@ stop_workers() {
   done
   DREAM_PIDS=()
 }
+
+# The local stack's TOKEN_ENCRYPTION_KEY: 32 random bytes in base64, made once and kept
+# beside the local state (sealed records in .wrangler/state open only with it).
+dev_encryption_key() {
+  local file="$DREAM_ROOT/.wrangler/token-encryption-key"
+  if [[ ! -s "$file" ]]; then
+    mkdir -p "$(dirname "$file")"
+    (umask 077 && head -c 32 /dev/urandom | base64 >"$file")
+  fi
+  cat "$file"
+}

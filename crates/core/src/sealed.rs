@@ -45,6 +45,16 @@ impl SealingKey {
         Ok(Self(key))
     }
 
+    /// A separate 32-byte key for `purpose` (HMAC-SHA256 of the purpose under this key),
+    /// so one configured secret can sign other things without reusing the sealing key.
+    pub fn derive(&self, purpose: &str) -> [u8; 32] {
+        use hmac::{Hmac, Mac};
+        let mut mac = <Hmac<sha2::Sha256> as Mac>::new_from_slice(&self.0)
+            .unwrap_or_else(|_| unreachable!("HMAC accepts any key length"));
+        mac.update(purpose.as_bytes());
+        mac.finalize().into_bytes().into()
+    }
+
     fn cipher(&self) -> Aes256Gcm {
         Aes256Gcm::new(Key::<Aes256Gcm>::from_slice(&self.0))
     }
@@ -80,6 +90,16 @@ impl fmt::Debug for SealingKey {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn derived_keys_differ_by_purpose_and_from_the_sealing_key() {
+        let key = SealingKey::from_base64(&STANDARD.encode([7u8; 32])).expect("valid");
+        let a = key.derive("oauth-state");
+        assert_eq!(a, key.derive("oauth-state"));
+        assert_ne!(a, key.derive("other"));
+        assert_ne!(a, [7u8; 32]);
+    }
+
     use super::*;
 
     fn key(byte: u8) -> SealingKey {

@@ -36,8 +36,7 @@ pub async fn put_connect_record(
     record: &ConnectRecord,
 ) -> ApiResult<()> {
     let mut nonce = [0u8; 12];
-    getrandom::getrandom(&mut nonce)
-        .map_err(|e| ApiError::internal(format!("no randomness: {e}")))?;
+    crate::platform::fill_random(&mut nonce)?;
     let sealed = config::sealing_key(env)?.seal(nonce, &serde_json::to_vec(record)?);
     store.put_sealed_stripe(platform, sealed).await
 }

@@ -166,3 +166,25 @@ async fn check_signature(jwk: &Jwk, data: &[u8], signature: &[u8]) -> ApiResult<
         .map_err(|_| ApiError::internal("calling WebCrypto verify"))?;
     Ok(JsFuture::from(promise).await.ok().and_then(|v| v.as_bool()).unwrap_or(false))
 }
+
+/// The verified Clerk session of a developer calling a dashboard backend
+/// (`Authorization: Bearer <session token>`; an API key is refused).
+pub async fn developer(req: &Request, env: &Env) -> ApiResult<SessionClaims> {
+    let token = req
+        .headers()
+        .get("Authorization")?
+        .and_then(|h| h.strip_prefix("Bearer ").map(|t| t.trim().to_string()))
+        .ok_or_else(|| {
+            ApiError::new(
+                ErrorCode::Unauthenticated,
+                "Sign in: send your Clerk session token as Authorization: Bearer <token>.",
+            )
+        })?;
+    if !looks_like_session_token(&token) {
+        return Err(ApiError::new(
+            ErrorCode::Unauthenticated,
+            "This route takes a Clerk session token, not an API key.",
+        ));
+    }
+    verify(env, &token).await
+}

@@ -10,6 +10,8 @@ use crate::http::{json_body, query, query_int, rate_limited, Reply};
 use crate::meters;
 use crate::store::{now_ms, Store};
 use dream_core::account::{NewPlatform, Rotation, MAX_GRACE_SECONDS};
+use dream_core::clerk::SessionClaims;
+use dream_core::error::ErrorCode;
 use dream_core::ids::{Email, PlatformId};
 use dream_core::meter::{PeriodCount, RateStatus, Usage};
 use dream_core::platform::PlatformMeta;
@@ -38,6 +40,11 @@ pub fn random_source() -> ApiResult<impl RandomSource> {
     })
 }
 
+/// Fills `buf` from the platform's CSPRNG (a failure is a clean 500).
+pub fn fill_random(buf: &mut [u8]) -> ApiResult<()> {
+    getrandom::getrandom(buf).map_err(|e| ApiError::internal(format!("no randomness: {e}")))
+}
+
 /// Takes one call from the fixed window `name` (a `RateLimiter` object), or answers 429.
 pub async fn take_from_limit(
     env: &Env,
@@ -54,6 +61,13 @@ pub async fn take_from_limit(
     } else {
         Err(rate_limited(message, &rate))
     }
+}
+
+/// The platform a signed-in developer owns, or `404` before they created credentials.
+pub async fn owned(store: &Store, developer: &SessionClaims) -> ApiResult<PlatformId> {
+    store.developer_platform(&developer.user_id).await?.ok_or_else(|| {
+        ApiError::new(ErrorCode::NotFound, "You have no platform yet: create credentials first.")
+    })
 }
 
 /// Creates and stores a platform with its first key; the key is in the result, to be

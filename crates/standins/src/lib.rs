@@ -5,7 +5,9 @@
 //! - [`clerk`]: Clerk's JWKS, users and metadata endpoints, and a sign-in page that
 //!   mints RS256 session tokens.
 //! - [`stripe`]: products, prices, hosted checkout and billing portal, subscriptions,
-//!   and signed webhook deliveries.
+//!   and signed webhook deliveries; and Stripe Connect: connected accounts and
+//!   `Stripe-Account` scoping, Account Links onboarding, and Connect OAuth
+//!   (`/oauth/authorize`, `/oauth/token`, `/oauth/deauthorize`) on the same port.
 
 pub mod clerk;
 pub mod stripe;

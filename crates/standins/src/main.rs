@@ -3,12 +3,14 @@
 //! ```text
 //! dream-standins [--clerk 127.0.0.1:8791] [--stripe 127.0.0.1:8792]
 //!                [--webhook URL]… [--price ID:CENTS]… [--state DIR]
-//!                [--deliver-twice] [--out-of-order]
+//!                [--client-id ID] [--deliver-twice] [--out-of-order]
 //! ```
 //! With `--state DIR` the stand-ins keep their state in `DIR/clerk.json` and
 //! `DIR/stripe.json` between runs (otherwise only in memory).
 //! Secrets come from `CLERK_SECRET_KEY`, `STRIPE_SECRET_KEY` and `STRIPE_WEBHOOK_SECRET`
-//! (development defaults otherwise).
+//! (development defaults otherwise). The Stripe stand-in also serves Connect OAuth
+//! (`/oauth/*`, what `STRIPE_CONNECT_BASE` points at) for the application `--client-id`
+//! (or `STRIPE_CLIENT_ID`; `ca_dream_standin` otherwise).
 
 use dream_standins::stripe::{Delivery, Stripe};
 use dream_standins::{clerk, serve, stripe, StateFile};
@@ -22,7 +24,21 @@ async fn main() {
     }
 }
 
-const USAGE: &str = "usage: dream-standins [--clerk ADDR] [--stripe ADDR] [--webhook URL]... [--price ID:CENTS]... [--state DIR] [--deliver-twice] [--out-of-order]";
+const USAGE: &str = "usage: dream-standins [--clerk ADDR] [--stripe ADDR] [--webhook URL]... [--price ID:CENTS]... [--state DIR] [--client-id ID] [--deliver-twice] [--out-of-order]
+
+  --clerk ADDR        the Clerk stand-in's address (127.0.0.1:8791)
+  --stripe ADDR       the Stripe stand-in's address (127.0.0.1:8792); it also serves
+                      Connect OAuth (/oauth/authorize, /oauth/token, /oauth/deauthorize)
+                      and account onboarding (/connect/onboard/ID) there
+  --webhook URL       where to deliver signed Stripe events (repeatable)
+  --price ID:CENTS    create a monthly USD price with this id (repeatable)
+  --state DIR         keep state in DIR/clerk.json and DIR/stripe.json between runs
+  --client-id ID      the Connect application's OAuth client_id (STRIPE_CLIENT_ID, or
+                      ca_dream_standin)
+  --deliver-twice     deliver every Stripe event twice
+  --out-of-order      deliver the events of one action newest first
+
+Secrets: CLERK_SECRET_KEY, STRIPE_SECRET_KEY, STRIPE_WEBHOOK_SECRET (development defaults otherwise).";
 
 fn parse_addr(flag: &str, value: Option<String>) -> Result<SocketAddr, String> {
     let value = value.ok_or(format!("{flag} needs an address"))?;
@@ -36,6 +52,7 @@ async fn run() -> Result<(), String> {
     let mut delivery = Delivery::default();
     let mut prices = Vec::new();
     let mut state_dir: Option<std::path::PathBuf> = None;
+    let mut client_id: Option<String> = None;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
@@ -50,6 +67,7 @@ async fn run() -> Result<(), String> {
                 prices.push((id.to_string(), cents));
             }
             "--state" => state_dir = Some(args.next().ok_or("--state needs a directory")?.into()),
+            "--client-id" => client_id = Some(args.next().ok_or("--client-id needs an id")?),
             "--deliver-twice" => delivery.twice = true,
             "--out-of-order" => delivery.reversed = true,
             "-h" | "--help" => {
@@ -81,6 +99,7 @@ async fn run() -> Result<(), String> {
         format!("http://{stripe_addr}"),
         delivery,
     )
+    .with_client_id(client_id.unwrap_or_else(|| env_or("STRIPE_CLIENT_ID", stripe::DEV_CLIENT_ID)))
     .with_state(state("stripe.json"));
     for (id, cents) in &prices {
         stripe.seed_price(id, *cents);
@@ -89,6 +108,10 @@ async fn run() -> Result<(), String> {
     println!(
         "Stripe stand-in http://{stripe_addr}  (webhooks to: {})",
         if webhooks.is_empty() { "none".into() } else { webhooks.join(", ") }
+    );
+    println!(
+        "Stripe Connect  http://{stripe_addr}/oauth/authorize  (client_id {})",
+        stripe.client_id()
     );
     tokio::try_join!(serve(clerk_addr, clerk.router()), serve(stripe_addr, stripe.router()))
         .map(|_| ())

@@ -6,7 +6,7 @@
 
 use dream_core::clerk::SessionClaims;
 use dream_core::error::ErrorCode;
-use dream_core::ids::{Email, PlatformId};
+use dream_core::ids::Email;
 use dream_core::meter::Usage;
 use dream_core::platform::PlatformPlan;
 use dream_core::routing::Route;
@@ -71,7 +71,7 @@ async fn handle(route: RouteId, mut req: Request, env: &Env, ctx: &Context) -> A
         RouteId::StripeWebhook => return billing::webhook(&mut req, env, ctx).await,
         _ => {}
     }
-    let developer = signed_in(&req, env).await?;
+    let developer = clerk::developer(&req, env).await?;
     let rate = platform::take_from_limit(
         env,
         &format!("developer:{}", developer.user_id),
@@ -85,18 +85,22 @@ async fn handle(route: RouteId, mut req: Request, env: &Env, ctx: &Context) -> A
         RouteId::Me => me(env, ctx, &store, &developer).await,
         RouteId::Credentials => create_credentials(env, &store, &developer).await,
         RouteId::RotateCredentials => {
-            platform::rotate_key(&mut req, &store, &owned(&store, &developer).await?).await
+            platform::rotate_key(&mut req, &store, &platform::owned(&store, &developer).await?)
+                .await
         }
         RouteId::GetTiers => {
-            platform::get_tiers(ctx, &store, &owned(&store, &developer).await?).await
+            platform::get_tiers(ctx, &store, &platform::owned(&store, &developer).await?).await
         }
         RouteId::PutTiers => {
-            let id = owned(&store, &developer).await?;
+            let id = platform::owned(&store, &developer).await?;
             platform::put_tiers(&mut req, env, ctx, &store, &id).await
         }
-        RouteId::Stats => platform::stats(&req, env, &owned(&store, &developer).await?).await,
+        RouteId::Stats => {
+            platform::stats(&req, env, &platform::owned(&store, &developer).await?).await
+        }
         RouteId::Users => {
-            platform::users(&req, env, ctx, &store, &owned(&store, &developer).await?).await
+            platform::users(&req, env, ctx, &store, &platform::owned(&store, &developer).await?)
+                .await
         }
         RouteId::Checkout => billing::checkout(&mut req, env, &developer).await,
         RouteId::Portal => billing::portal(&mut req, env, &developer).await,
@@ -107,39 +111,12 @@ async fn handle(route: RouteId, mut req: Request, env: &Env, ctx: &Context) -> A
     Ok(reply?.with_rate(&rate))
 }
 
-/// The developer's verified Clerk session.
-async fn signed_in(req: &Request, env: &Env) -> ApiResult<SessionClaims> {
-    let token = req
-        .headers()
-        .get("Authorization")?
-        .and_then(|h| h.strip_prefix("Bearer ").map(|t| t.trim().to_string()))
-        .ok_or_else(|| {
-            ApiError::new(
-                ErrorCode::Unauthenticated,
-                "Sign in: send your Clerk session token as Authorization: Bearer <token>.",
-            )
-        })?;
-    if !clerk::looks_like_session_token(&token) {
-        return Err(ApiError::new(
-            ErrorCode::Unauthenticated,
-            "This route takes a Clerk session token, not an API key.",
-        ));
-    }
-    clerk::verify(env, &token).await
-}
-
 /// The developer's plan with us, as Clerk's public metadata says.
 fn plan_of(public_metadata: &Value) -> PlatformPlan {
     match public_metadata["plan"].as_str() {
         Some("paid") => PlatformPlan::Paid,
         _ => PlatformPlan::Free,
     }
-}
-
-async fn owned(store: &Store, developer: &SessionClaims) -> ApiResult<PlatformId> {
-    store.developer_platform(&developer.user_id).await?.ok_or_else(|| {
-        ApiError::new(ErrorCode::NotFound, "You have no platform yet: create credentials first.")
-    })
 }
 
 async fn me(

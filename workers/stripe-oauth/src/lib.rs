@@ -1,0 +1,323 @@
+//! The stripe-oauth worker (API.md "stripe-oauth worker"): a developer connects their
+//! Stripe account so that their end-users pay them. Two ways in: Connect OAuth (an
+//! existing account approves us) and Account Links onboarding (Stripe's recommended
+//! path: we create the account and Stripe onboards the developer). Once an account can
+//! take payments the platform is in `production`; disconnecting returns it to
+//! `preview`. The account and its tokens are stored sealed (`dream_edge::billing`).
+//!
+//! Every route but the callback takes the developer's Clerk session token, like the
+//! dashboard's backend, and shares its 100 calls a minute.
+
+mod states;
+
+use dream_core::billing::{ConnectRecord, ConnectedVia, OAuthToken, StripeAccountId};
+use dream_core::error::ErrorCode;
+use dream_core::ids::PlatformId;
+use dream_core::oauth_state::{self, StateError};
+use dream_core::platform::{Mode, PlatformMeta};
+use dream_core::routing::Route;
+use dream_core::time::{from_millis, rfc3339};
+use dream_edge::billing::{billing_account, connect_record, current_prices, put_connect_record};
+use dream_edge::error::{ApiError, ApiResult};
+use dream_edge::http::Reply;
+use dream_edge::store::{now_ms, Store};
+use dream_edge::{clerk, config, meters, platform, stripe};
+use serde_json::{json, Value};
+use states::NonceCommand;
+use worker::{event, Context, Env, Request, Response};
+
+pub use states::OAuthStates;
+
+/// The developer's calls a minute, shared with the dashboard's backend.
+const CALLS_PER_MINUTE: u64 = 100;
+/// What the `state` HMAC key is derived for, from `TOKEN_ENCRYPTION_KEY`.
+pub const STATE_KEY_PURPOSE: &str = "stripe-connect-oauth-state";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RouteId {
+    Health,
+    OpenApi,
+    Status,
+    Authorize,
+    Callback,
+    Onboarding,
+    Deauthorize,
+}
+
+pub const ROUTES: &[Route<RouteId>] = &[
+    Route { method: "GET", pattern: "/health", id: RouteId::Health },
+    Route { method: "GET", pattern: "/openapi.json", id: RouteId::OpenApi },
+    Route { method: "GET", pattern: "/v1/connect/status", id: RouteId::Status },
+    Route { method: "POST", pattern: "/v1/connect/authorize", id: RouteId::Authorize },
+    Route { method: "GET", pattern: "/v1/connect/callback", id: RouteId::Callback },
+    Route { method: "POST", pattern: "/v1/connect/onboarding", id: RouteId::Onboarding },
+    Route { method: "POST", pattern: "/v1/connect/deauthorize", id: RouteId::Deauthorize },
+];
+
+const OPENAPI: &str = include_str!("openapi.json");
+
+#[event(fetch)]
+async fn fetch(req: Request, env: Env, ctx: Context) -> worker::Result<Response> {
+    dream_edge::serve(req, &env, ROUTES, |id, req, _| handle(id, req, &env, &ctx)).await
+}
+
+async fn handle(route: RouteId, req: Request, env: &Env, ctx: &Context) -> ApiResult<Reply> {
+    match route {
+        RouteId::Health => return Reply::ok(json!({ "ok": true })),
+        RouteId::OpenApi => return Reply::ok(serde_json::from_str::<Value>(OPENAPI)?),
+        RouteId::Callback => return callback(&req, env, ctx).await,
+        _ => {}
+    }
+    let developer = clerk::developer(&req, env).await?;
+    let rate = platform::take_from_limit(
+        env,
+        &format!("developer:{}", developer.user_id),
+        CALLS_PER_MINUTE,
+        60_000,
+        "Too many calls this minute; retry after the window resets.",
+    )
+    .await?;
+    let store = Store::new(env);
+    let id = platform::owned(&store, &developer).await?;
+    let meta = store.existing_platform(ctx, &id).await?;
+    let reply = match route {
+        RouteId::Status => status(env, ctx, &store, meta).await,
+        RouteId::Authorize => authorize(&req, env, &id).await,
+        RouteId::Onboarding => onboarding(env, &store, &meta).await,
+        RouteId::Deauthorize => deauthorize(env, ctx, &store, meta).await,
+        RouteId::Health | RouteId::OpenApi | RouteId::Callback => {
+            unreachable!("answered above")
+        }
+    };
+    Ok(reply?.with_rate(&rate))
+}
+
+fn state_key(env: &Env) -> ApiResult<[u8; 32]> {
+    Ok(config::sealing_key(env)?.derive(STATE_KEY_PURPOSE))
+}
+
+fn now_seconds() -> i64 {
+    now_ms() / 1000
+}
+
+/// `GET /v1/connect/status`. An account still being onboarded is asked about once
+/// more: when Stripe says it can take payments, the platform moves to production.
+async fn status(env: &Env, ctx: &Context, store: &Store, meta: PlatformMeta) -> ApiResult<Reply> {
+    let mut record = connect_record(env, store, &meta.platform_id).await?;
+    let mut mode = meta.mode;
+    if let Some(r) = record.as_mut().filter(|r| !r.ready) {
+        let account = stripe::get(env, &format!("/v1/accounts/{}", r.stripe_user_id)).await?;
+        if account["charges_enabled"].as_bool() == Some(true) {
+            r.ready = true;
+            put_connect_record(env, store, &meta.platform_id, r).await?;
+            mode = go_production(env, ctx, store, meta).await?;
+        }
+    }
+    let connected = record.as_ref().is_some_and(|r| r.ready);
+    Reply::ok(json!({
+        "connected": connected,
+        "stripeUserId": record.as_ref().map(|r| r.stripe_user_id.to_string()),
+        "livemode": record.as_ref().is_some_and(|r| r.livemode),
+        "mode": mode,
+    }))
+}
+
+/// `POST /v1/connect/authorize` → `{url}`: Stripe's OAuth page, with a `state` that names
+/// the platform, expires in ten minutes and is accepted once.
+async fn authorize(req: &Request, env: &Env, platform: &PlatformId) -> ApiResult<Reply> {
+    let client_id = config::required(env, "STRIPE_CLIENT_ID")?;
+    let mut nonce = [0u8; 16];
+    platform::fill_random(&mut nonce)?;
+    let nonce: String = nonce.iter().map(|b| format!("{b:02x}")).collect();
+    let now = now_seconds();
+    let state = oauth_state::issue(&state_key(env)?, platform, &nonce, now);
+    let command = NonceCommand { nonce, expires_at: now + oauth_state::LIFETIME_SECONDS, now };
+    let states = meters::stub(env, "OAUTH_STATES", platform.as_str())?;
+    let _: bool = meters::call(&states, "/issue", &command).await?;
+    let origin = req.url()?.origin().ascii_serialization();
+    let mut url =
+        worker::Url::parse(&format!("{}/oauth/authorize", config::stripe_connect_base(env)))
+            .map_err(|e| ApiError::internal(format!("STRIPE_CONNECT_BASE: {e}")))?;
+    url.query_pairs_mut()
+        .append_pair("response_type", "code")
+        .append_pair("client_id", &client_id)
+        .append_pair("scope", "read_write")
+        .append_pair("state", &state)
+        .append_pair("redirect_uri", &format!("{origin}/v1/connect/callback"));
+    Reply::ok(json!({ "url": url.as_str() }))
+}
+
+fn bad_state(e: StateError) -> ApiError {
+    ApiError::invalid(match e {
+        StateError::Malformed | StateError::Forged => {
+            "The state is not one this service issued; start again from the dashboard."
+        }
+        StateError::Expired => "The state expired (10 minutes); start again from the dashboard.",
+    })
+}
+
+/// `GET /v1/connect/callback?code=&state=`: Stripe sends the developer back here. The
+/// state is checked and used up first; then the code is exchanged, the account and
+/// tokens are stored sealed, and the platform moves to production.
+async fn callback(req: &Request, env: &Env, ctx: &Context) -> ApiResult<Reply> {
+    let param = |name: &str| -> ApiResult<Option<String>> {
+        Ok(dream_edge::http::query(req, name)?.filter(|v| !v.is_empty()))
+    };
+    let state = param("state")?.ok_or_else(|| ApiError::invalid("state is missing"))?;
+    let now = now_seconds();
+    let claims = oauth_state::verify(&state_key(env)?, &state, now).map_err(bad_state)?;
+    let states = meters::stub(env, "OAUTH_STATES", claims.platform_id.as_str())?;
+    let command = NonceCommand { nonce: claims.nonce.clone(), expires_at: claims.expires_at, now };
+    let claimed: bool = meters::call(&states, "/claim", &command).await?;
+    if !claimed {
+        return Err(ApiError::invalid(
+            "This state was already used; start again from the dashboard.",
+        ));
+    }
+    let dashboard = config::dashboard_url(env);
+    let settings = format!("{}/settings", dashboard.trim_end_matches('/'));
+    if let Some(error) = param("error")? {
+        // The developer declined on Stripe's page: back to the dashboard, nothing changed.
+        let error: String =
+            error.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '_').collect();
+        return Reply::with_status(302, json!({ "connected": false, "error": error }))
+            .map(|r| r.with_header("Location", format!("{settings}?connected=0&error={error}")));
+    }
+    let code = param("code")?.ok_or_else(|| ApiError::invalid("code is missing"))?;
+    let params = json!({ "grant_type": "authorization_code", "code": code });
+    let token = match stripe::connect_post(env, "/oauth/token", &params).await? {
+        Ok(token) => token,
+        Err(refusal) => {
+            worker::console_log!("oauth/token refused: {}", refusal.error);
+            return Err(ApiError::invalid(format!(
+                "Stripe refused the authorization ({}): {} Start again from the dashboard.",
+                refusal.error, refusal.description
+            )));
+        }
+    };
+    let token: OAuthToken = serde_json::from_value(token)
+        .map_err(|e| ApiError::internal(format!("oauth/token answer: {e}")))?;
+    let record = token.into_record(rfc3339(from_millis(now_ms())));
+    let store = Store::new(env);
+    let meta = store.existing_platform(ctx, &claims.platform_id).await?;
+    put_connect_record(env, &store, &meta.platform_id, &record).await?;
+    go_production(env, ctx, &store, meta).await?;
+    Reply::with_status(302, json!({ "connected": true }))
+        .map(|r| r.with_header("Location", format!("{settings}?connected=1")))
+}
+
+/// Moves the platform to production and prices its tiers on the connected account
+/// (best effort: checkout does it too if this fails).
+async fn go_production(
+    env: &Env,
+    ctx: &Context,
+    store: &Store,
+    mut meta: PlatformMeta,
+) -> ApiResult<Mode> {
+    meta.mode = Mode::Production;
+    store.put_platform_meta(&meta).await?;
+    reprice(env, ctx, store, &meta).await;
+    Ok(Mode::Production)
+}
+
+async fn reprice(env: &Env, ctx: &Context, store: &Store, meta: &PlatformMeta) {
+    let priced = async {
+        let account = billing_account(env, store, meta).await?;
+        current_prices(env, ctx, store, meta, &account).await
+    };
+    if let Err(e) = priced.await {
+        worker::console_error!(
+            "pricing {}'s tiers after a change of account: {}",
+            meta.platform_id,
+            e.message
+        );
+    }
+}
+
+/// `POST /v1/connect/onboarding` → `{url}`: creates a Stripe account for the developer
+/// (or reuses the one being onboarded) and an Account Link to Stripe's onboarding.
+async fn onboarding(env: &Env, store: &Store, meta: &PlatformMeta) -> ApiResult<Reply> {
+    let existing = connect_record(env, store, &meta.platform_id).await?;
+    if existing.as_ref().is_some_and(|r| r.ready) {
+        return Err(ApiError::new(
+            ErrorCode::Conflict,
+            "A Stripe account is already connected; disconnect it first.",
+        ));
+    }
+    let account_id = match existing {
+        Some(record) => record.stripe_user_id,
+        None => {
+            let params = json!({
+                "type": "standard",
+                "email": meta.email,
+                "metadata": { "platformId": meta.platform_id },
+            });
+            let key = format!("onboarding:{}", meta.platform_id);
+            let account = stripe::post(env, "/v1/accounts", &params, Some(&key)).await?;
+            let id = StripeAccountId::parse(account["id"].as_str().unwrap_or_default())
+                .map_err(|_| ApiError::internal("Stripe returned an account without an id"))?;
+            let record = ConnectRecord {
+                stripe_user_id: id.clone(),
+                via: ConnectedVia::Onboarding,
+                livemode: account["livemode"].as_bool().unwrap_or(false),
+                ready: false,
+                access_token: None,
+                refresh_token: None,
+                scope: None,
+                connected_at: rfc3339(from_millis(now_ms())),
+            };
+            put_connect_record(env, store, &meta.platform_id, &record).await?;
+            id
+        }
+    };
+    let settings = format!("{}/settings", config::dashboard_url(env).trim_end_matches('/'));
+    let params = json!({
+        "account": account_id,
+        "refresh_url": format!("{settings}?onboarding=refresh"),
+        "return_url": format!("{settings}?onboarding=done"),
+        "type": "account_onboarding",
+    });
+    let link = stripe::post(env, "/v1/account_links", &params, None).await?;
+    Reply::ok(json!({ "url": link["url"] }))
+}
+
+/// `POST /v1/connect/deauthorize`: revokes our access (OAuth), forgets the account, and
+/// returns the platform to preview. Disconnecting twice is not an error.
+async fn deauthorize(
+    env: &Env,
+    ctx: &Context,
+    store: &Store,
+    mut meta: PlatformMeta,
+) -> ApiResult<Reply> {
+    if let Some(record) = connect_record(env, store, &meta.platform_id).await? {
+        if record.via == ConnectedVia::OAuth {
+            let params = json!({
+                "client_id": config::required(env, "STRIPE_CLIENT_ID")?,
+                "stripe_user_id": record.stripe_user_id,
+            });
+            if let Err(refusal) = stripe::connect_post(env, "/oauth/deauthorize", &params).await? {
+                // Already disconnected on Stripe's side: forget it here too.
+                worker::console_log!("oauth/deauthorize refused: {}", refusal.error);
+            }
+        }
+        store.delete_sealed_stripe(&meta.platform_id).await?;
+    }
+    if meta.mode != Mode::Preview {
+        meta.mode = Mode::Preview;
+        store.put_platform_meta(&meta).await?;
+        reprice(env, ctx, store, &meta).await;
+    }
+    Reply::ok(json!({ "connected": false, "mode": Mode::Preview }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use dream_core::routing::{openapi_operations, table_operations};
+
+    #[test]
+    fn the_openapi_document_lists_exactly_the_routes_the_worker_serves() {
+        let doc: Value = serde_json::from_str(OPENAPI).expect("valid JSON");
+        assert_eq!(openapi_operations(&doc), table_operations(ROUTES));
+    }
+}
