@@ -10,7 +10,7 @@ use base64::Engine;
 use std::fmt;
 
 const PREFIX: &str = "v1.";
-const NONCE_LEN: usize = 12;
+pub const NONCE_LEN: usize = 12;
 
 /// The 32-byte key. `Debug` never prints it.
 #[derive(Clone)]
@@ -66,20 +66,40 @@ impl SealingKey {
             .cipher()
             .encrypt(Nonce::from_slice(&nonce), plaintext)
             .unwrap_or_else(|_| unreachable!("AES-GCM encrypts any plaintext under 64 GiB"));
-        let mut out = nonce.to_vec();
-        out.extend_from_slice(&sealed);
-        format!("{PREFIX}{}", URL_SAFE_NO_PAD.encode(out))
+        encode(nonce, &sealed)
     }
 
     pub fn open(&self, sealed: &str) -> Result<Vec<u8>, SealError> {
-        let body = sealed.strip_prefix(PREFIX).ok_or(SealError::Malformed)?;
-        let bytes = URL_SAFE_NO_PAD.decode(body).map_err(|_| SealError::Malformed)?;
-        if bytes.len() < NONCE_LEN + 16 {
-            return Err(SealError::Malformed);
-        }
-        let (nonce, ciphertext) = bytes.split_at(NONCE_LEN);
-        self.cipher().decrypt(Nonce::from_slice(nonce), ciphertext).map_err(|_| SealError::Tampered)
+        let (nonce, ciphertext) = decode(sealed)?;
+        self.cipher()
+            .decrypt(Nonce::from_slice(&nonce), ciphertext.as_slice())
+            .map_err(|_| SealError::Tampered)
     }
+
+    /// The raw key, for a platform's own AES-GCM (WebCrypto in a worker, which keeps
+    /// the Rust cipher out of the shipped wasm). Never log it.
+    pub fn expose(&self) -> &[u8; 32] {
+        &self.0
+    }
+}
+
+/// The stored form of a sealing: `v1.` + base64url(nonce ‖ ciphertext ‖ tag).
+pub fn encode(nonce: [u8; NONCE_LEN], ciphertext_and_tag: &[u8]) -> String {
+    let mut out = nonce.to_vec();
+    out.extend_from_slice(ciphertext_and_tag);
+    format!("{PREFIX}{}", URL_SAFE_NO_PAD.encode(out))
+}
+
+/// The nonce and the ciphertext with its tag, from the stored form.
+pub fn decode(sealed: &str) -> Result<([u8; NONCE_LEN], Vec<u8>), SealError> {
+    let body = sealed.strip_prefix(PREFIX).ok_or(SealError::Malformed)?;
+    let bytes = URL_SAFE_NO_PAD.decode(body).map_err(|_| SealError::Malformed)?;
+    if bytes.len() < NONCE_LEN + 16 {
+        return Err(SealError::Malformed);
+    }
+    let (nonce, ciphertext) = bytes.split_at(NONCE_LEN);
+    let nonce: [u8; NONCE_LEN] = nonce.try_into().map_err(|_| SealError::Malformed)?;
+    Ok((nonce, ciphertext.to_vec()))
 }
 
 impl fmt::Debug for SealingKey {
@@ -90,6 +110,16 @@ impl fmt::Debug for SealingKey {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn the_stored_form_carries_the_nonce_then_the_ciphertext_and_tag() {
+        let key = SealingKey::from_base64(&STANDARD.encode([9u8; 32])).expect("valid");
+        let sealed = key.seal([3u8; NONCE_LEN], b"secret");
+        let (nonce, body) = decode(&sealed).expect("well formed");
+        assert_eq!(nonce, [3u8; NONCE_LEN]);
+        assert_eq!(body.len(), b"secret".len() + 16);
+        assert_eq!(encode(nonce, &body), sealed);
+    }
 
     #[test]
     fn derived_keys_differ_by_purpose_and_from_the_sealing_key() {

@@ -3,6 +3,7 @@
 //! its end-users pay through, and its paid tiers' Stripe products and prices.
 
 use crate::config;
+use crate::crypto;
 use crate::error::{ApiError, ApiResult};
 use crate::store::Store;
 use crate::stripe;
@@ -22,9 +23,7 @@ pub async fn connect_record(
     let Some(sealed) = store.sealed_stripe(platform).await? else {
         return Ok(None);
     };
-    let opened = config::sealing_key(env)?
-        .open(&sealed)
-        .map_err(|e| ApiError::internal(format!("platform:{platform}:stripe: {e}")))?;
+    let opened = crypto::open(&config::sealing_key(env)?, &sealed).await?;
     Ok(Some(serde_json::from_slice(&opened)?))
 }
 
@@ -35,9 +34,7 @@ pub async fn put_connect_record(
     platform: &PlatformId,
     record: &ConnectRecord,
 ) -> ApiResult<()> {
-    let mut nonce = [0u8; 12];
-    crate::platform::fill_random(&mut nonce)?;
-    let sealed = config::sealing_key(env)?.seal(nonce, &serde_json::to_vec(record)?);
+    let sealed = crypto::seal(&config::sealing_key(env)?, &serde_json::to_vec(record)?).await?;
     store.put_sealed_stripe(platform, sealed).await
 }
 

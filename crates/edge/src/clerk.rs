@@ -4,16 +4,17 @@
 //! `dream_core::clerk`'s.
 
 use crate::config::{self, ClerkConfig};
+use crate::crypto::{object, subtle};
 use crate::error::{ApiError, ApiResult};
 use crate::store::now_ms;
 use dream_core::clerk::{Jwk, Jwks, JwksCache, SessionClaims, TokenError, UnverifiedToken};
 use dream_core::error::ErrorCode;
-use js_sys::{Array, Object, Reflect};
+use js_sys::Array;
 use std::cell::RefCell;
 use std::collections::HashMap;
-use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
-use web_sys::{Crypto, CryptoKey, SubtleCrypto};
+use web_sys::CryptoKey;
 use worker::{Env, Fetch, Headers, Method, Request, RequestInit};
 
 thread_local! {
@@ -115,23 +116,6 @@ async fn backend(
 async fn fetch_jwks(clerk: &ClerkConfig) -> ApiResult<Jwks> {
     let text = backend(clerk, Method::Get, &clerk.jwks_url, None).await?;
     Jwks::parse(&text).map_err(|e| upstream(&clerk.jwks_url, e.to_string()))
-}
-
-fn subtle() -> ApiResult<SubtleCrypto> {
-    let crypto = Reflect::get(&js_sys::global(), &"crypto".into())
-        .ok()
-        .and_then(|c| c.dyn_into::<Crypto>().ok())
-        .ok_or_else(|| ApiError::internal("no WebCrypto in this runtime"))?;
-    Ok(crypto.subtle())
-}
-
-fn object(fields: &[(&str, JsValue)]) -> ApiResult<Object> {
-    let obj = Object::new();
-    for (name, value) in fields {
-        Reflect::set(&obj, &(*name).into(), value)
-            .map_err(|_| ApiError::internal("building a JS object"))?;
-    }
-    Ok(obj)
 }
 
 /// RSASSA-PKCS1-v1_5 with SHA-256 (RS256), by WebCrypto.

@@ -10,6 +10,7 @@
 pub mod billing;
 pub mod clerk;
 pub mod config;
+pub mod crypto;
 pub mod error;
 pub mod http;
 pub mod meters;
