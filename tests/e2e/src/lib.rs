@@ -7,6 +7,7 @@
 
 use reqwest::{Client, Method, Response, StatusCode};
 use serde_json::{json, Value};
+use std::future::Future;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::OnceLock;
 
@@ -61,7 +62,7 @@ pub struct Answer {
 }
 
 impl Answer {
-    async fn read(resp: Response) -> Self {
+    pub async fn read(resp: Response) -> Self {
         let status = resp.status();
         let headers = resp.headers().clone();
         let text = resp.text().await.expect("a body");
@@ -323,5 +324,153 @@ impl Developer {
             id: answer.body["platformId"].as_str().expect("platformId").to_string(),
             key: answer.body["apiKey"].as_str().expect("apiKey").to_string(),
         }
+    }
+}
+
+impl Developer {
+    /// A call to the stripe-oauth worker (`DREAM_STRIPE_OAUTH_URL`) as this developer.
+    pub fn connect_call(&self, method: Method, path: &str) -> Call {
+        Call {
+            builder: client()
+                .request(method, format!("{}{path}", env("DREAM_STRIPE_OAUTH_URL")))
+                .bearer_auth(&self.token),
+        }
+    }
+
+    /// Moves the developer to the paid plan (quota 500) with a signed
+    /// `checkout.session.completed`, as Stripe would send, and waits until the api
+    /// worker enforces it for `platform`.
+    pub async fn upgrade(&self, platform: &Platform) {
+        let tag = &self.user_id;
+        let body = json!({"id": format!("evt_upgrade_{tag}"), "object": "event", "type": "checkout.session.completed",
+            "created": now_seconds(), "data": {"object": {"client_reference_id": tag,
+            "subscription": format!("sub_dev_{tag}"), "customer": format!("cus_dev_{tag}")}}}).to_string();
+        let answer = self
+            .call(Method::POST, "/webhooks/stripe")
+            .header("Stripe-Signature", &signature(&body))
+            .raw("application/json", body)
+            .send()
+            .await;
+        assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+        eventually(
+            "the paid quota",
+            || platform.call(Method::GET, "/v1/platform").send(),
+            |a| a.body["usage"]["limit"] == 500,
+        )
+        .await;
+    }
+}
+
+fn env(name: &str) -> String {
+    std::env::var(name).unwrap_or_else(|_| {
+        panic!("{name} is not set: run the end-to-end tests with scripts/test.sh")
+    })
+}
+
+pub fn now_seconds() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("time").as_secs()
+        as i64
+}
+
+/// A `Stripe-Signature` for `body` with the stand-ins' webhook secret, made now.
+pub fn signature(body: &str) -> String {
+    use hmac::{Hmac, Mac};
+    let secret = env("DREAM_STRIPE_WEBHOOK_SECRET");
+    let t = now_seconds();
+    let mut mac = <Hmac<sha2::Sha256> as Mac>::new_from_slice(secret.as_bytes()).expect("any key");
+    mac.update(format!("{t}.{body}").as_bytes());
+    let hex: String = mac.finalize().into_bytes().iter().map(|b| format!("{b:02x}")).collect();
+    format!("t={t},v1={hex}")
+}
+
+/// Polls `probe` until `done` holds (up to 30 s: a worker's cached platform metadata
+/// takes up to its 10 s freshness window to follow a change made elsewhere).
+pub async fn eventually<F, Fut>(what: &str, probe: F, done: impl Fn(&Answer) -> bool) -> Answer
+where
+    F: Fn() -> Fut,
+    Fut: Future<Output = Answer>,
+{
+    let mut last = None;
+    for _ in 0..150 {
+        let answer = probe().await;
+        if done(&answer) {
+            return answer;
+        }
+        last = Some(answer);
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    panic!("{what} did not happen within 30 s; last answer: {last:?}");
+}
+
+/// A client that shows redirects instead of following them, like a browser whose
+/// destination page is not running here.
+pub fn browser() -> Client {
+    Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .pool_max_idle_per_host(0)
+        .build()
+        .expect("client")
+}
+
+/// The Stripe stand-in (`DREAM_STRIPE_URL`), driven like a person and inspected like a
+/// test.
+pub struct StripeStandIn {
+    pub base: String,
+}
+
+impl StripeStandIn {
+    pub fn from_env() -> Self {
+        Self { base: env("DREAM_STRIPE_URL") }
+    }
+
+    /// Presses "Pay" on a hosted checkout page.
+    pub async fn pay(&self, checkout_url: &str) {
+        let paid = browser().post(checkout_url).send().await.expect("pay");
+        assert_eq!(paid.status(), 303, "Pay answered {}", paid.status());
+    }
+
+    /// Presses "Cancel" on the first subscription of a billing portal page.
+    pub async fn cancel_in_portal(&self, portal_url: &str) {
+        let page =
+            browser().get(portal_url).send().await.expect("page").text().await.expect("html");
+        let action = page
+            .split("action=\"")
+            .nth(1)
+            .and_then(|a| a.split('"').next())
+            .expect("a cancel form");
+        let cancel = browser().post(format!("{}{action}", self.base)).send().await.expect("cancel");
+        assert_eq!(cancel.status(), 303);
+    }
+
+    /// Approves a Connect OAuth request (the authorize URL our worker handed out) and
+    /// returns where Stripe sends the developer back (the callback with code and state).
+    pub async fn approve(&self, authorize_url: &str) -> String {
+        let url = reqwest::Url::parse(authorize_url).expect("a URL");
+        let mut form: Vec<(String, String)> =
+            url.query_pairs().map(|(k, v)| (k.into_owned(), v.into_owned())).collect();
+        form.push(("decision".into(), "approve".into()));
+        let answer = browser()
+            .post(format!("{}/oauth/authorize", self.base))
+            .form(&form)
+            .send()
+            .await
+            .expect("approve");
+        assert!(answer.status().is_redirection(), "approve answered {}", answer.status());
+        answer.headers()["location"].to_str().expect("ascii").to_string()
+    }
+
+    /// `GET /v1/{path}` with the secret key, on our account or a connected one.
+    pub async fn get(&self, path: &str, account: Option<&str>) -> Answer {
+        let mut req =
+            client().get(format!("{}{path}", self.base)).bearer_auth("sk_test_dream_standin");
+        if let Some(account) = account {
+            req = req.header("Stripe-Account", account);
+        }
+        Answer::read(req.send().await.expect("the Stripe stand-in answers")).await
+    }
+
+    /// Every connected account and token the stand-in issued (`/dev/connect`).
+    pub async fn connect_records(&self) -> Value {
+        self.get("/dev/connect", None).await.body
     }
 }

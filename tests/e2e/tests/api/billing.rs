@@ -1,34 +1,9 @@
 //! The developer's own plan, through the Stripe stand-in: checkout, webhook, portal.
 
 use dream_core::stripe::WebhookSecret;
-use dream_e2e::{Answer, ClerkStandIn, Developer, Platform};
+use dream_e2e::{browser, eventually, Answer, ClerkStandIn, Developer, Platform};
 use reqwest::Method;
 use serde_json::{json, Value};
-use std::future::Future;
-use std::time::Duration;
-
-/// Polls `probe` until `done` holds (up to 30 s: the api worker's cached platform
-/// metadata takes up to its 10 s freshness window to follow a plan change).
-async fn eventually<F, Fut>(what: &str, probe: F, done: impl Fn(&Answer) -> bool) -> Answer
-where
-    F: Fn() -> Fut,
-    Fut: Future<Output = Answer>,
-{
-    for _ in 0..150 {
-        let answer = probe().await;
-        if done(&answer) {
-            return answer;
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-    panic!("{what} did not happen within 30 s");
-}
-
-/// A client that shows redirects instead of following them (the dashboard a success
-/// URL points at is not running here).
-fn browser() -> reqwest::Client {
-    reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("client")
-}
 
 async fn plan(dev: &Developer) -> Answer {
     dev.call(Method::GET, "/v1/me").send().await

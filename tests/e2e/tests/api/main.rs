@@ -2,9 +2,11 @@
 
 mod bad_input;
 mod billing;
+mod connect;
 mod contract;
 mod dashboard_backend;
 mod end_user;
+mod end_user_billing;
 mod exactness;
 mod isolation;
 mod keys;
