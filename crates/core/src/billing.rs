@@ -331,7 +331,7 @@ pub struct EndUserEvent {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", tag = "kind")]
+#[serde(rename_all = "camelCase")]
 pub enum EndUserChange {
     /// A subscription is (still) paid for: move to the tier of `price_id`.
     Subscribed {
@@ -414,7 +414,7 @@ pub struct EndUserBilling {
 
 /// What applying an event does to the end-user's plan.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", tag = "kind")]
+#[serde(rename_all = "camelCase")]
 pub enum PlanUpdate {
     /// Move to this tier.
     Set { tier: String },

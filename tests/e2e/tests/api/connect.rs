@@ -112,7 +112,7 @@ async fn after_connecting_through_oauth_end_users_pay_on_the_connected_account()
     let price = priced(&platform).await;
     assert_eq!(stripe.get(&format!("/v1/prices/{price}"), Some(&account)).await.status, 200);
     assert_eq!(stripe.get(&format!("/v1/prices/{price}"), None).await.status, 404, "not on ours");
-    let tracked = platform.track("connected-buyer").await;
+    let tracked = platform.track("someone-else").await;
     assert!(tracked.body.get("preview").is_none(), "production answers carry no preview flag");
     upgrade_and_cancel(&platform, "connected-buyer", Some(&account)).await;
 

@@ -57,7 +57,11 @@ async fn tiers_set_in_the_dashboard_are_the_api_workers_tiers() {
     assert_eq!(put.status, 200, "{}", put.body);
     let via_key = platform.call(Method::GET, "/v1/tiers").send().await;
     assert_eq!(via_key.body["tiers"][1]["id"], "pro");
-    assert_eq!(dev.call(Method::GET, "/v1/tiers").send().await.body, via_key.body);
+    assert_eq!(
+        dev.call(Method::GET, "/v1/tiers").send().await.body["tiers"],
+        via_key.body["tiers"]
+    );
+    assert_eq!(via_key.body["preview"], true, "the api worker says the platform is in preview");
     dev.call(Method::PUT, "/v1/tiers")
         .json(&json!({"tiers": []}))
         .send()
