@@ -120,3 +120,42 @@ async fn expired_tampered_foreign_and_platformless_tokens_are_refused() {
     assert_eq!(p.count(&user).await, 0, "no refused token counted anything");
     assert_eq!(p.platform_count().await, 0);
 }
+
+#[tokio::test]
+async fn an_end_user_token_checks_out_only_for_itself_on_its_own_platform() {
+    let a = Platform::register(Quotas::Raised).await;
+    let b = Platform::register(Quotas::Raised).await;
+    let tiers = json!([
+        {"id": "free", "name": "Free", "priceCents": 0, "limit": 5},
+        {"id": "pro", "name": "Pro", "priceCents": 900, "limit": 50},
+    ]);
+    for p in [&a, &b] {
+        assert_eq!(p.put_tiers(tiers.clone()).await.status, 200);
+    }
+    let me = ClerkStandIn::from_env().end_user_of(&a.id).await;
+    let body = |extra: serde_json::Value| {
+        let mut body = json!({"tier": "pro", "successUrl": "https://a.example/ok", "cancelUrl": "https://a.example/"});
+        body.as_object_mut().expect("object").extend(extra.as_object().expect("object").clone());
+        body
+    };
+    let checkout = as_end_user(Method::POST, "/v1/checkout", &me.token)
+        .json(&body(json!({"platformId": b.id})))
+        .send()
+        .await;
+    assert_eq!(checkout.status, 200, "{}", checkout.body);
+    let session = checkout.body["sessionId"].as_str().expect("sessionId");
+    let stored = dream_e2e::StripeStandIn::from_env()
+        .get(&format!("/v1/checkout/sessions/{session}"), None)
+        .await;
+    assert_eq!(
+        stored.body["metadata"]["platformId"],
+        a.id.as_str(),
+        "never the platform the body names"
+    );
+    assert_eq!(stored.body["metadata"]["userId"], me.user_id.as_str());
+    as_end_user(Method::POST, "/v1/checkout", &me.token)
+        .json(&body(json!({"userId": "someone-else"})))
+        .send()
+        .await
+        .assert_error(403, "forbidden");
+}
