@@ -45,6 +45,24 @@ pub fn fill_random(buf: &mut [u8]) -> ApiResult<()> {
     getrandom::getrandom(buf).map_err(|e| ApiError::internal(format!("no randomness: {e}")))
 }
 
+/// A signed-in developer's calls a minute, across the dashboard's backends.
+pub const DEVELOPER_CALLS_PER_MINUTE: u64 = 100;
+
+/// The developer calling a dashboard backend (their verified Clerk session), having
+/// taken one of their calls this minute (or `429`).
+pub async fn developer_call(req: &Request, env: &Env) -> ApiResult<(SessionClaims, RateStatus)> {
+    let developer = crate::clerk::developer(req, env).await?;
+    let rate = take_from_limit(
+        env,
+        &format!("developer:{}", developer.user_id),
+        DEVELOPER_CALLS_PER_MINUTE,
+        60_000,
+        "Too many calls this minute; retry after the window resets.",
+    )
+    .await?;
+    Ok((developer, rate))
+}
+
 /// Takes one call from the fixed window `name` (a `RateLimiter` object), or answers 429.
 pub async fn take_from_limit(
     env: &Env,

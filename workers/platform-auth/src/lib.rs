@@ -18,9 +18,6 @@ use dream_edge::{clerk, config, platform};
 use serde_json::{json, Value};
 use worker::{event, Context, Env, Request, Response};
 
-/// Every call a developer makes: at most this many a minute.
-const CALLS_PER_MINUTE: u64 = 100;
-
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RouteId {
     Health,
@@ -71,15 +68,7 @@ async fn handle(route: RouteId, mut req: Request, env: &Env, ctx: &Context) -> A
         RouteId::StripeWebhook => return billing::webhook(&mut req, env, ctx).await,
         _ => {}
     }
-    let developer = clerk::developer(&req, env).await?;
-    let rate = platform::take_from_limit(
-        env,
-        &format!("developer:{}", developer.user_id),
-        CALLS_PER_MINUTE,
-        60_000,
-        "Too many calls this minute; retry after the window resets.",
-    )
-    .await?;
+    let (developer, rate) = platform::developer_call(&req, env).await?;
     let store = Store::new(env);
     let reply = match route {
         RouteId::Me => me(env, ctx, &store, &developer).await,

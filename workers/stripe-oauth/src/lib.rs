@@ -21,15 +21,13 @@ use dream_edge::billing::{billing_account, connect_record, current_prices, put_c
 use dream_edge::error::{ApiError, ApiResult};
 use dream_edge::http::Reply;
 use dream_edge::store::{now_ms, Store};
-use dream_edge::{clerk, config, meters, platform, stripe};
+use dream_edge::{config, meters, platform, stripe};
 use serde_json::{json, Value};
 use states::NonceCommand;
 use worker::{event, Context, Env, Request, Response};
 
 pub use states::OAuthStates;
 
-/// The developer's calls a minute, shared with the dashboard's backend.
-const CALLS_PER_MINUTE: u64 = 100;
 /// What the `state` HMAC key is derived for, from `TOKEN_ENCRYPTION_KEY`.
 pub const STATE_KEY_PURPOSE: &str = "stripe-connect-oauth-state";
 
@@ -68,15 +66,7 @@ async fn handle(route: RouteId, req: Request, env: &Env, ctx: &Context) -> ApiRe
         RouteId::Callback => return callback(&req, env, ctx).await,
         _ => {}
     }
-    let developer = clerk::developer(&req, env).await?;
-    let rate = platform::take_from_limit(
-        env,
-        &format!("developer:{}", developer.user_id),
-        CALLS_PER_MINUTE,
-        60_000,
-        "Too many calls this minute; retry after the window resets.",
-    )
-    .await?;
+    let (developer, rate) = platform::developer_call(&req, env).await?;
     let store = Store::new(env);
     let id = platform::owned(&store, &developer).await?;
     let meta = store.existing_platform(ctx, &id).await?;
