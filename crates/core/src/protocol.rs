@@ -74,9 +74,10 @@ pub struct TrackCommand {
     pub rate_limit_per_minute: u64,
 }
 
-/// UsageMeter → worker.
+/// UsageMeter → worker. Externally tagged (`{"allowed": {…}}`): serde's internally
+/// tagged enums buffer the whole value first, which costs the shipped wasm kilobytes.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "outcome", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
 pub enum TrackReply {
     /// `answer` is the response body; `replayed` when an idempotency key repeated it
     /// (then nothing was taken). `taken_at_ms` is the meter's clock when it took the
@@ -324,7 +325,7 @@ mod tests {
     }
 
     #[test]
-    fn replies_carry_their_outcome_as_a_tag() {
+    fn replies_are_keyed_by_their_outcome_and_read_back_whole() {
         let now = "2026-11-25T00:00:00Z".parse().expect("valid");
         let reply = TrackReply::TierLimitReached {
             plan: "free".into(),
@@ -332,7 +333,7 @@ mod tests {
             rate: RateStatus { limit: 100, remaining: 99, reset_seconds: 60 },
         };
         let json = serde_json::to_value(&reply).expect("json");
-        assert_eq!(json["outcome"], "tier_limit_reached");
+        assert_eq!(json["tier_limit_reached"]["plan"], "free");
         assert_eq!(serde_json::from_value::<TrackReply>(json).expect("back"), reply);
     }
 

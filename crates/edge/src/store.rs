@@ -213,6 +213,11 @@ fn parse_tiers(stored: Option<String>) -> ApiResult<PricedTiers> {
     }
 }
 
+/// One TOKENS_KV read (not generic, so each cached kind adds only its parsing).
+async fn kv_text(env: &Env, name: &str) -> ApiResult<Option<String>> {
+    Ok(Store::tokens(env)?.get(name).text().await?)
+}
+
 /// Reads `name` from TOKENS_KV through `cache`: fresh values are returned as they are;
 /// stale ones are returned while a read refreshes them after the response; missing
 /// ones are read now.
@@ -229,7 +234,7 @@ where
     V: Clone + 'static,
 {
     let env = env.clone();
-    let load = async move { parse(Store::tokens(&env)?.get(&name).text().await?) };
+    let load = async move { parse(kv_text(&env, &name).await?) };
     match cache.with(|c| c.borrow().get(&key, now_ms())) {
         Some((value, Freshness::Fresh)) => Ok(value),
         Some((value, Freshness::Stale)) => {

@@ -65,7 +65,8 @@ pub const ROUTES: &[Route<RouteId>] = &[
     Route { method: "GET", pattern: "/v1/public/{platformId}/tiers", id: RouteId::PublicTiers },
 ];
 
-pub const OPENAPI: &str = include_str!("openapi.json");
+/// `src/openapi.json`, minified by `build.rs`.
+pub const OPENAPI: &str = include_str!(concat!(env!("OUT_DIR"), "/openapi.min.json"));
 
 /// What every handler gets.
 pub struct Call<'a> {
