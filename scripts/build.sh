@@ -20,3 +20,13 @@ for crate in workers/api workers/platform-auth workers/stripe-oauth bench/baseli
   # stack traces then show offsets instead of names, which we accept for the size.
   wasm-opt "$wasm" --strip-debug "${WASM_FEATURES[@]}" -o "$wasm"
 done
+
+# The dashboard: a Yew app built to static files in frontend/dist (served by Pages).
+echo "==> dashboard (frontend/dist)"
+dist="$DREAM_ROOT/frontend/dist"
+cargo build --release --quiet --target wasm32-unknown-unknown -p dream-dashboard
+rm -rf "$dist" && mkdir -p "$dist"
+"$WASM_BINDGEN_BIN" --target web --no-typescript --out-dir "$dist" --out-name dashboard \
+  "$DREAM_ROOT/target/wasm32-unknown-unknown/release/dream_dashboard.wasm"
+wasm-opt "$dist/dashboard_bg.wasm" -Oz --strip-debug "${WASM_FEATURES[@]}" -o "$dist/dashboard_bg.wasm"
+cp "$DREAM_ROOT"/frontend/static/* "$dist/"

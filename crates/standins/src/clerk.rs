@@ -35,6 +35,10 @@ pub const DEV_SECRET_KEY: &str = "sk_test_dream_standin";
 pub const DASHBOARD_ORIGIN: &str = "http://127.0.0.1:8790";
 /// Clerk's default session-token lifetime.
 pub const TOKEN_LIFETIME_SECONDS: i64 = 60;
+/// How long a session from the dev sign-in page lasts. Clerk's session tokens live a
+/// minute and ClerkJS refreshes them in the browser; the local dashboard has no such
+/// refresher, so the stand-in's sign-in page hands out one token for the whole session.
+pub const SIGN_IN_SESSION_SECONDS: i64 = 8 * 3600;
 
 struct SigningKey {
     kid: String,
@@ -444,7 +448,7 @@ async fn sign_in(
     // The token is for the app that asked: the redirect's origin, else the dashboard.
     let origin = form.redirect_url.split('/').take(3).collect::<Vec<_>>().join("/");
     let azp = if origin.is_empty() { DASHBOARD_ORIGIN } else { origin.as_str() };
-    let token = clerk.mint(&user_id, Some(azp), TOKEN_LIFETIME_SECONDS)?;
+    let token = clerk.mint(&user_id, Some(azp), SIGN_IN_SESSION_SECONDS)?;
     if form.redirect_url.is_empty() {
         return Ok(Html(format!("<p>Signed in as {}.</p><pre>{token}</pre>", html_escape(&email)))
             .into_response());

@@ -1,0 +1,123 @@
+//! Who is signed in, hiding which sign-in is behind it. In production, Clerk's own
+//! JavaScript SDK (ClerkJS, configured by the publishable key) holds the session and
+//! hands out fresh session tokens; locally, the Clerk stand-in's sign-in page sends the
+//! browser back to `/auth/callback?__session=<token>`, kept for this tab.
+
+use serde::Deserialize;
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
+
+const SESSION_KEY: &str = "dream.session";
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase", tag = "kind")]
+pub enum Provider {
+    /// The Clerk stand-in's page (`signInUrl`).
+    Local { sign_in_url: String },
+    /// ClerkJS, loaded from the instance's Frontend API with this publishable key.
+    Clerk { publishable_key: String, frontend_api: String },
+}
+
+fn storage() -> Option<web_sys::Storage> {
+    web_sys::window()?.session_storage().ok()?
+}
+
+fn origin() -> String {
+    web_sys::window().and_then(|w| w.location().origin().ok()).unwrap_or_default()
+}
+
+/// Keeps the token the local sign-in page sent back.
+pub fn keep(token: &str) {
+    if let Some(s) = storage() {
+        let _ = s.set_item(SESSION_KEY, token);
+    }
+}
+
+/// Ends the local session (ClerkJS keeps its own).
+pub fn forget() {
+    if let Some(s) = storage() {
+        let _ = s.remove_item(SESSION_KEY);
+    }
+}
+
+fn clerk() -> Option<JsValue> {
+    let window: JsValue = web_sys::window()?.into();
+    let clerk = js_sys::Reflect::get(&window, &"Clerk".into()).ok()?;
+    (!clerk.is_undefined()).then_some(clerk)
+}
+
+async fn call_method(target: &JsValue, name: &str, args: &js_sys::Array) -> Option<JsValue> {
+    let method: js_sys::Function =
+        js_sys::Reflect::get(target, &name.into()).ok()?.dyn_into().ok()?;
+    let result = method.apply(target, args).ok()?;
+    match result.dyn_into::<js_sys::Promise>() {
+        Ok(promise) => JsFuture::from(promise).await.ok(),
+        Err(value) => Some(value),
+    }
+}
+
+/// Loads ClerkJS once (production), then waits for it to be ready.
+pub async fn start(provider: &Provider) {
+    let Provider::Clerk { publishable_key, frontend_api } = provider else { return };
+    if clerk().is_none() {
+        let Some(document) = web_sys::window().and_then(|w| w.document()) else { return };
+        let Ok(script) = document.create_element("script") else { return };
+        let _ = script.set_attribute(
+            "src",
+            &format!("https://{frontend_api}/npm/@clerk/clerk-js@5/dist/clerk.browser.js"),
+        );
+        let _ = script.set_attribute("data-clerk-publishable-key", publishable_key);
+        let loaded = js_sys::Promise::new(&mut |resolve, _| {
+            let _ = script.add_event_listener_with_callback("load", &resolve);
+        });
+        if let Some(head) = document.head() {
+            let _ = head.append_child(&script);
+        }
+        let _ = JsFuture::from(loaded).await;
+    }
+    if let Some(clerk) = clerk() {
+        call_method(&clerk, "load", &js_sys::Array::new()).await;
+    }
+}
+
+/// A current session token, or `None` when nobody is signed in.
+pub async fn token(provider: &Provider) -> Option<String> {
+    match provider {
+        Provider::Local { .. } => storage()?.get_item(SESSION_KEY).ok()?,
+        Provider::Clerk { .. } => {
+            let session = js_sys::Reflect::get(&clerk()?, &"session".into()).ok()?;
+            if session.is_null() || session.is_undefined() {
+                return None;
+            }
+            call_method(&session, "getToken", &js_sys::Array::new()).await?.as_string()
+        }
+    }
+}
+
+/// Sends the browser to sign in; it comes back to `/auth/callback` (local) or stays (ClerkJS's modal).
+pub async fn sign_in(provider: &Provider) {
+    match provider {
+        Provider::Local { sign_in_url } => {
+            let back = format!("{}/auth/callback", origin());
+            let url = format!(
+                "{sign_in_url}?redirect_url={}",
+                String::from(js_sys::encode_uri_component(&back))
+            );
+            if let Some(w) = web_sys::window() {
+                let _ = w.location().set_href(&url);
+            }
+        }
+        Provider::Clerk { .. } => {
+            if let Some(clerk) = clerk() {
+                call_method(&clerk, "openSignIn", &js_sys::Array::new()).await;
+            }
+        }
+    }
+}
+
+pub async fn sign_out(provider: &Provider) {
+    forget();
+    if let (Provider::Clerk { .. }, Some(clerk)) = (provider, clerk()) {
+        call_method(&clerk, "signOut", &js_sys::Array::new()).await;
+    }
+}
