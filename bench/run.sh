@@ -5,7 +5,9 @@
 # It measures, in one run:
 #   * the wasm size of the api worker and of a trivial baseline worker
 #     (bench/baseline-worker, `{"ok":true}` to everything), raw and gzip -9; the api
-#     worker's gzipped size is checked against the 350 KiB target;
+#     worker's gzipped size is checked against the 350 KiB target; and the size of the
+#     dashboard's wasm (frontend/dist), which every developer downloads before seeing
+#     anything, checked against 300 KiB gzipped;
 #   * with wrk, under `wrangler dev` on this machine: p50, p99 and requests/s of the
 #     baseline's GET / and of the api's POST /v1/usage/track, spread round-robin over
 #     a set of end users (each a Durable Object; see bench/track.lua),
@@ -55,6 +57,7 @@ API_URL="http://127.0.0.1:$API_PORT"
 BASE_URL="http://127.0.0.1:$BASE_PORT"
 USER_PREFIX="bench-user-"
 GZIP_TARGET_KIB=350
+DASHBOARD_GZIP_TARGET_KIB=300
 
 for v in CONNECTIONS THREADS ROUNDS USERS PLATFORMS; do
   [[ ${!v} =~ ^[1-9][0-9]*$ ]] || { echo "bench/run.sh: BENCH_$v must be a positive integer, got '${!v}'" >&2; exit 2; }
@@ -315,6 +318,11 @@ snapshot api "$ROOT/wrangler.toml" "$ROOT/workers/api/build"
 snapshot baseline "$ROOT/bench/baseline-worker/wrangler.toml" "$ROOT/bench/baseline-worker/build"
 API_WASM="$WORK/api/build/index_bg.wasm"
 BASE_WASM="$WORK/baseline/build/index_bg.wasm"
+mapfile -t dashboard_wasm < <(compgen -G "$ROOT/frontend/dist/*.wasm" || true)
+((${#dashboard_wasm[@]} == 1)) \
+  || die "expected one .wasm in frontend/dist (the dashboard), found ${#dashboard_wasm[@]}: run scripts/build.sh (or drop --no-build)"
+DASH_WASM="$WORK/dashboard.wasm"
+cp "${dashboard_wasm[0]}" "$DASH_WASM"
 
 commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
 git diff --quiet HEAD 2>/dev/null || commit="$commit (+ uncommitted changes)"
@@ -330,6 +338,8 @@ api_raw=$(stat -c %s "$API_WASM"); api_gz=$(gzip -9 -c "$API_WASM" | wc -c)
 base_raw=$(stat -c %s "$BASE_WASM"); base_gz=$(gzip -9 -c "$BASE_WASM" | wc -c)
 say "$(printf '  %-18s %10s %12s' "api worker" "$(kib "$api_raw")" "$(kib "$api_gz")")   target <= $GZIP_TARGET_KIB KiB gzipped: $( ((api_gz <= GZIP_TARGET_KIB * 1024)) && echo PASS || echo FAIL)"
 say "$(printf '  %-18s %10s %12s' "baseline worker" "$(kib "$base_raw")" "$(kib "$base_gz")")"
+dash_raw=$(stat -c %s "$DASH_WASM"); dash_gz=$(gzip -9 -c "$DASH_WASM" | wc -c)
+say "$(printf '  %-18s %10s %12s' "dashboard" "$(kib "$dash_raw")" "$(kib "$dash_gz")")   target <= $DASHBOARD_GZIP_TARGET_KIB KiB gzipped: $( ((dash_gz <= DASHBOARD_GZIP_TARGET_KIB * 1024)) && echo PASS || echo FAIL)"
 say ""
 
 log "starting the workers (ports $API_PORT and $BASE_PORT)"

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# Runs the local stack, set-up included: the api worker, the dashboard's backend
-# (platform-auth) and Stripe Connect (stripe-oauth) under `wrangler dev` on
-# http://127.0.0.1:8787, :8788 and :8789, sharing their KV and Durable Object state in
-# .wrangler/state, and the Clerk and Stripe stand-ins on 127.0.0.1:8791 and :8792.
-# Ctrl-C stops everything.
+# Runs the local stack, set-up included: the dashboard on http://127.0.0.1:8790 (under
+# `wrangler pages dev`), the api worker, the dashboard's backend (platform-auth) and
+# Stripe Connect (stripe-oauth) under `wrangler dev` on http://127.0.0.1:8787, :8788 and
+# :8789, sharing their KV and Durable Object state in .wrangler/state, and the Clerk and
+# Stripe stand-ins on 127.0.0.1:8791 and :8792. Ctrl-C stops everything.
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
 source "$(dirname "$0")/workers.sh"
@@ -37,10 +37,16 @@ start_standins standins 8791 8792 --price price_dream_platform:2900 --state "$DR
 start_worker api 8787 "$DREAM_ROOT/.wrangler/state"
 start_worker platform-auth 8788 "$DREAM_ROOT/.wrangler/state" -c workers/platform-auth/wrangler.toml
 start_worker stripe-oauth 8789 "$DREAM_ROOT/.wrangler/state" -c workers/stripe-oauth/wrangler.toml
+# The dashboard finds its backends and the sign-in page in /config.json (generated, like
+# .dev.vars).
+write_dashboard_config frontend/dist http://127.0.0.1:8787 http://127.0.0.1:8788 http://127.0.0.1:8789 \
+  http://127.0.0.1:8791/sign-in
+start_pages dashboard 8790 frontend/dist
 
 cat <<MSG
 
 dream-api is running.
+  dashboard        http://127.0.0.1:8790   (open this: sign in with any email)
   api worker       http://127.0.0.1:8787   (OpenAPI: http://127.0.0.1:8787/openapi.json)
   platform-auth    http://127.0.0.1:8788   (the dashboard's backend; OpenAPI at /openapi.json)
   stripe-oauth     http://127.0.0.1:8789   (Stripe Connect; OpenAPI at /openapi.json)
@@ -54,6 +60,7 @@ Try it:
 
 Ctrl-C stops the stack; state stays in .wrangler/state (delete it to start afresh).
 MSG
-# Follow the log until the worker exits (or Ctrl-C, which the traps turn into a stop).
+# Follow the logs until the dashboard (started last) exits, or Ctrl-C, which the traps
+# turn into a stop.
 tail -n 0 -F --pid="${DREAM_PIDS[-1]}" "$DREAM_LOGS/api.log" "$DREAM_LOGS/platform-auth.log" \
-  "$DREAM_LOGS/stripe-oauth.log"
+  "$DREAM_LOGS/stripe-oauth.log" "$DREAM_LOGS/dashboard.log"

@@ -7,10 +7,13 @@ source "$(dirname "$0")/env.sh"
 
 step() { printf '\033[1m==> %s\033[0m\n' "$*"; }
 
-# Debian packages: wrk drives the benchmarks, jq reads their JSON.
+# Debian packages: wrk drives the benchmarks, jq reads their JSON (and writes the
+# dashboard's config.json), Chromium runs the dashboard's browser tests (driven by
+# playwright-core, which brings no browser).
 missing=()
 command -v wrk >/dev/null || missing+=(wrk)
 command -v jq >/dev/null || missing+=(jq)
+[ -x /usr/bin/chromium ] || missing+=(chromium)
 if [ ${#missing[@]} -gt 0 ]; then
   step "apt: ${missing[*]}"
   sudo=""; [ "$(id -u)" -ne 0 ] && sudo="sudo"

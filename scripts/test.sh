@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Runs every check and test, from a fresh machine if need be: set-up, formatting,
 # clippy, unit and property tests, the stand-ins' fidelity tests with the official
-# SDKs (Node), the wasm build, and the end-to-end tests against the real workers under
-# `wrangler dev` (started here, stopped by PID).
+# SDKs (Node), the wasm build, the end-to-end tests against the real workers under
+# `wrangler dev`, and the dashboard in headless Chromium against the same workers
+# (everything started here, stopped by PID).
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
 source "$(dirname "$0")/workers.sh"
@@ -17,7 +18,7 @@ cargo fmt --all --check
 
 step "cargo clippy -D warnings (native and wasm32)"
 cargo clippy --workspace --all-targets --quiet -- -D warnings
-cargo clippy -p dream-edge -p dream-api-worker -p dream-platform-auth -p dream-stripe-oauth -p dream-bench-baseline --target wasm32-unknown-unknown --quiet -- -D warnings
+cargo clippy -p dream-edge -p dream-api-worker -p dream-platform-auth -p dream-stripe-oauth -p dream-dashboard -p dream-bench-baseline --target wasm32-unknown-unknown --quiet -- -D warnings
 
 step "unit and property tests"
 cargo test --workspace --exclude dream-e2e --quiet
@@ -35,20 +36,26 @@ start_standins standins 18795 18796 --price price_dream_platform:2900 \
   --webhook http://127.0.0.1:18789/webhooks/stripe --webhook http://127.0.0.1:18787/webhooks/stripe \
   --webhook http://127.0.0.1:18788/webhooks/stripe
 token_key=$(head -c 32 /dev/urandom | base64)
+# The dashboard the browser tests drive is served on 18780; the end-to-end tests speak
+# as the local dashboard's origin (8790). Both must be let in, by CORS and by Clerk.
+dashboard=http://127.0.0.1:18780
+origins=(--var "ALLOWED_ORIGINS:http://127.0.0.1:8790,$dashboard")
 clerk=(--var CLERK_API_URL:http://127.0.0.1:18795 --var CLERK_SECRET_KEY:sk_test_dream_standin
-  --var CLERK_AUTHORIZED_PARTIES:http://127.0.0.1:8790)
+  --var "CLERK_AUTHORIZED_PARTIES:http://127.0.0.1:8790,$dashboard")
 stripe=(--var STRIPE_SECRET_KEY:sk_test_dream_standin --var STRIPE_WEBHOOK_SECRET:whsec_dream_standin
   --var STRIPE_API_BASE:http://127.0.0.1:18796 --var STRIPE_CONNECT_BASE:http://127.0.0.1:18796
   --var STRIPE_CLIENT_ID:ca_dream_standin --var "TOKEN_ENCRYPTION_KEY:$token_key")
-start_worker api-default 18787 "$run_dir/default" --log-level=warn "${clerk[@]}" "${stripe[@]}"
-start_worker api-raised 18788 "$run_dir/raised" --log-level=warn "${clerk[@]}" "${stripe[@]}" \
+start_worker api-default 18787 "$run_dir/default" --log-level=warn "${origins[@]}" "${clerk[@]}" "${stripe[@]}"
+start_worker api-raised 18788 "$run_dir/raised" --log-level=warn "${origins[@]}" "${clerk[@]}" "${stripe[@]}" \
   --var 'PLATFORM_TIERS:{"free": {"limit": null}, "paid": {"limit": null}}'
 # The dashboard's backend and Stripe Connect share the default api worker's state (KV,
-# Durable Objects).
+# Durable Objects), and send the browser back to the dashboard the browser tests drive
+# (after checkout, after Connect).
 start_worker platform-auth 18789 "$run_dir/default" -c workers/platform-auth/wrangler.toml \
-  --log-level=warn "${clerk[@]}" "${stripe[@]}" --var STRIPE_PRICE_ID:price_dream_platform
+  --log-level=warn "${origins[@]}" "${clerk[@]}" "${stripe[@]}" --var STRIPE_PRICE_ID:price_dream_platform \
+  --var "DASHBOARD_URL:$dashboard"
 start_worker stripe-oauth 18790 "$run_dir/default" -c workers/stripe-oauth/wrangler.toml \
-  --log-level=warn "${clerk[@]}" "${stripe[@]}"
+  --log-level=warn "${origins[@]}" "${clerk[@]}" "${stripe[@]}" --var "DASHBOARD_URL:$dashboard"
 export DREAM_API_URL=http://127.0.0.1:18787 DREAM_API_RAISED_URL=http://127.0.0.1:18788
 export DREAM_PLATFORM_AUTH_URL=http://127.0.0.1:18789 DREAM_STRIPE_WEBHOOK_SECRET=whsec_dream_standin
 export DREAM_STRIPE_OAUTH_URL=http://127.0.0.1:18790 DREAM_STRIPE_URL=http://127.0.0.1:18796
@@ -64,4 +71,19 @@ cargo test -p dream-e2e --quiet || fail
 step "fidelity tests: the stand-ins and the worker against the official Stripe and Clerk SDKs"
 (cd tests/fidelity && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
 (cd tests/fidelity && STANDINS_BIN="$DREAM_ROOT/target/debug/dream-standins" node --test --test-reporter=dot) || fail
+
+step "browser tests: the dashboard in headless Chromium against the workers above"
+# A copy of the built dashboard, pointed at this stack by its generated config.json and
+# served as Pages serves it; a copy, so that a local stack (scripts/dev.sh) serving
+# frontend/dist keeps its own config.json meanwhile.
+cp -R frontend/dist "$run_dir/dashboard"
+write_dashboard_config "$run_dir/dashboard" http://127.0.0.1:18787 http://127.0.0.1:18789 http://127.0.0.1:18790 \
+  http://127.0.0.1:18795/sign-in
+start_pages dashboard 18780 "$run_dir/dashboard" --log-level=warn
+artifacts="$DREAM_ROOT/target/browser-artifacts"
+rm -rf "$artifacts" && mkdir -p "$artifacts"
+(cd tests/browser && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+(cd tests/browser && DASHBOARD_URL="$dashboard" DREAM_API_URL=http://127.0.0.1:18787 DREAM_ARTIFACTS="$artifacts" \
+  node --test --test-reporter=dot) || { echo "screenshots: $artifacts" >&2; fail; }
+echo "screenshots: $artifacts"
 step "all tests passed"

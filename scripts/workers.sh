@@ -1,6 +1,6 @@
 # Sourced: start and stop the local services (workers under `wrangler dev`, the
-# stand-ins), each in its own process group so that stopping it by PID also stops its
-# children (workerd).
+# dashboard under `wrangler pages dev`, the stand-ins), each in its own process group so
+# that stopping it by PID also stops its children (workerd).
 
 DREAM_PIDS=()
 
@@ -42,6 +42,36 @@ start_standins() {
   DREAM_PIDS+=($!)
   wait_ready "$name" "http://127.0.0.1:$clerk/sign-in"
   echo "    $name ready on http://127.0.0.1:$clerk (Clerk) and :$stripe (Stripe)"
+}
+
+# start_pages NAME PORT DIR [wrangler args…]: serves the static site in DIR (the
+# dashboard) the way Cloudflare Pages does, including the single-page-app fallback to
+# index.html for client-side routes; waits until GET / answers. It runs from DIR's
+# parent, so that the checkout's wrangler.toml and .dev.vars (the api worker's) are not
+# taken for the site's, and its .wrangler/ scratch files stay out of DIR; with the
+# workers' compatibility date, as there is no config file to read one from.
+start_pages() {
+  local name=$1 port=$2 dir=$3; shift 3
+  mkdir -p "$DREAM_LOGS"
+  (cd "$DREAM_ROOT" && cd "$(dirname "$dir")" && exec setsid wrangler pages dev "$(basename "$dir")" \
+      --ip 127.0.0.1 --port "$port" --show-interactive-dev-session=false \
+      --compatibility-date 2025-09-01 "$@") \
+    </dev/null >"$DREAM_LOGS/$name.log" 2>&1 &
+  DREAM_PIDS+=($!)
+  wait_ready "$name" "http://127.0.0.1:$port/"
+  echo "    $name ready on http://127.0.0.1:$port"
+}
+
+# write_dashboard_config DIR API PLATFORM_AUTH STRIPE_OAUTH CLERK_SIGN_IN_URL: the
+# dashboard reads /config.json at start to find its backends and where to sign in, so
+# one build serves any stack (the local one, the tests' one).
+write_dashboard_config() {
+  local dir=$1 api=$2 platform_auth=$3 stripe_oauth=$4 sign_in=$5
+  (cd "$DREAM_ROOT" && mkdir -p "$dir" &&
+    jq -n --arg api "$api" --arg platformAuth "$platform_auth" --arg stripeOauth "$stripe_oauth" \
+      --arg signIn "$sign_in" \
+      '{apiUrl: $api, platformAuthUrl: $platformAuth, stripeOauthUrl: $stripeOauth,
+        auth: {kind: "local", signInUrl: $signIn}}' >"$dir/config.json")
 }
 
 stop_workers() {

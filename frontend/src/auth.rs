@@ -10,7 +10,7 @@ use wasm_bindgen_futures::JsFuture;
 const SESSION_KEY: &str = "dream.session";
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(rename_all = "camelCase", tag = "kind")]
+#[serde(rename_all = "camelCase", rename_all_fields = "camelCase", tag = "kind")]
 pub enum Provider {
     /// The Clerk stand-in's page (`signInUrl`).
     Local { sign_in_url: String },
@@ -119,5 +119,23 @@ pub async fn sign_out(provider: &Provider) {
     forget();
     if let (Provider::Clerk { .. }, Some(clerk)) = (provider, clerk()) {
         call_method(&clerk, "signOut", &js_sys::Array::new()).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_provider_reads_from_config_json_in_camel_case() {
+        let local: Provider = serde_json::from_str(
+            r#"{"kind": "local", "signInUrl": "http://127.0.0.1:8791/sign-in"}"#,
+        )
+        .expect("local");
+        assert_eq!(local, Provider::Local { sign_in_url: "http://127.0.0.1:8791/sign-in".into() });
+        let clerk: Provider =
+            serde_json::from_str(r#"{"kind": "clerk", "publishableKey": "pk_test_x", "frontendApi": "x.clerk.accounts.dev"}"#)
+                .expect("clerk");
+        assert!(matches!(clerk, Provider::Clerk { .. }));
     }
 }
