@@ -101,9 +101,17 @@ impl DurableObject for UsageMeter {
         }
     }
 
+    /// Writes the snapshot; calls that change the meter meanwhile find the alarm still
+    /// marked as set and schedule nothing, so the alarm looks again once it is done and,
+    /// if the meter moved on, asks for the next one a second later. (An alarm asked for
+    /// from inside the handler for "now" could be taken for the one that just ran.)
     async fn alarm(&self) -> worker::Result<Response> {
+        let written = self.mirror().await;
         self.alarm_set.set(false);
-        self.mirror().await?;
+        let written = written?;
+        if written.is_some() && written != self.snapshot()? {
+            self.schedule_mirror().await;
+        }
         Response::ok("mirrored")
     }
 }
@@ -271,18 +279,14 @@ impl UsageMeter {
     }
 
     /// Writes the snapshot to `USAGE_KV` (value and metadata, so that one list call
-    /// returns every end-user) and forgets idempotency keys older than 24 hours. Calls
-    /// that run during the KV write schedule the next mirror themselves.
-    async fn mirror(&self) -> worker::Result<()> {
-        let stored = self.load()?;
-        let Some((platform_id, user_id)) = stored.owner.clone() else {
-            return Ok(());
+    /// returns every end-user) and forgets idempotency keys older than 24 hours, and
+    /// returns what it wrote (the alarm then checks whether the meter moved on since).
+    async fn mirror(&self) -> worker::Result<Option<UsageSnapshot>> {
+        let Some(snapshot) = self.snapshot()? else {
+            return Ok(None);
         };
-        let snapshot = UsageSnapshot {
-            user_id: user_id.clone(),
-            plan: stored.meter.plan.clone(),
-            period: stored.meter.usage.period.clone(),
-            count: stored.meter.usage.count,
+        let Some((platform_id, user_id)) = self.load()?.owner else {
+            return Ok(None);
         };
         let kv = self.env.kv("USAGE_KV")?;
         let body = serde_json::to_string(&snapshot)
@@ -299,6 +303,17 @@ impl UsageMeter {
                 vec![(now_ms - IDEMPOTENCY_TTL_MS).into()],
             )?;
         }
-        Ok(())
+        Ok(Some(snapshot))
+    }
+
+    /// What the dashboards should see of this end-user now (`None` before any command).
+    fn snapshot(&self) -> worker::Result<Option<UsageSnapshot>> {
+        let stored = self.load()?;
+        Ok(stored.owner.map(|(_, user_id)| UsageSnapshot {
+            user_id,
+            plan: stored.meter.plan.clone(),
+            period: stored.meter.usage.period.clone(),
+            count: stored.meter.usage.count,
+        }))
     }
 }
