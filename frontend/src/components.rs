@@ -108,7 +108,7 @@ pub fn pricing_table(props: &PricingProps) -> Html {
         <div class="pricing">
             { for tiers.iter().map(|t| {
                 let cents = t["priceCents"].as_u64().unwrap_or(0);
-                let price = if cents == 0 { "Free".to_string() } else { format!("{} / month", money(cents)) };
+                let price = if cents == 0 { "$0".to_string() } else { format!("{} / month", money(cents)) };
                 let popular = t["popular"].as_bool().unwrap_or(false);
                 html! {
                     <article class={classes!("tier", popular.then_some("popular"))}>

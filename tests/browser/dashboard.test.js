@@ -249,3 +249,56 @@ test('a developer signs in, sets up tiers, sees usage, upgrades and previews pri
     await context.close();
   }
 });
+
+// In production the dashboard signs in with ClerkJS, loaded from the instance's Frontend
+// API for the publishable key in config.json. Here the config says so and the browser is
+// handed a stand-in ClerkJS (requests to that Frontend API are answered by the test), whose
+// session gives a token the Clerk stand-in minted: the dashboard must load the script with
+// the key and call the workers with that token.
+test('with the production sign-in, the dashboard uses the session token ClerkJS gives', { timeout: 60_000 }, async () => {
+  const clerk = process.env.DREAM_CLERK_URL;
+  assert.ok(DASHBOARD && clerk && process.env.DREAM_PLATFORM_AUTH_URL, 'run by scripts/test.sh');
+  // A developer signed in at the Clerk stand-in: its sign-in answers with the token in the redirect.
+  const signedIn = await fetch(`${clerk}/sign-in`, {
+    method: 'POST',
+    redirect: 'manual',
+    headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ email: `clerkjs-${Date.now()}@example.com`, redirect_url: `${DASHBOARD}/` }),
+  });
+  const token = new URL(signedIn.headers.get('location')).searchParams.get('__session');
+  assert.ok(token, 'the Clerk stand-in signed the developer in');
+
+  const context = await browser.newContext({ viewport: DESKTOP });
+  context.setDefaultTimeout(15_000);
+  const page = await context.newPage();
+  await page.route(`${DASHBOARD}/config.json`, (route) => route.fulfill({
+    contentType: 'application/json',
+    body: JSON.stringify({
+      apiUrl: API,
+      platformAuthUrl: process.env.DREAM_PLATFORM_AUTH_URL,
+      stripeOauthUrl: process.env.DREAM_STRIPE_OAUTH_URL,
+      auth: { kind: 'clerk', publishableKey: 'pk_test_ZHJlYW0tYXBp', frontendApi: 'clerk.dream-api.test' },
+    }),
+  }));
+  await page.route('https://clerk.dream-api.test/**', (route) => route.fulfill({
+    contentType: 'text/javascript',
+    body: `window.__clerkKey = document.currentScript.dataset.clerkPublishableKey;
+      window.Clerk = { loaded: false, load: async function () { this.loaded = true; },
+        session: { getToken: async () => ${JSON.stringify(token)} },
+        openSignIn: () => {}, signOut: async () => {} };`,
+  }));
+  try {
+    await page.goto(`${DASHBOARD}/dashboard`);
+    await step(page, 'the dashboard signed in through ClerkJS', async () => {
+      await seeText(page.getByTestId('plan-badge'), 'FREE', 'the plan badge');
+      await page.getByRole('button', { name: 'Create credentials', exact: true }).waitFor();
+    });
+    assert.equal(await page.evaluate(() => window.__clerkKey), 'pk_test_ZHJlYW0tYXBp', 'ClerkJS is loaded with the publishable key');
+    assert.equal(await page.evaluate(() => window.Clerk.loaded), true, 'and Clerk.load() was awaited');
+  } catch (error) {
+    await page.screenshot({ path: join(ARTIFACTS, 'failure-clerkjs.png'), fullPage: true }).catch(() => {});
+    throw error;
+  } finally {
+    await context.close();
+  }
+});
