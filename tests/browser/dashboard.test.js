@@ -302,3 +302,41 @@ test('with the production sign-in, the dashboard uses the session token ClerkJS 
     await context.close();
   }
 });
+
+test('a developer connects their Stripe account and disconnects it again', { timeout: 90_000 }, async () => {
+  assert.ok(DASHBOARD, 'run by scripts/test.sh');
+  const context = await browser.newContext({ viewport: DESKTOP });
+  context.setDefaultTimeout(15_000);
+  const page = await context.newPage();
+  try {
+    await step(page, 'signing in and creating credentials', async () => {
+      await signIn(page, `connect-${Date.now()}-${process.pid}@example.com`);
+      await page.getByRole('button', { name: 'Create credentials', exact: true }).click();
+      await page.getByTestId('api-key').waitFor();
+    });
+    await step(page, 'the Stripe page says preview', async () => {
+      await page.getByRole('link', { name: 'Stripe', exact: true }).click();
+      await atPath(page, '/settings');
+      await page.getByText('preview', { exact: true }).first().waitFor();
+    });
+    await step(page, 'connecting through Stripe (OAuth)', async () => {
+      await page.getByRole('button', { name: 'Connect with Stripe', exact: true }).click();
+      await page.getByRole('button', { name: 'Connect my Stripe account', exact: true }).click();
+      const back = await atPath(page, '/settings');
+      assert.equal(back.searchParams.get('connected'), '1', 'Stripe sends the developer back connected');
+      await seeText(page.getByRole('status'), /Stripe is connected/, 'the notice');
+      await page.getByText('production', { exact: true }).first().waitFor();
+    });
+    await screenshot(page, 'stripe-connected.png');
+    await step(page, 'disconnecting', async () => {
+      await page.getByRole('button', { name: 'Disconnect', exact: true }).click();
+      await page.getByRole('button', { name: 'Connect with Stripe', exact: true }).waitFor();
+      await page.getByText('preview', { exact: true }).first().waitFor();
+    });
+  } catch (error) {
+    await page.screenshot({ path: join(ARTIFACTS, 'failure-connect.png'), fullPage: true }).catch(() => {});
+    throw error;
+  } finally {
+    await context.close();
+  }
+});
