@@ -78,12 +78,6 @@ impl BillingAccount {
         }
     }
 
-    /// Whether a webhook event's `account` field (absent for our own account's events)
-    /// is this account. Events from any other account change nothing.
-    pub fn sent(&self, event_account: Option<&str>) -> bool {
-        event_account == self.header()
-    }
-
     /// The account a webhook event came from (its `account` field, absent for ours).
     pub fn of_event(event_account: Option<&str>) -> Option<Self> {
         match event_account {
@@ -428,14 +422,30 @@ pub enum PlanUpdate {
 impl EndUserBilling {
     /// Applies `event` at most once and in order per subscription. `tier` is the tier
     /// bought, for a subscription (`None` when no tier matches: then nothing changes).
-    /// A cancellation moves the end-user back only if it is their current subscription,
-    /// so a new subscription is never undone by the end of an old one.
+    /// `current` is the account the platform's end-users pay through now: a purchase
+    /// counts only there, while the end of a subscription counts on the account the
+    /// subscription lives on, which may be an earlier one (bought in preview, before the
+    /// developer connected Stripe). A cancellation moves the end-user back only if it is
+    /// their current subscription, so a new subscription is never undone by the end of
+    /// an old one.
     pub fn apply(
         &mut self,
         event: &StripeEvent,
         change: &EndUserChange,
         tier: Option<&str>,
+        current: &BillingAccount,
     ) -> PlanUpdate {
+        let from = BillingAccount::of_event(event.account.as_deref());
+        let from_current = from.as_ref() == Some(current);
+        let accepted = match change {
+            EndUserChange::Subscribed { .. } => from_current,
+            EndUserChange::Cancelled { .. } => {
+                from_current || (from.is_some() && from == self.customer_account)
+            }
+        };
+        if !accepted {
+            return PlanUpdate::Keep;
+        }
         if self.ledger.admit(event) != Admission::Apply {
             return PlanUpdate::Keep;
         }
@@ -645,12 +655,10 @@ mod tests {
     }
 
     #[test]
-    fn an_event_counts_only_from_the_platform_s_own_account() {
-        assert!(BillingAccount::Ours.sent(None));
-        assert!(!BillingAccount::Ours.sent(Some("acct_1")));
-        assert!(acct("acct_1").sent(Some("acct_1")));
-        assert!(!acct("acct_1").sent(Some("acct_2")));
-        assert!(!acct("acct_1").sent(None));
+    fn an_event_s_account_is_ours_when_absent_and_the_connected_one_when_named() {
+        assert_eq!(BillingAccount::of_event(None), Some(BillingAccount::Ours));
+        assert_eq!(BillingAccount::of_event(Some("acct_1")), Some(acct("acct_1")));
+        assert_eq!(BillingAccount::of_event(Some("not-an-account")), None);
     }
 
     #[test]
@@ -674,21 +682,28 @@ mod tests {
         let mut b = EndUserBilling::default();
         let sub = |e: &StripeEvent| end_user_event(e).expect("end-user").change;
         let c1 = completed("evt_1", 10, "sub_1");
-        assert_eq!(b.apply(&c1, &sub(&c1), Some("pro")), PlanUpdate::Set { tier: "pro".into() });
+        assert_eq!(
+            b.apply(&c1, &sub(&c1), Some("pro"), &BillingAccount::Ours),
+            PlanUpdate::Set { tier: "pro".into() }
+        );
         assert_eq!(b.customer_id.as_deref(), Some("cus_1"));
         assert_eq!(b.customer_account, Some(BillingAccount::Ours));
-        assert_eq!(b.apply(&c1, &sub(&c1), Some("pro")), PlanUpdate::Keep, "a duplicate");
+        assert_eq!(
+            b.apply(&c1, &sub(&c1), Some("pro"), &BillingAccount::Ours),
+            PlanUpdate::Keep,
+            "a duplicate"
+        );
 
         let c2 = completed("evt_2", 20, "sub_2");
-        b.apply(&c2, &sub(&c2), Some("pro"));
+        b.apply(&c2, &sub(&c2), Some("pro"), &BillingAccount::Ours);
         let old_end = deleted("evt_3", 30, "sub_1");
         assert_eq!(
-            b.apply(&old_end, &sub(&old_end), None),
+            b.apply(&old_end, &sub(&old_end), None, &BillingAccount::Ours),
             PlanUpdate::Keep,
             "not the current subscription"
         );
         let end = deleted("evt_4", 40, "sub_2");
-        assert_eq!(b.apply(&end, &sub(&end), None), PlanUpdate::Reset);
+        assert_eq!(b.apply(&end, &sub(&end), None, &BillingAccount::Ours), PlanUpdate::Reset);
         assert_eq!(b.subscription_id, None);
     }
 
@@ -698,9 +713,37 @@ mod tests {
         let end = deleted("evt_2", 20, "sub_1");
         let start = completed("evt_1", 10, "sub_1");
         let change = |e: &StripeEvent| end_user_event(e).expect("end-user").change;
-        assert_eq!(b.apply(&end, &change(&end), None), PlanUpdate::Keep);
-        assert_eq!(b.apply(&start, &change(&start), Some("pro")), PlanUpdate::Keep);
+        assert_eq!(b.apply(&end, &change(&end), None, &BillingAccount::Ours), PlanUpdate::Keep);
+        assert_eq!(
+            b.apply(&start, &change(&start), Some("pro"), &BillingAccount::Ours),
+            PlanUpdate::Keep
+        );
         assert_eq!(b.subscription_id, None);
+    }
+
+    #[test]
+    fn a_subscription_bought_in_preview_still_ends_after_the_developer_connects_stripe() {
+        let mut b = EndUserBilling::default();
+        let change = |e: &StripeEvent| end_user_event(e).expect("end-user").change;
+        let bought = completed("evt_1", 10, "sub_1");
+        b.apply(&bought, &change(&bought), Some("pro"), &BillingAccount::Ours);
+        let connected = acct("acct_1");
+
+        let late_purchase = completed("evt_2", 20, "sub_2");
+        assert_eq!(
+            b.apply(&late_purchase, &change(&late_purchase), Some("pro"), &connected),
+            PlanUpdate::Keep,
+            "new purchases count only on the platform's current account"
+        );
+        let mut elsewhere = deleted("evt_3", 30, "sub_1");
+        elsewhere.account = Some("acct_other".into());
+        assert_eq!(b.apply(&elsewhere, &change(&elsewhere), None, &connected), PlanUpdate::Keep);
+        let end = deleted("evt_4", 40, "sub_1");
+        assert_eq!(
+            b.apply(&end, &change(&end), None, &connected),
+            PlanUpdate::Reset,
+            "the end comes from the account the subscription lives on"
+        );
     }
 
     #[test]

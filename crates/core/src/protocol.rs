@@ -255,8 +255,9 @@ pub struct AdmitCommand {
     pub preview_limit: Option<u64>,
 }
 
-/// Worker → UsageMeter: apply a Stripe event to the end-user's plan, once and in order.
-/// `tier` is the tier bought, resolved by the worker against the platform's tiers.
+/// Worker → UsageMeter: apply a Stripe event to the end-user's plan, once and in order,
+/// if it comes from an account it may (`EndUserBilling::apply`). `tier` is the tier
+/// bought, resolved by the worker against the platform's tiers.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct BillingEventCommand {
@@ -265,6 +266,8 @@ pub struct BillingEventCommand {
     pub event: StripeEvent,
     pub change: EndUserChange,
     pub tier: Option<String>,
+    /// The account the platform's end-users pay through now.
+    pub current_account: BillingAccount,
 }
 
 /// UsageMeter → worker: the end-user's Stripe customer and subscription.

@@ -459,10 +459,21 @@ impl StripeStandIn {
         answer.headers()["location"].to_str().expect("ascii").to_string()
     }
 
-    /// `GET /v1/{path}` with the secret key, on our account or a connected one.
+    /// `GET {path}` with the secret key, on our account or a connected one.
     pub async fn get(&self, path: &str, account: Option<&str>) -> Answer {
-        let mut req =
-            client().get(format!("{}{path}", self.base)).bearer_auth("sk_test_dream_standin");
+        self.send(Method::GET, path, account).await
+    }
+
+    /// `DELETE {path}` (cancelling a subscription, as Stripe's dashboard or a failed
+    /// payment would) with the secret key, on our account or a connected one.
+    pub async fn delete(&self, path: &str, account: Option<&str>) -> Answer {
+        self.send(Method::DELETE, path, account).await
+    }
+
+    async fn send(&self, method: Method, path: &str, account: Option<&str>) -> Answer {
+        let mut req = client()
+            .request(method, format!("{}{path}", self.base))
+            .bearer_auth("sk_test_dream_standin");
         if let Some(account) = account {
             req = req.header("Stripe-Account", account);
         }

@@ -114,8 +114,9 @@ pub async fn portal(call: &mut Call<'_>) -> ApiResult<Reply> {
 }
 
 /// `POST /webhooks/stripe`: an end-user's checkout or subscription change moves them
-/// between tiers, applied once and in order by their meter. Events about anything
-/// else, about an unknown platform, or from an account that is not the platform's,
+/// between tiers, applied once and in order by their meter. A purchase counts only from
+/// the platform's current account; the end of a subscription from the account it lives
+/// on. Events about anything else, about an unknown platform, or from another account
 /// change nothing (and are acknowledged, so Stripe stops sending them).
 pub async fn webhook(req: &mut Request, env: &Env, ctx: &Context) -> ApiResult<Reply> {
     let event = stripe::verified_event(req, env).await?;
@@ -128,15 +129,9 @@ pub async fn webhook(req: &mut Request, env: &Env, ctx: &Context) -> ApiResult<R
         worker::console_log!("{}: no platform {}; ignored", event.id, change.platform_id);
         return received;
     };
+    // Which accounts may speak for this end-user is the meter's to decide: it knows
+    // where their subscription lives (`EndUserBilling::apply`).
     let account = billing_account(env, &store, &meta).await?;
-    if !account.sent(event.account.as_deref()) {
-        worker::console_log!(
-            "{}: not from {}'s Stripe account; ignored",
-            event.id,
-            meta.platform_id
-        );
-        return received;
-    }
     let tiers = store.tier_config(ctx, &meta.platform_id).await?;
     let tier = match &change.change {
         EndUserChange::Subscribed { price_id, tier_id, .. } => {
@@ -155,6 +150,7 @@ pub async fn webhook(req: &mut Request, env: &Env, ctx: &Context) -> ApiResult<R
         event,
         change: change.change,
         tier,
+        current_account: account,
     };
     let _: PlanUpdate = meters::call(&meter, path::BILLING_EVENT, &command).await?;
     received

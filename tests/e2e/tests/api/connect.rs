@@ -270,3 +270,32 @@ async fn account_links_onboarding_connects_once_stripe_says_the_account_can_char
     )
     .await;
 }
+
+#[tokio::test]
+async fn a_subscription_bought_in_preview_still_ends_after_the_developer_connects() {
+    let (dev, platform) = developer().await;
+    priced(&platform).await;
+    let stripe = StripeStandIn::from_env();
+    let checkout = platform
+        .call(Method::POST, "/v1/checkout")
+        .json(&json!({"userId": "early", "tier": "pro", "successUrl": "https://a.example/", "cancelUrl": "https://a.example/"}))
+        .send()
+        .await;
+    assert_eq!(checkout.status, 200, "{}", checkout.body);
+    stripe.pay(checkout.body["url"].as_str().expect("url")).await;
+    eventually("the preview purchase", || platform.usage("early"), |a| a.body["plan"] == "pro")
+        .await;
+    let session = checkout.body["sessionId"].as_str().expect("sessionId");
+    let paid = stripe.get(&format!("/v1/checkout/sessions/{session}"), None).await;
+    let subscription = paid.body["subscription"].as_str().expect("a subscription").to_string();
+
+    connect(&dev, &platform).await;
+    let ended = stripe.delete(&format!("/v1/subscriptions/{subscription}"), None).await;
+    assert_eq!(ended.status, 200, "{}", ended.body);
+    eventually(
+        "the end of the preview subscription",
+        || platform.usage("early"),
+        |a| a.body["plan"] == "free",
+    )
+    .await;
+}

@@ -246,7 +246,12 @@ impl UsageMeter {
     async fn billing_event(&self, command: &BillingEventCommand) -> worker::Result<PlanUpdate> {
         let sql = self.sql();
         let mut billing = self.billing.load(&sql)?;
-        let update = billing.apply(&command.event, &command.change, command.tier.as_deref());
+        let update = billing.apply(
+            &command.event,
+            &command.change,
+            command.tier.as_deref(),
+            &command.current_account,
+        );
         let mut stored = self.load()?;
         let plan = match &update {
             PlanUpdate::Set { tier } => Some(Some(tier.clone())),
