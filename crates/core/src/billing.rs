@@ -340,6 +340,15 @@ pub enum EndUserChange {
 
 const PAID_STATUSES: [&str; 3] = ["active", "trialing", "past_due"];
 
+/// The connected account that revoked our access (`account.application.deauthorized`,
+/// sent when a developer disconnects dream-api from Stripe's own dashboard).
+pub fn deauthorized_account(event: &StripeEvent) -> Option<StripeAccountId> {
+    if event.kind != "account.application.deauthorized" {
+        return None;
+    }
+    StripeAccountId::parse(event.account.as_deref()?).ok()
+}
+
 /// Whether an event is about an end-user's subscription (its object names a platform
 /// and end-user in its metadata), as opposed to a developer's own.
 pub fn is_end_user_event(event: &StripeEvent) -> bool {
@@ -744,6 +753,24 @@ mod tests {
             PlanUpdate::Reset,
             "the end comes from the account the subscription lives on"
         );
+    }
+
+    #[test]
+    fn a_deauthorization_names_the_account_that_revoked_access() {
+        let revoked = event(
+            "evt_1",
+            "account.application.deauthorized",
+            1,
+            Some("acct_1"),
+            json!({"id": "ca_1"}),
+        );
+        assert_eq!(
+            deauthorized_account(&revoked),
+            Some(StripeAccountId::parse("acct_1").expect("valid"))
+        );
+        let unnamed = event("evt_2", "account.application.deauthorized", 1, None, json!({}));
+        assert_eq!(deauthorized_account(&unnamed), None);
+        assert_eq!(deauthorized_account(&completed("evt_3", 1, "sub_1")), None);
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! What the workers keep in KV, and under which names (API.md "Storage layout").
 
 use crate::api_key::ApiKeyHash;
+use crate::billing::StripeAccountId;
 use crate::ids::{PlatformId, UserId};
 use crate::time::Instant;
 use serde::{Deserialize, Serialize};
@@ -26,6 +27,13 @@ pub fn tier_config(platform: &PlatformId) -> String {
 /// `platform:{id}:stripe`: the connected Stripe account, sealed.
 pub fn platform_stripe(platform: &PlatformId) -> String {
     format!("platform:{platform}:stripe")
+}
+
+/// `connected-account:{sha256(acct_…)}` → platformId: which platform a Connect event
+/// about an account concerns, without keeping the account id in clear.
+pub fn connected_account(account: &StripeAccountId) -> String {
+    use sha2::{Digest, Sha256};
+    format!("connected-account:{}", hex::encode(Sha256::digest(account.as_str().as_bytes())))
 }
 
 /// `developer:{clerkUserId}`: the platform a signed-in developer owns.
@@ -65,6 +73,15 @@ impl KeyRecord {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_connected_account_is_indexed_by_its_hash_never_in_clear() {
+        let account = StripeAccountId::parse("acct_1Secret").expect("valid");
+        let name = connected_account(&account);
+        assert!(name.starts_with("connected-account:"));
+        assert!(!name.contains("1Secret"));
+        assert_eq!(name, connected_account(&account));
+    }
 
     #[test]
     fn a_rotated_key_is_valid_until_the_second_it_expires() {

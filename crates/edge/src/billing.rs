@@ -35,7 +35,8 @@ pub async fn put_connect_record(
     record: &ConnectRecord,
 ) -> ApiResult<()> {
     let sealed = crypto::seal(&config::sealing_key(env)?, &serde_json::to_vec(record)?).await?;
-    store.put_sealed_stripe(platform, sealed).await
+    store.put_sealed_stripe(platform, sealed).await?;
+    store.put_connected_platform(&record.stripe_user_id, platform).await
 }
 
 /// The account the platform's end-users pay through: ours in preview, the connected
@@ -104,4 +105,41 @@ pub async fn current_prices(
         return Ok(priced.config);
     }
     price_tiers(env, ctx, store, &meta.platform_id, &priced.config, account).await
+}
+
+/// Forgets the platform's connected account and returns it to preview, its tiers priced
+/// on our account again (best effort: checkout does it too).
+pub async fn disconnect(
+    env: &Env,
+    ctx: &Context,
+    store: &Store,
+    mut meta: PlatformMeta,
+    record: Option<&ConnectRecord>,
+) -> ApiResult<()> {
+    if let Some(record) = record {
+        store.delete_sealed_stripe(&meta.platform_id).await?;
+        store.delete_connected_platform(&record.stripe_user_id).await?;
+    }
+    if meta.mode != Mode::Preview {
+        meta.mode = Mode::Preview;
+        store.put_platform_meta(&meta).await?;
+        reprice(env, ctx, store, &meta).await;
+    }
+    Ok(())
+}
+
+/// Prices the platform's tiers on the account its end-users now pay through; a
+/// failure is logged (checkout prices them again when needed).
+pub async fn reprice(env: &Env, ctx: &Context, store: &Store, meta: &PlatformMeta) {
+    let priced = async {
+        let account = billing_account(env, store, meta).await?;
+        current_prices(env, ctx, store, meta, &account).await
+    };
+    if let Err(e) = priced.await {
+        worker::console_error!(
+            "pricing {}'s tiers after a change of account: {}",
+            meta.platform_id,
+            e.message
+        );
+    }
 }

@@ -4,7 +4,7 @@
 
 use crate::error::{ApiError, ApiResult};
 use dream_core::api_key::ApiKeyHash;
-use dream_core::billing::{BillingAccount, PricedTiers};
+use dream_core::billing::{BillingAccount, PricedTiers, StripeAccountId};
 use dream_core::cache::{Freshness, TtlCache};
 use dream_core::ids::PlatformId;
 use dream_core::platform::PlatformMeta;
@@ -110,6 +110,32 @@ impl Store {
             .put(&storage::platform_stripe(platform), sealed)?
             .execute()
             .await?;
+        Ok(())
+    }
+
+    /// The platform connected to `account`, from its hashed index.
+    pub async fn connected_platform(
+        &self,
+        account: &StripeAccountId,
+    ) -> ApiResult<Option<PlatformId>> {
+        let stored = kv_text(&self.env, &storage::connected_account(account)).await?;
+        Ok(stored.and_then(|id| PlatformId::parse(&id).ok()))
+    }
+
+    pub async fn put_connected_platform(
+        &self,
+        account: &StripeAccountId,
+        platform: &PlatformId,
+    ) -> ApiResult<()> {
+        Self::tokens(&self.env)?
+            .put(&storage::connected_account(account), platform.as_str())?
+            .execute()
+            .await?;
+        Ok(())
+    }
+
+    pub async fn delete_connected_platform(&self, account: &StripeAccountId) -> ApiResult<()> {
+        Self::tokens(&self.env)?.delete(&storage::connected_account(account)).await?;
         Ok(())
     }
 

@@ -480,6 +480,17 @@ impl StripeStandIn {
         Answer::read(req.send().await.expect("the Stripe stand-in answers")).await
     }
 
+    /// The developer revokes our access from Stripe's own dashboard (Connect OAuth's
+    /// deauthorize, which also sends `account.application.deauthorized`).
+    pub async fn revoke(&self, account: &str) -> Answer {
+        let form = [("client_id", "ca_dream_standin"), ("stripe_user_id", account)];
+        let req = client()
+            .post(format!("{}/oauth/deauthorize", self.base))
+            .bearer_auth("sk_test_dream_standin")
+            .form(&form);
+        Answer::read(req.send().await.expect("the Stripe stand-in answers")).await
+    }
+
     /// Every connected account and token the stand-in issued (`/dev/connect`).
     pub async fn connect_records(&self) -> Value {
         self.get("/dev/connect", None).await.body

@@ -5,15 +5,15 @@
 
 use crate::routes::{end_user_of, Call};
 use dream_core::billing::{
-    checkout_tier, end_user_event, return_url, tier_bought, CheckoutRequest, EndUserChange,
-    PlanUpdate, PREVIEW_END_USERS,
+    checkout_tier, deauthorized_account, end_user_event, return_url, tier_bought, CheckoutRequest,
+    EndUserChange, PlanUpdate, StripeAccountId, PREVIEW_END_USERS,
 };
 use dream_core::error::ErrorCode;
 use dream_core::ids::{Email, PlatformId, UserId};
 use dream_core::platform::{Mode, PlatformMeta};
 use dream_core::protocol::{path, AdmitCommand, BillingEventCommand, BillingView};
 use dream_core::storage;
-use dream_edge::billing::{billing_account, current_prices};
+use dream_edge::billing::{billing_account, connect_record, current_prices, disconnect};
 use dream_edge::error::{ApiError, ApiResult};
 use dream_edge::http::{json_body, Reply};
 use dream_edge::meters;
@@ -113,6 +113,23 @@ pub async fn portal(call: &mut Call<'_>) -> ApiResult<Reply> {
     Reply::ok(json!({ "url": session["url"] }))
 }
 
+/// A developer revoked our access from Stripe's side: their platform is back in preview
+/// (nothing happens if the account is no longer theirs).
+async fn deauthorized(env: &Env, ctx: &Context, account: &StripeAccountId) -> ApiResult<()> {
+    let store = Store::new(env);
+    let Some(platform) = store.connected_platform(account).await? else {
+        return Ok(());
+    };
+    let Some(meta) = store.platform_meta(ctx, &platform).await? else {
+        return Ok(());
+    };
+    let record = connect_record(env, &store, &platform).await?;
+    if record.as_ref().is_some_and(|r| r.stripe_user_id == *account) {
+        disconnect(env, ctx, &store, meta, record.as_ref()).await?;
+    }
+    Ok(())
+}
+
 /// `POST /webhooks/stripe`: an end-user's checkout or subscription change moves them
 /// between tiers, applied once and in order by their meter. A purchase counts only from
 /// the platform's current account; the end of a subscription from the account it lives
@@ -121,6 +138,10 @@ pub async fn portal(call: &mut Call<'_>) -> ApiResult<Reply> {
 pub async fn webhook(req: &mut Request, env: &Env, ctx: &Context) -> ApiResult<Reply> {
     let event = stripe::verified_event(req, env).await?;
     let received = Reply::ok(json!({ "received": true }));
+    if let Some(account) = deauthorized_account(&event) {
+        deauthorized(env, ctx, &account).await?;
+        return received;
+    }
     let Some(change) = end_user_event(&event) else {
         return received;
     };

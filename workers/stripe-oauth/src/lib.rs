@@ -17,7 +17,7 @@ use dream_core::oauth_state::{self, StateError};
 use dream_core::platform::{Mode, PlatformMeta};
 use dream_core::routing::Route;
 use dream_core::time::{from_millis, rfc3339};
-use dream_edge::billing::{billing_account, connect_record, current_prices, put_connect_record};
+use dream_edge::billing::{connect_record, disconnect, put_connect_record, reprice};
 use dream_edge::error::{ApiError, ApiResult};
 use dream_edge::http::Reply;
 use dream_edge::store::{now_ms, Store};
@@ -210,20 +210,6 @@ async fn go_production(
     Ok(Mode::Production)
 }
 
-async fn reprice(env: &Env, ctx: &Context, store: &Store, meta: &PlatformMeta) {
-    let priced = async {
-        let account = billing_account(env, store, meta).await?;
-        current_prices(env, ctx, store, meta, &account).await
-    };
-    if let Err(e) = priced.await {
-        worker::console_error!(
-            "pricing {}'s tiers after a change of account: {}",
-            meta.platform_id,
-            e.message
-        );
-    }
-}
-
 /// `POST /v1/connect/onboarding` → `{url}`: creates a Stripe account for the developer
 /// (or reuses the one being onboarded) and an Account Link to Stripe's onboarding.
 async fn onboarding(env: &Env, store: &Store, meta: &PlatformMeta) -> ApiResult<Reply> {
@@ -277,26 +263,20 @@ async fn deauthorize(
     env: &Env,
     ctx: &Context,
     store: &Store,
-    mut meta: PlatformMeta,
+    meta: PlatformMeta,
 ) -> ApiResult<Reply> {
-    if let Some(record) = connect_record(env, store, &meta.platform_id).await? {
-        if record.via == ConnectedVia::OAuth {
-            let params = json!({
-                "client_id": config::required(env, "STRIPE_CLIENT_ID")?,
-                "stripe_user_id": record.stripe_user_id,
-            });
-            if let Err(refusal) = stripe::connect_post(env, "/oauth/deauthorize", &params).await? {
-                // Already disconnected on Stripe's side: forget it here too.
-                worker::console_log!("oauth/deauthorize refused: {}", refusal.error);
-            }
+    let record = connect_record(env, store, &meta.platform_id).await?;
+    if let Some(record) = record.as_ref().filter(|r| r.via == ConnectedVia::OAuth) {
+        let params = json!({
+            "client_id": config::required(env, "STRIPE_CLIENT_ID")?,
+            "stripe_user_id": record.stripe_user_id,
+        });
+        if let Err(refusal) = stripe::connect_post(env, "/oauth/deauthorize", &params).await? {
+            // Already disconnected on Stripe's side: forget it here too.
+            worker::console_log!("oauth/deauthorize refused: {}", refusal.error);
         }
-        store.delete_sealed_stripe(&meta.platform_id).await?;
     }
-    if meta.mode != Mode::Preview {
-        meta.mode = Mode::Preview;
-        store.put_platform_meta(&meta).await?;
-        reprice(env, ctx, store, &meta).await;
-    }
+    disconnect(env, ctx, store, meta, record.as_ref()).await?;
     Reply::ok(json!({ "connected": false, "mode": Mode::Preview }))
 }
 

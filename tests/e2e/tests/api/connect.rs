@@ -299,3 +299,23 @@ async fn a_subscription_bought_in_preview_still_ends_after_the_developer_connect
     )
     .await;
 }
+
+#[tokio::test]
+async fn revoking_access_from_stripe_s_side_returns_the_platform_to_preview() {
+    let (dev, platform) = developer().await;
+    let account = connect(&dev, &platform).await;
+    let revoked = StripeStandIn::from_env().revoke(&account).await;
+    assert_eq!(revoked.status, 200, "{}", revoked.body);
+    eventually(
+        "preview in the api worker",
+        || platform.call(Method::GET, "/v1/platform").send(),
+        |a| a.body["mode"] == "preview",
+    )
+    .await;
+    let after = status(&dev).await;
+    assert_eq!(
+        (after["connected"].as_bool(), after["mode"].as_str()),
+        (Some(false), Some("preview"))
+    );
+    assert_eq!(platform.track("after-revoke").await.body["preview"], true);
+}
