@@ -94,16 +94,19 @@ fn now_seconds() -> i64 {
 /// more: when Stripe says it can take payments, the platform moves to production.
 async fn status(env: &Env, ctx: &Context, store: &Store, meta: PlatformMeta) -> ApiResult<Reply> {
     let mut record = connect_record(env, store, &meta.platform_id).await?;
-    let mut mode = meta.mode;
     if let Some(r) = record.as_mut().filter(|r| !r.ready) {
         let account = stripe::get(env, &format!("/v1/accounts/{}", r.stripe_user_id)).await?;
         if account["charges_enabled"].as_bool() == Some(true) {
             r.ready = true;
             put_connect_record(env, store, &meta.platform_id, r).await?;
-            mode = go_production(env, ctx, store, meta).await?;
+            go_production(env, ctx, store, meta).await?;
         }
     }
+    // The sealed record (read from KV, never cached) says whether the platform is
+    // connected; the mode follows it, even while this isolate's cached metadata has not
+    // yet seen a change made elsewhere (such as access revoked from Stripe's side).
     let connected = record.as_ref().is_some_and(|r| r.ready);
+    let mode = if connected { Mode::Production } else { Mode::Preview };
     Reply::ok(json!({
         "connected": connected,
         "stripeUserId": record.as_ref().map(|r| r.stripe_user_id.to_string()),
