@@ -268,18 +268,27 @@ async fn deauthorize(
     store: &Store,
     meta: PlatformMeta,
 ) -> ApiResult<Reply> {
+    // Forget the account here first, then tell Stripe: Stripe answers a revocation with
+    // `account.application.deauthorized`, which the api worker handles too, and by then
+    // there is nothing left for it to change. If Stripe cannot be told, the platform is
+    // still disconnected here (its token is gone), and the developer can revoke the
+    // access in Stripe's dashboard.
     let record = connect_record(env, store, &meta.platform_id).await?;
+    disconnect(env, ctx, store, meta, record.as_ref()).await?;
     if let Some(record) = record.as_ref().filter(|r| r.via == ConnectedVia::OAuth) {
         let params = json!({
             "client_id": config::required(env, "STRIPE_CLIENT_ID")?,
             "stripe_user_id": record.stripe_user_id,
         });
-        if let Err(refusal) = stripe::connect_post(env, "/oauth/deauthorize", &params).await? {
-            // Already disconnected on Stripe's side: forget it here too.
-            worker::console_log!("oauth/deauthorize refused: {}", refusal.error);
+        match stripe::connect_post(env, "/oauth/deauthorize", &params).await {
+            Ok(Ok(_)) => {}
+            // Already disconnected on Stripe's side.
+            Ok(Err(refusal)) => {
+                worker::console_log!("oauth/deauthorize refused: {}", refusal.error)
+            }
+            Err(e) => worker::console_error!("oauth/deauthorize failed: {}", e.message),
         }
     }
-    disconnect(env, ctx, store, meta, record.as_ref()).await?;
     Reply::ok(json!({ "connected": false, "mode": Mode::Preview }))
 }
 
