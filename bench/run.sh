@@ -9,20 +9,33 @@
 #     dashboard's wasm (frontend/dist), which every developer downloads before seeing
 #     anything, checked against 300 KiB gzipped;
 #   * with wrk, under `wrangler dev` on this machine: p50, p99 and requests/s of the
-#     baseline's GET / and of the api's POST /v1/usage/track, spread round-robin over
-#     a set of end users (each a Durable Object; see bench/track.lua),
+#     baseline's GET /, of the floor (the baseline worker's POST /floor, below), and of
+#     the api's POST /v1/usage/track, spread round-robin over a set of end users (each
+#     a Durable Object; see bench/track.lua),
 #       scenario A: with 1 platform registered,
 #       scenario B: with 1000 platforms registered (tracking as the last one).
 #
 # Why ratios: absolute numbers from `wrangler dev` on a noisy 2-core machine say
 # little and drift from run to run, and wrk competes with workerd for the same cores.
 # The baseline runs under identical conditions (same runtime, same wrk settings,
-# interleaved baseline/api/baseline/api so that noise hits both), so track/baseline
-# is the meaningful number: it is what our code adds on top of the platform. Targets:
-# track p50 <= 2x baseline p50, track throughput >= 0.5x baseline throughput. The
-# B/A ratio of track p50 should stay near 1.0: a track must not get slower with
-# more platforms. PASS/FAIL is informational; the exit code is 0 unless the run
-# itself broke (build failure, a worker not starting, a non-2xx HTTP status, ...).
+# interleaved baseline/floor/api rounds so that noise hits all three), so
+# track/baseline is the meaningful number: it is what a track costs on top of the
+# platform. Targets: track p50 <= 2x baseline p50, track throughput >= 0.5x baseline
+# throughput. The B/A ratio of track p50 should stay near 1.0: a track must not get
+# slower with more platforms. PASS/FAIL is informational; the exit code is 0 unless
+# the run itself broke (build failure, a worker not starting, a non-2xx HTTP status).
+#
+# The floor explains the rest: it is the least any track can cost under the storage
+# layout of API.md — two Durable Objects asked at once (the end-user's meter and the
+# platform's), each adding one to a SQLite row — with none of dream-api's code. So
+# floor/baseline is the price of the layout on this runtime, and track/floor is what
+# dream-api adds to it (keys, tiers, rate windows, the JSON contract, the usage mirror).
+#
+# wrangler dev's local trace collector and local explorer are turned off for every
+# worker measured (X_LOCAL_OBSERVABILITY=false, X_LOCAL_EXPLORER=false): they are
+# development tools that stream every invocation to a collector in the same process,
+# which cost more CPU than the baseline's own request did, and production has
+# neither in the request path.
 #
 # Usage: bash bench/run.sh [--no-build]
 # Env:   BENCH_DURATION (10s)  BENCH_CONNECTIONS (16)  BENCH_THREADS (2)
@@ -140,7 +153,8 @@ start_worker() {
   local logfile="$WORK/$name.log" state="$STATE_ROOT/$name-state" pid code i
   port_in_use "$port" && die "port $port is already in use; is another benchmark running?"
   mkdir -p "$state"
-  setsid wrangler dev -c "$config" --ip 127.0.0.1 --port "$port" \
+  X_LOCAL_OBSERVABILITY=false X_LOCAL_EXPLORER=false \
+    setsid wrangler dev -c "$config" --ip 127.0.0.1 --port "$port" \
     --show-interactive-dev-session=false --log-level=error --persist-to "$state" "$@" \
     </dev/null >"$logfile" 2>&1 &
   pid=$!
@@ -254,10 +268,10 @@ verdict() { awk -v v="$1" -v op="$2" -v t="$3" 'BEGIN {
   ok = (op == "<=") ? (v <= t) : (v >= t); print ok ? "PASS" : "FAIL" }'; }
 mean() { awk '{ s += $1; n++ } END { printf "%.3f", s / n }'; }
 
-# measure SCENARIO KEY: interleaved baseline/api rounds; appends the scenario's
+# measure SCENARIO KEY: interleaved baseline/floor/api rounds; appends the scenario's
 # table to the report and sets ${SCENARIO}_TRACK_P50 (for the B/A ratio).
 measure() {
-  local sc=$1 key=$2 r base api b a p50 p99 rps err
+  local sc=$1 key=$2 r base api b f a p50 p99 rps err
   local rows="$WORK/rows-$sc"
   : >"$rows"
   for ((r = 1; r <= ROUNDS; r++)); do
@@ -265,6 +279,9 @@ measure() {
     alive baseline
     b=$(run_wrk "scenario $sc round $r baseline" "$DURATION" "$BASE_URL/")
     echo "baseline $r $b" >>"$rows"
+    log "scenario $sc, round $r/$ROUNDS: floor POST /floor for $DURATION"
+    f=$(run_wrk "scenario $sc round $r floor" "$DURATION" -s "$ROOT/bench/floor.lua" "$BASE_URL")
+    echo "floor $r $f" >>"$rows"
     log "scenario $sc, round $r/$ROUNDS: api POST /v1/usage/track for $DURATION"
     alive api
     a=$(run_wrk "scenario $sc round $r track" "$DURATION" -s "$ROOT/bench/track.lua" "$API_URL" -- "$key" "$USERS" "$USER_PREFIX")
@@ -276,7 +293,9 @@ measure() {
   while read -r what round p50 p99 rps err; do
     say "$(printf "$fmt" "$what (run $round)" "$(printf %.2f "$p50")" "$(printf %.2f "$p99")" "$(printf %.0f "$rps")" "$err")"
   done <"$rows"
-  local bp50 bp99 brps tp50 tp99 trps
+  local bp50 bp99 brps fp50 frps tp50 tp99 trps
+  fp50=$(awk '$1 == "floor" { print $3 }' "$rows" | mean)
+  frps=$(awk '$1 == "floor" { print $5 }' "$rows" | mean)
   bp50=$(awk '$1 == "baseline" { print $3 }' "$rows" | mean)
   bp99=$(awk '$1 == "baseline" { print $4 }' "$rows" | mean)
   brps=$(awk '$1 == "baseline" { print $5 }' "$rows" | mean)
@@ -284,12 +303,15 @@ measure() {
   tp99=$(awk '$1 == "track" { print $4 }' "$rows" | mean)
   trps=$(awk '$1 == "track" { print $5 }' "$rows" | mean)
   say "$(printf "$fmt" "baseline (mean)" "$(printf %.2f "$bp50")" "$(printf %.2f "$bp99")" "$(printf %.0f "$brps")" "")"
+  say "$(printf "$fmt" "floor (mean)" "$(printf %.2f "$fp50")" "" "$(printf %.0f "$frps")" "")"
   say "$(printf "$fmt" "track (mean)" "$(printf %.2f "$tp50")" "$(printf %.2f "$tp99")" "$(printf %.0f "$trps")" "")"
   local rp50 rp99 rrps
   rp50=$(ratio "$tp50" "$bp50"); rp99=$(ratio "$tp99" "$bp99"); rrps=$(ratio "$trps" "$brps")
   say "  track/baseline   p50 ${rp50}x  (target <= 2.00x)  $(verdict "$rp50" "<=" 2)"
   say "  track/baseline   p99 ${rp99}x  (no target)"
   say "  track/baseline req/s ${rrps}x  (target >= 0.50x)  $(verdict "$rrps" ">=" 0.5)"
+  say "  floor/baseline   p50 $(ratio "$fp50" "$bp50")x  req/s $(ratio "$frps" "$brps")x  (the storage layout's own price; no target)"
+  say "  track/floor      p50 $(ratio "$tp50" "$fp50")x  req/s $(ratio "$trps" "$frps")x  (what dream-api's code adds; no target)"
   printf -v "${sc}_TRACK_P50" '%s' "$tp50"
   printf -v "${sc}_RATIO_P50" '%s' "$rp50"
   printf -v "${sc}_RATIO_RPS" '%s' "$rrps"
@@ -355,6 +377,7 @@ check_track "$KEY_A"
 
 log "warming up ($WARMUP each)"
 run_wrk "warm-up baseline" "$WARMUP" "$BASE_URL/" >/dev/null
+run_wrk "warm-up floor" "$WARMUP" -s "$ROOT/bench/floor.lua" "$BASE_URL" >/dev/null
 run_wrk "warm-up track" "$WARMUP" -s "$ROOT/bench/track.lua" "$API_URL" -- "$KEY_A" "$USERS" "$USER_PREFIX" >/dev/null
 
 say "SCENARIO A: 1 platform registered"

@@ -9,6 +9,7 @@
 //! consumes nothing anywhere.
 
 use crate::period::BillingPeriod;
+use crate::stats::DailyCount;
 use crate::time::{rfc3339, Instant};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -253,13 +254,32 @@ impl UserMeter {
     }
 }
 
-/// One platform's stored quota meter.
+/// One platform's stored quota meter, with today's call counts beside it so that a
+/// reservation is one write of one row.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PlatformMeter {
     pub usage: PeriodCount,
+    /// Calls allowed and denied on the most recent day with any (UTC).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub today: Option<DailyCount>,
 }
 
 impl PlatformMeter {
+    /// Adds to `date`'s allowed calls (never below zero: a release takes one back) and
+    /// denied calls. When `date` is a new day, the previous day is returned, finished,
+    /// for the caller to keep.
+    pub fn count_day(&mut self, date: &str, calls: i64, denied: u64) -> Option<DailyCount> {
+        let finished = match &self.today {
+            Some(day) if day.date == date => None,
+            _ => self.today.replace(DailyCount { date: date.to_string(), calls: 0, denied: 0 }),
+        };
+        if let Some(day) = self.today.as_mut() {
+            day.calls = day.calls.saturating_add_signed(calls);
+            day.denied += denied;
+        }
+        finished
+    }
+
     /// Reserves `amount` of the platform's monthly quota: `Ok` with the usage after it,
     /// or `Err` with the usage that is in the way (nothing reserved).
     pub fn reserve(
@@ -420,6 +440,33 @@ mod tests {
         let denied = p.reserve(1, Some(5), now).unwrap_err();
         assert_eq!((denied.count, denied.remaining), (5, Some(0)));
         assert_eq!(p.usage.count, 5);
+    }
+
+    #[test]
+    fn a_platform_counts_today_in_its_own_state_and_hands_back_a_finished_day() {
+        let mut p = PlatformMeter::default();
+        assert_eq!(p.count_day("2026-11-25", 1, 0), None);
+        assert_eq!(p.count_day("2026-11-25", 1, 1), None);
+        assert_eq!(p.count_day("2026-11-25", -1, 1), None);
+        let finished = p.count_day("2026-11-26", 1, 0).expect("the 25th is finished");
+        assert_eq!((finished.date.as_str(), finished.calls, finished.denied), ("2026-11-25", 1, 2));
+        let today = p.today.clone().expect("the 26th");
+        assert_eq!((today.date.as_str(), today.calls, today.denied), ("2026-11-26", 1, 0));
+    }
+
+    #[test]
+    fn a_release_never_takes_a_day_below_zero_calls() {
+        let mut p = PlatformMeter::default();
+        p.count_day("2026-11-25", -1, 1);
+        let today = p.today.expect("today");
+        assert_eq!((today.calls, today.denied), (0, 1));
+    }
+
+    #[test]
+    fn a_platform_meter_stored_before_daily_counts_still_loads() {
+        let p: PlatformMeter =
+            serde_json::from_str(r#"{"usage":{"period":"2026-11","count":3}}"#).expect("loads");
+        assert_eq!((p.usage.count, p.today), (3, None));
     }
 
     #[derive(Debug, Clone)]

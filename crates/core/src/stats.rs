@@ -28,6 +28,20 @@ pub fn window_start(days: u64, now: Instant) -> String {
     date(now - Duration::days(back))
 }
 
+/// The kept days plus the day still being counted, a date appearing in both summed.
+pub fn with_today(mut recorded: Vec<DailyCount>, today: Option<&DailyCount>) -> Vec<DailyCount> {
+    if let Some(today) = today {
+        match recorded.iter_mut().find(|d| d.date == today.date) {
+            Some(day) => {
+                day.calls += today.calls;
+                day.denied += today.denied;
+            }
+            None => recorded.push(today.clone()),
+        }
+    }
+    recorded
+}
+
 /// Every day of the window, zeros where nothing happened, totals summed.
 pub fn assemble(days: u64, now: Instant, recorded: &[DailyCount], unique_users: u64) -> Stats {
     let days = days.clamp(1, MAX_DAYS);
@@ -67,6 +81,20 @@ mod tests {
         assert_eq!(dates, ["2026-02-28", "2026-03-01", "2026-03-02"]);
         assert_eq!((s.total_calls, s.denied_calls, s.unique_users), (5, 1, 4));
         assert_eq!(window_start(3, now), "2026-02-28");
+    }
+
+    #[test]
+    fn the_day_being_counted_joins_the_kept_days_and_adds_to_one_with_its_date() {
+        let kept = vec![
+            DailyCount { date: "2026-03-01".into(), calls: 4, denied: 0 },
+            DailyCount { date: "2026-03-02".into(), calls: 1, denied: 1 },
+        ];
+        let today = DailyCount { date: "2026-03-02".into(), calls: 2, denied: 3 };
+        let all = with_today(kept.clone(), Some(&today));
+        assert_eq!(all[1], DailyCount { date: "2026-03-02".into(), calls: 3, denied: 4 });
+        let new_day = DailyCount { date: "2026-03-03".into(), calls: 5, denied: 0 };
+        assert_eq!(with_today(kept.clone(), Some(&new_day)).len(), 3);
+        assert_eq!(with_today(kept.clone(), None), kept);
     }
 
     #[test]

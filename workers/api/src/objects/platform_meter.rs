@@ -96,47 +96,58 @@ impl PlatformMeter {
         self.quota.load(&self.sql())
     }
 
-    /// The quota check-and-increment: synchronous from load to store. Every attempt
-    /// counts its end-user as seen today, allowed or not. In preview, an end-user the
-    /// platform does not serve yet is refused first when it serves its most already.
+    /// The quota check-and-increment: synchronous from load to store, and one write
+    /// (the quota row, today's counts in it). Every attempt counts its end-user as seen
+    /// today, allowed or not. In preview, an end-user the platform does not serve yet
+    /// is refused first when it serves its most already.
     fn reserve(&self, command: &ReserveCommand) -> worker::Result<ReserveReply> {
         let sql = self.sql();
         let now = from_millis(now_ms());
         let today = date(now);
         self.record_seen(&sql, command.user_id.as_str(), &today)?;
         let mut quota = self.quota()?;
-        let served = self.preview_serves(command.user_id.as_str())?;
-        if command.preview_limit.is_some()
-            && !preview_admits(served.0, served.1, command.preview_limit)
+        let (served, serving) = self.preview_serves(command.user_id.as_str())?;
+        let reply = if command.preview_limit.is_some()
+            && !preview_admits(served, serving, command.preview_limit)
         {
-            self.count_today(0, 1)?;
             let usage = quota.usage.usage(command.limit, now);
-            return Ok(ReserveReply {
-                allowed: false,
-                usage,
-                preview_full: true,
-                new_end_user: false,
-            });
-        }
-        let outcome = quota.reserve(command.amount, command.limit, now);
-        if outcome.is_ok() {
-            self.quota.save(&sql, quota)?;
-        }
-        let reply = match outcome {
-            Ok(usage) => {
-                let new_end_user = command.preview_limit.is_some() && !served.0;
-                if new_end_user {
-                    self.serve_in_preview(command.user_id.as_str())?;
+            ReserveReply { allowed: false, usage, preview_full: true, new_end_user: false }
+        } else {
+            match quota.reserve(command.amount, command.limit, now) {
+                Ok(usage) => {
+                    let new_end_user = command.preview_limit.is_some() && !served;
+                    if new_end_user {
+                        self.serve_in_preview(command.user_id.as_str())?;
+                    }
+                    ReserveReply { allowed: true, usage, preview_full: false, new_end_user }
                 }
-                ReserveReply { allowed: true, usage, preview_full: false, new_end_user }
-            }
-            Err(usage) => {
-                ReserveReply { allowed: false, usage, preview_full: false, new_end_user: false }
+                Err(usage) => {
+                    ReserveReply { allowed: false, usage, preview_full: false, new_end_user: false }
+                }
             }
         };
-        let allowed = i64::from(reply.allowed);
-        self.count_today(allowed, 1 - allowed)?;
+        let allowed = reply.allowed;
+        self.keep(&sql, quota, &today, i64::from(allowed), u64::from(!allowed))?;
         Ok(reply)
+    }
+
+    /// Stores the quota with today's counts moved on; a day that has just ended goes to
+    /// the `daily` table first.
+    fn keep(
+        &self,
+        sql: &SqlStorage,
+        mut quota: Quota,
+        today: &str,
+        calls: i64,
+        denied: u64,
+    ) -> worker::Result<()> {
+        if let Some(day) = quota.count_day(today, calls, denied) {
+            sql.exec(
+                "INSERT INTO daily (date, calls, denied) VALUES (?1, ?2, ?3) ON CONFLICT(date) DO UPDATE SET calls = calls + ?2, denied = denied + ?3",
+                vec![day.date.into(), (day.calls as i64).into(), (day.denied as i64).into()],
+            )?;
+        }
+        self.quota.save(sql, quota)
     }
 
     /// Whether the preview serves `user_id` already, and how many it serves.
@@ -196,24 +207,14 @@ impl PlatformMeter {
         let now = from_millis(now_ms());
         let mut quota = self.quota()?;
         quota.usage.release(command.amount, now);
-        self.quota.save(&sql, quota)?;
         if let Some(user) = &command.forget_user {
             sql.exec("DELETE FROM preview_users WHERE user_id = ?", vec![user.as_str().into()])?;
             if let Some(users) = self.preview_users.borrow_mut().as_mut() {
                 users.remove(user.as_str());
             }
         }
-        self.count_today(-1, i64::from(command.denied))?;
+        self.keep(&sql, quota, &date(now), -1, u64::from(command.denied))?;
         Ok(true)
-    }
-
-    /// Adds to today's allowed and denied counts.
-    fn count_today(&self, calls: i64, denied: i64) -> worker::Result<()> {
-        self.sql().exec(
-            "INSERT INTO daily (date, calls, denied) VALUES (?1, MAX(?2, 0), ?3) ON CONFLICT(date) DO UPDATE SET calls = MAX(calls + ?2, 0), denied = denied + ?3",
-            vec![date(from_millis(now_ms())).into(), calls.into(), denied.into()],
-        )?;
-        Ok(())
     }
 
     fn usage(&self, limit: Option<u64>) -> worker::Result<Usage> {
@@ -229,12 +230,14 @@ impl PlatformMeter {
             vec![stats::window_start(MAX_DAYS, now).into()],
         )?;
         let start = stats::window_start(days, now);
-        let recorded: Vec<DailyCount> = sql
+        let kept: Vec<DailyCount> = sql
             .exec(
                 "SELECT date, calls, denied FROM daily WHERE date >= ?",
                 vec![start.clone().into()],
             )?
             .to_array()?;
+        let quota = self.quota()?;
+        let recorded = stats::with_today(kept, quota.today.as_ref().filter(|d| d.date >= start));
         let unique: Vec<CountRow> = sql
             .exec("SELECT COUNT(*) AS n FROM users WHERE last_seen >= ?", vec![start.into()])?
             .to_array()?;
