@@ -4,16 +4,18 @@
 //!   targets are ratios to it.
 //! - `POST /floor`: the least a track can cost under the contract's storage layout
 //!   (`API.md`, "Storage layout"): the end-user's meter and the platform's meter, two
-//!   Durable Objects, asked at once, each adding one to a SQLite row and answering. It
-//!   has no keys, tiers, windows or JSON errors, so track/floor is what dream-api's own
-//!   code adds on top of that layout.
+//!   Durable Objects, asked at once with the api worker's own client
+//!   (`dream_edge::meters`), each adding one to a SQLite row and answering. It has no
+//!   keys, tiers, windows or JSON errors, so track/floor is what dream-api's own code
+//!   adds on top of that layout.
 
+use dream_edge::meters;
 use futures_util::future::join;
 use serde::Deserialize;
 use std::cell::Cell;
 use worker::{
-    durable_object, event, wasm_bindgen, Context, DurableObject, Env, Method, Request, RequestInit,
-    Response, Result, State, Stub,
+    durable_object, event, wasm_bindgen, Context, DurableObject, Env, Request, Response, Result,
+    State,
 };
 
 /// End-users the floor spreads its calls over, like bench/track.lua's default.
@@ -37,20 +39,16 @@ async fn floor(env: &Env) -> Result<Response> {
         n.set((user + 1) % USERS);
         user
     });
-    let counters = env.durable_object("FLOOR_COUNTER")?;
-    let user = counters.get_by_name(&format!("user-{user}"))?;
-    let platform = counters.get_by_name("platform")?;
+    let user = meters::stub(env, "FLOOR_COUNTER", &format!("user-{user}"))?;
+    let platform = meters::stub(env, "FLOOR_COUNTER", "platform")?;
     let (user, platform) = join(add_one(&user), add_one(&platform)).await;
     Response::from_json(&serde_json::json!({ "user": user?, "platform": platform? }))
 }
 
-/// One round trip to a counter, sent the way the api worker sends its meters' commands.
-async fn add_one(stub: &Stub) -> Result<u64> {
-    let mut init = RequestInit::new();
-    init.with_method(Method::Post).with_body(Some(r#"{"amount":1}"#.into()));
-    let req = Request::new_with_init("https://counter/add", &init)?;
-    let mut resp = stub.fetch_with_request(req).await?;
-    let count: CountRow = resp.json().await?;
+/// One round trip to a counter, with the api worker's own client for its meters.
+async fn add_one(counter: &meters::Meter) -> Result<u64> {
+    let count: CountRow =
+        meters::call(counter, "/add", &serde_json::json!({ "amount": 1 })).await?;
     Ok(count.n)
 }
 

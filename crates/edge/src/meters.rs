@@ -1,41 +1,59 @@
 //! The client side of the metering Durable Objects (which live in the api worker and
 //! are bound by other workers with `script_name`). Messages are `dream_core::protocol`.
+//!
+//! A command is one `fetch` to the object and its reply is read with the runtime's own
+//! `Response.text()`. (Going through `worker::Response` would read the reply's stream
+//! chunk by chunk from wasm, and releasing that reader makes the runtime build an error
+//! with a full stack trace on every call: a measurable share of a track's CPU.)
 
+use js_sys::Promise;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
-use wasm_bindgen::JsValue;
-use worker::{Env, Method, Request, RequestInit, Stub};
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
+use worker::Env;
+
+#[wasm_bindgen::prelude::wasm_bindgen]
+extern "C" {
+    /// A Durable Object stub as the runtime gives it.
+    #[derive(Debug, Clone)]
+    pub type Meter;
+
+    #[wasm_bindgen(method, catch)]
+    fn fetch(this: &Meter, url: &str, init: &web_sys::RequestInit) -> Result<Promise, JsValue>;
+}
 
 /// The stub of the object `name` in the namespace bound as `binding`.
-pub fn stub(env: &Env, binding: &str, name: &str) -> worker::Result<Stub> {
-    env.durable_object(binding)?.get_by_name(name)
+pub fn stub(env: &Env, binding: &str, name: &str) -> worker::Result<Meter> {
+    Ok(env.durable_object(binding)?.get_by_name(name)?.into_rpc())
 }
 
 /// Sends `command` to an object and reads its JSON reply.
 pub async fn call<C: Serialize, R: DeserializeOwned>(
-    stub: &Stub,
+    meter: &Meter,
     path: &str,
     command: &C,
 ) -> worker::Result<R> {
     let body =
         serde_json::to_string(command).map_err(|e| worker::Error::RustError(e.to_string()))?;
-    let reply = exchange(stub, path, body).await?;
+    let reply = exchange(meter, path, body).await?;
     serde_json::from_str(&reply)
         .map_err(|e| worker::Error::RustError(format!("meter {path} replied: {e}")))
 }
 
 /// The untyped round trip, kept out of [`call`] so that each command type adds only its
 /// (de)serialization to the wasm, not another copy of the request code.
-async fn exchange(stub: &Stub, path: &str, body: String) -> worker::Result<String> {
-    let mut init = RequestInit::new();
-    init.with_method(Method::Post).with_body(Some(JsValue::from_str(&body)));
-    let req = Request::new_with_init(&format!("https://meter{path}"), &init)?;
-    let mut resp = stub.fetch_with_request(req).await?;
-    let text = resp.text().await?;
-    if resp.status_code() != 200 {
+async fn exchange(meter: &Meter, path: &str, body: String) -> worker::Result<String> {
+    let init = web_sys::RequestInit::new();
+    init.set_method("POST");
+    init.set_body(&JsValue::from_str(&body));
+    let resp: web_sys::Response =
+        JsFuture::from(meter.fetch(&format!("https://meter{path}"), &init)?).await?.dyn_into()?;
+    let text = JsFuture::from(resp.text()?).await?.as_string().unwrap_or_default();
+    if resp.status() != 200 {
         return Err(worker::Error::RustError(format!(
             "meter {path} answered {}: {text}",
-            resp.status_code()
+            resp.status()
         )));
     }
     Ok(text)

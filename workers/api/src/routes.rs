@@ -339,8 +339,8 @@ async fn track(call: &mut Call<'_>) -> ApiResult<Reply> {
 
 /// The two meters of one `track`, and how to give back what one took.
 struct Meters {
-    user: worker::Stub,
-    platform: worker::Stub,
+    user: meters::Meter,
+    platform: meters::Meter,
     user_id: UserId,
     /// The platform's reservation admitted this end-user to its preview: a release
     /// forgets them again, since a denied call consumes nothing.
