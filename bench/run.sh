@@ -3,9 +3,9 @@
 # POST /v1/usage/track stay flat as the number of platforms grows?
 #
 # It measures, in one run:
-#   * the wasm size of the api worker and of a trivial baseline worker
-#     (bench/baseline-worker, `{"ok":true}` to everything), raw and gzip -9; the api
-#     worker's gzipped size is checked against the 350 KiB target; and the size of the
+#   * the wasm size of the api worker and of the baseline worker (bench/baseline-worker:
+#     `{"ok":true}` on GET /, and the floor, below), raw and gzip -9; the api worker's
+#     gzipped size is checked against the 350 KiB target; and the size of the
 #     dashboard's wasm (frontend/dist), which every developer downloads before seeing
 #     anything, checked against 300 KiB gzipped;
 #   * with wrk, under `wrangler dev` on this machine: p50, p99 and requests/s of the
@@ -27,7 +27,8 @@
 #
 # The floor explains the rest: it is the least any track can cost under the storage
 # layout of API.md — two Durable Objects asked at once (the end-user's meter and the
-# platform's), each adding one to a SQLite row — with none of dream-api's code. So
+# platform's), each adding one to a SQLite row — with none of dream-api's code but its
+# client for the meters (dream_edge::meters). So
 # floor/baseline is the price of the layout on this runtime, and track/floor is what
 # dream-api adds to it (keys, tiers, rate windows, the JSON contract, the usage mirror).
 #
