@@ -25,8 +25,8 @@ use worker::{durable_object, DurableObject, Env, Request, Response, SqlStorage, 
 /// second per key, and readers elsewhere may see a write up to a minute late anyway, so
 /// a busy end-user's snapshot follows their meter every few seconds: the first change
 /// after a quiet spell is written at once, the changes that follow it together. Each
-/// write is an alarm, a KV write and its billing; every second was most of a track's
-/// cost beyond the two meters themselves (bench/run.sh).
+/// write is an alarm, a KV write and its billing; once a second, it was the largest
+/// cost of a track beyond its two meters (bench/run.sh).
 const MIRROR_EVERY_MS: i64 = 5_000;
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
