@@ -6,6 +6,7 @@
 use crate::config::{self, ClerkConfig};
 use crate::crypto::{object, subtle};
 use crate::error::{ApiError, ApiResult};
+use crate::http;
 use crate::store::now_ms;
 use dream_core::clerk::{Jwk, Jwks, JwksCache, SessionClaims, TokenError, UnverifiedToken};
 use dream_core::error::ErrorCode;
@@ -15,7 +16,7 @@ use std::collections::HashMap;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::CryptoKey;
-use worker::{Env, Fetch, Headers, Method, Request, RequestInit};
+use worker::{Env, Headers, Method, Request, RequestInit};
 
 thread_local! {
     static JWKS: RefCell<JwksCache> = RefCell::new(JwksCache::default());
@@ -106,11 +107,11 @@ async fn backend(
         init.with_body(Some(wasm_bindgen::JsValue::from_str(&body)));
     }
     let req = Request::new_with_init(url, &init).map_err(|e| upstream(url, e.to_string()))?;
-    let mut resp = Fetch::Request(req).send().await.map_err(|e| upstream(url, e.to_string()))?;
-    if resp.status_code() != 200 {
-        return Err(upstream(url, format!("status {}", resp.status_code())));
+    let (status, text) = http::fetch_text(&req).await.map_err(|e| upstream(url, e.to_string()))?;
+    if status != 200 {
+        return Err(upstream(url, format!("status {status}")));
     }
-    resp.text().await.map_err(|e| upstream(url, e.to_string()))
+    Ok(text)
 }
 
 async fn fetch_jwks(clerk: &ClerkConfig) -> ApiResult<Jwks> {

@@ -5,9 +5,18 @@ use crate::error::{ApiError, ApiResult};
 use dream_core::error::ErrorCode;
 use dream_core::json::JsonObject;
 use dream_core::meter::RateStatus;
+use js_sys::Promise;
 use serde::Serialize;
 use serde_json::Value;
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
 use worker::{Request, Response};
+
+#[wasm_bindgen::prelude::wasm_bindgen]
+extern "C" {
+    #[wasm_bindgen(js_name = fetch, catch)]
+    fn global_fetch(req: &web_sys::Request) -> Result<Promise, JsValue>;
+}
 
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
@@ -121,4 +130,18 @@ pub fn empty_response(status: u16, headers: &[(&'static str, String)]) -> worker
         resp.headers_mut().set(name, value)?;
     }
     Ok(resp)
+}
+
+/// Sends `req` (to Stripe, Clerk, …) and reads the whole answer: its status and text.
+pub async fn fetch_text(req: &Request) -> worker::Result<(u16, String)> {
+    reply_text(global_fetch(req.inner())?).await
+}
+
+/// Awaits a pending `fetch` and reads its answer with the runtime's `Response.text()`.
+/// (Reading it through `worker::Response` goes chunk by chunk from wasm, and releasing
+/// that reader makes the runtime build an error with a full stack trace every time.)
+pub(crate) async fn reply_text(pending: Promise) -> worker::Result<(u16, String)> {
+    let resp: web_sys::Response = JsFuture::from(pending).await?.dyn_into()?;
+    let text = JsFuture::from(resp.text()?).await?.as_string().unwrap_or_default();
+    Ok((resp.status(), text))
 }

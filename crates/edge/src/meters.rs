@@ -1,16 +1,13 @@
 //! The client side of the metering Durable Objects (which live in the api worker and
 //! are bound by other workers with `script_name`). Messages are `dream_core::protocol`.
 //!
-//! A command is one `fetch` to the object and its reply is read with the runtime's own
-//! `Response.text()`. (Going through `worker::Response` would read the reply's stream
-//! chunk by chunk from wasm, and releasing that reader makes the runtime build an error
-//! with a full stack trace on every call: a measurable share of a track's CPU.)
+//! A command is one `fetch` to the object, its reply read by [`crate::http::reply_text`].
 
+use crate::http;
 use js_sys::Promise;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
-use wasm_bindgen::{JsCast, JsValue};
-use wasm_bindgen_futures::JsFuture;
+use wasm_bindgen::JsValue;
 use worker::Env;
 
 #[wasm_bindgen::prelude::wasm_bindgen]
@@ -47,14 +44,10 @@ async fn exchange(meter: &Meter, path: &str, body: String) -> worker::Result<Str
     let init = web_sys::RequestInit::new();
     init.set_method("POST");
     init.set_body(&JsValue::from_str(&body));
-    let resp: web_sys::Response =
-        JsFuture::from(meter.fetch(&format!("https://meter{path}"), &init)?).await?.dyn_into()?;
-    let text = JsFuture::from(resp.text()?).await?.as_string().unwrap_or_default();
-    if resp.status() != 200 {
-        return Err(worker::Error::RustError(format!(
-            "meter {path} answered {}: {text}",
-            resp.status()
-        )));
+    let (status, text) =
+        http::reply_text(meter.fetch(&format!("https://meter{path}"), &init)?).await?;
+    if status != 200 {
+        return Err(worker::Error::RustError(format!("meter {path} answered {status}: {text}")));
     }
     Ok(text)
 }

@@ -5,7 +5,7 @@
 
 use crate::config;
 use crate::error::{ApiError, ApiResult};
-use crate::http::MAX_BODY_BYTES;
+use crate::http::{self, MAX_BODY_BYTES};
 use crate::store::now_ms;
 use dream_core::billing::BillingAccount;
 use dream_core::error::ErrorCode;
@@ -14,7 +14,7 @@ use dream_core::stripe_form;
 use dream_core::webhook::StripeEvent;
 use serde_json::Value;
 use wasm_bindgen::JsValue;
-use worker::{Env, Fetch, Headers, Method, Request, RequestInit};
+use worker::{Env, Headers, Method, Request, RequestInit};
 
 /// A webhook delivery's event, once its `Stripe-Signature` is verified over the raw
 /// body with `STRIPE_WEBHOOK_SECRET` (API.md "Webhooks"); a refused one is a `400`.
@@ -58,9 +58,8 @@ async fn send(
         init.with_body(Some(JsValue::from_str(&stripe_form::encode(params))));
     }
     let req = Request::new_with_init(url, &init).map_err(|e| failed(e.to_string()))?;
-    let mut resp = Fetch::Request(req).send().await.map_err(|e| failed(e.to_string()))?;
-    let status = resp.status_code();
-    let body: Value = resp.json().await.map_err(|e| failed(e.to_string()))?;
+    let (status, text) = http::fetch_text(&req).await.map_err(|e| failed(e.to_string()))?;
+    let body: Value = serde_json::from_str(&text).map_err(|e| failed(e.to_string()))?;
     Ok((status, body))
 }
 
