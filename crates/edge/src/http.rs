@@ -1,5 +1,6 @@
 //! Reading requests and writing responses the way the contract says: JSON bodies up
-//! to 64 KiB with a JSON content type, `X-Request-Id` and CORS on every answer.
+//! to 64 KiB with a JSON content type, `X-Request-Id` and CORS on every answer. And the
+//! other direction: reading the answers of our own outgoing calls ([`fetch_text`]).
 
 use crate::error::{ApiError, ApiResult};
 use dream_core::error::ErrorCode;
