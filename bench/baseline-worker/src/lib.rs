@@ -3,15 +3,15 @@
 //! - `GET /`: the smallest useful workers-rs worker, answering a fixed JSON body. Track's
 //!   targets are ratios to it.
 //! - `POST /floor`: the least a track can cost under the contract's storage layout
-//!   (`API.md`, "Storage layout"): the end-user's meter and the platform's meter, two
-//!   Durable Objects, asked at once with the api worker's own client
-//!   (`dream_edge::meters`), each adding one to a SQLite row and answering. It has no
-//!   keys, tiers, windows or JSON errors, so track/floor is what dream-api's own code
-//!   adds on top of that layout.
+//!   (`API.md`, "One writer per piece of platform state"): one Durable Object per
+//!   platform, asked once with the api worker's own client (`dream_edge::objects`),
+//!   adding one to a SQLite row of the end-user and answering. It has no keys, tiers,
+//!   windows or JSON errors, so track/floor is what dream-api's own code adds on top of
+//!   that layout.
 
-use dream_edge::meters;
-use futures_util::future::join;
-use serde::Deserialize;
+use dream_core::command::Command;
+use dream_edge::objects;
+use serde::{Deserialize, Serialize};
 use std::cell::Cell;
 use worker::{
     durable_object, event, wasm_bindgen, Context, DurableObject, Env, Request, Response, Result,
@@ -39,25 +39,29 @@ async fn floor(env: &Env) -> Result<Response> {
         n.set((user + 1) % USERS);
         user
     });
-    let user = meters::stub(env, "FLOOR_COUNTER", &format!("user-{user}"))?;
-    let platform = meters::stub(env, "FLOOR_COUNTER", "platform")?;
-    let (user, platform) = join(add_one(&user), add_one(&platform)).await;
-    Response::from_json(&serde_json::json!({ "user": user?, "platform": platform? }))
+    let platform = objects::stub(env, "FLOOR_COUNTER", "platform")?;
+    let count = objects::send(&platform, &AddOne { user }).await?;
+    Response::from_json(&serde_json::json!({ "user": user, "count": count.n }))
 }
 
-/// One round trip to a counter, with the api worker's own client for its meters.
-async fn add_one(counter: &meters::Meter) -> Result<u64> {
-    let count: CountRow =
-        meters::call(counter, "/add", &serde_json::json!({ "amount": 1 })).await?;
-    Ok(count.n)
+/// The floor's one command: add one to an end-user's row.
+#[derive(Serialize, Deserialize)]
+struct AddOne {
+    user: u32,
 }
 
-#[derive(Deserialize)]
+impl Command for AddOne {
+    const PATH: &'static str = "/add";
+    type Reply = CountRow;
+}
+
+#[derive(Serialize, Deserialize)]
 struct CountRow {
     n: u64,
 }
 
-/// A count in one SQLite row, added to atomically: a meter with nothing else.
+/// A count per end-user in one SQLite table, added to atomically: a platform's object
+/// with nothing else.
 #[durable_object]
 pub struct FloorCounter {
     state: State,
@@ -66,7 +70,7 @@ pub struct FloorCounter {
 impl DurableObject for FloorCounter {
     fn new(state: State, _env: Env) -> Self {
         let created = state.storage().sql().exec(
-            "CREATE TABLE IF NOT EXISTS counter (id INTEGER PRIMARY KEY, n INTEGER NOT NULL)",
+            "CREATE TABLE IF NOT EXISTS counter (user INTEGER PRIMARY KEY, n INTEGER NOT NULL)",
             None,
         );
         if let Err(e) = created {
@@ -76,17 +80,18 @@ impl DurableObject for FloorCounter {
     }
 
     async fn fetch(&self, mut req: Request) -> Result<Response> {
-        let _command = req.text().await?;
+        let command: AddOne = serde_json::from_str(&req.text().await?)
+            .map_err(|e| worker::Error::RustError(e.to_string()))?;
         let rows: Vec<CountRow> = self
             .state
             .storage()
             .sql()
             .exec(
-                "INSERT INTO counter (id, n) VALUES (1, 1) ON CONFLICT(id) DO UPDATE SET n = n + 1 RETURNING n",
-                None,
+                "INSERT INTO counter (user, n) VALUES (?, 1) ON CONFLICT(user) DO UPDATE SET n = n + 1 RETURNING n",
+                vec![i64::from(command.user).into()],
             )?
             .to_array()?;
         let n = rows.first().map_or(0, |r| r.n);
-        Response::from_json(&serde_json::json!({ "n": n }))
+        Response::from_json(&CountRow { n })
     }
 }

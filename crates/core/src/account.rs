@@ -1,23 +1,19 @@
-//! A developer's account lifecycle: creating a platform with its first key, and
-//! rotating that key with a grace period.
+//! Creating a platform with its first key. (Rotating it is [`crate::keys`].)
 
 use crate::api_key::ApiKey;
 use crate::error::Invalid;
 use crate::ids::{Email, PlatformId};
-use crate::platform::{Mode, PlatformMeta, PlatformPlan};
+use crate::platform::PlatformRecord;
 use crate::random::RandomSource;
-use crate::storage::KeyRecord;
 use crate::time::{rfc3339, Instant};
-use chrono::Duration;
 
-pub const MAX_GRACE_SECONDS: u64 = 86_400;
 const MAX_NAME_CHARS: usize = 100;
 
-/// Everything to store for a new platform; `api_key` is shown once and then dropped.
+/// A new platform, not yet stored; `api_key` is shown once and then dropped (the
+/// record holds only its hash).
 pub struct NewPlatform {
-    pub meta: PlatformMeta,
+    pub record: PlatformRecord,
     pub api_key: ApiKey,
-    pub key_record: KeyRecord,
 }
 
 impl NewPlatform {
@@ -37,60 +33,35 @@ impl NewPlatform {
             }
         };
         let platform_id = PlatformId::generate(rng);
-        Ok(Self {
-            meta: PlatformMeta {
-                platform_id: platform_id.clone(),
-                name,
-                email,
-                plan: PlatformPlan::Free,
-                mode: Mode::Preview,
-                created_at: rfc3339(now),
-            },
-            api_key: ApiKey::generate(rng),
-            key_record: KeyRecord { platform_id, expires_at: None },
-        })
+        let api_key = ApiKey::generate(rng);
+        let record = PlatformRecord::new(platform_id, email, name, api_key.hash(), rfc3339(now));
+        Ok(Self { record, api_key })
     }
 }
 
-/// A key rotation: the new key, and until when the previous one keeps working.
-pub struct Rotation {
-    pub api_key: ApiKey,
-    pub key_record: KeyRecord,
-    pub previous_record: KeyRecord,
-}
-
-impl Rotation {
-    /// With `grace_seconds` 0 the previous key stops at once.
-    pub fn new(
-        rng: &mut dyn RandomSource,
-        platform_id: &PlatformId,
-        grace_seconds: u64,
-        now: Instant,
-    ) -> Self {
-        let grace =
-            Duration::seconds(i64::try_from(grace_seconds.min(MAX_GRACE_SECONDS)).unwrap_or(0));
-        // The answer states the expiry in whole seconds, so a grace period ends on a whole
-        // second (rounded up: never shorter than asked); no grace ends now.
-        let expires_at = if grace.is_zero() { now } else { round_up_to_second(now + grace) };
-        Self {
-            api_key: ApiKey::generate(rng),
-            key_record: KeyRecord { platform_id: platform_id.clone(), expires_at: None },
-            previous_record: KeyRecord {
-                platform_id: platform_id.clone(),
-                expires_at: Some(expires_at),
-            },
+/// Which registration limit a client address counts against: an IPv4 address alone, an
+/// IPv6 address by its /64 (one subscriber usually holds a whole /64, so counting single
+/// IPv6 addresses would let one client register without limit).
+pub fn registration_bucket(client_ip: &str) -> String {
+    let ip = client_ip.trim();
+    match ip.parse::<std::net::IpAddr>() {
+        Ok(std::net::IpAddr::V6(v6)) if v6.to_ipv4_mapped().is_none() => {
+            let s = v6.segments();
+            format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
         }
+        Ok(std::net::IpAddr::V6(v6)) => {
+            v6.to_ipv4_mapped().map_or_else(String::new, |v4| v4.to_string())
+        }
+        Ok(std::net::IpAddr::V4(v4)) => v4.to_string(),
+        Err(_) => "unknown".to_string(),
     }
-}
-
-fn round_up_to_second(at: Instant) -> Instant {
-    let ms = at.timestamp_millis();
-    crate::time::from_millis(ms + (1000 - ms.rem_euclid(1000)) % 1000)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::keys::KeyStanding;
+    use crate::platform::{Mode, PlatformPlan};
     use crate::random::seeded;
 
     fn now() -> Instant {
@@ -102,11 +73,22 @@ mod tests {
         let email = Email::parse("ada@example.com").expect("valid");
         let p =
             NewPlatform::create(&mut seeded(1), email, Some("  Ada's app "), now()).expect("valid");
-        assert_eq!((p.meta.plan, p.meta.mode), (PlatformPlan::Free, Mode::Preview));
-        assert_eq!(p.meta.name.as_deref(), Some("Ada's app"));
-        assert_eq!(p.key_record.platform_id, p.meta.platform_id);
-        assert!(p.key_record.is_valid_at(now()));
+        assert_eq!((p.record.plan(), p.record.mode()), (PlatformPlan::Free, Mode::Preview));
+        assert_eq!(p.record.name.as_deref(), Some("Ada's app"));
+        assert_eq!(p.record.keys.standing(&p.api_key.hash(), now()), KeyStanding::Current);
         assert!(ApiKey::parse(p.api_key.expose()).is_ok());
+    }
+
+    #[test]
+    fn ipv6_clients_count_by_their_64_and_ipv4_clients_by_their_address() {
+        assert_eq!(
+            registration_bucket("2001:db8:1:2:aaaa::1"),
+            registration_bucket("2001:0db8:0001:0002:ffff:ffff:ffff:ffff")
+        );
+        assert_ne!(registration_bucket("2001:db8:1:2::1"), registration_bucket("2001:db8:1:3::1"));
+        assert_eq!(registration_bucket("203.0.113.7"), "203.0.113.7");
+        assert_eq!(registration_bucket("::ffff:203.0.113.7"), "203.0.113.7");
+        assert_eq!(registration_bucket("not an address"), "unknown");
     }
 
     #[test]
@@ -114,34 +96,7 @@ mod tests {
         let email = Email::parse("ada@example.com").expect("valid");
         let blank =
             NewPlatform::create(&mut seeded(1), email.clone(), Some("  "), now()).expect("valid");
-        assert_eq!(blank.meta.name, None);
+        assert_eq!(blank.record.name, None);
         assert!(NewPlatform::create(&mut seeded(1), email, Some(&"n".repeat(101)), now()).is_err());
-    }
-
-    #[test]
-    fn a_rotation_keeps_the_previous_key_for_exactly_the_grace_period() {
-        let platform = PlatformId::parse("plt_0123456789ab").expect("valid");
-        let r = Rotation::new(&mut seeded(2), &platform, 60, now());
-        let expires = r.previous_record.expires_at.expect("set");
-        assert_eq!(expires, now() + Duration::seconds(60));
-        assert!(r.previous_record.is_valid_at(now() + Duration::seconds(59)));
-        assert!(!r.previous_record.is_valid_at(now() + Duration::seconds(60)));
-        assert!(r.key_record.is_valid_at(now() + Duration::days(365)));
-        let immediate = Rotation::new(&mut seeded(2), &platform, 0, now());
-        assert!(!immediate.previous_record.is_valid_at(now()));
-    }
-
-    #[test]
-    fn a_grace_period_ends_on_the_whole_second_the_answer_states() {
-        let platform = PlatformId::parse("plt_0123456789ab").expect("valid");
-        let at: Instant = "2026-11-25T12:00:00.300Z".parse().expect("valid");
-        let r = Rotation::new(&mut seeded(2), &platform, 3, at);
-        let expires = r.previous_record.expires_at.expect("set");
-        assert_eq!(rfc3339(expires), "2026-11-25T12:00:04Z");
-        assert_eq!(expires, "2026-11-25T12:00:04Z".parse::<Instant>().expect("valid"));
-        assert!(
-            r.previous_record.is_valid_at(at + Duration::seconds(3)),
-            "never shorter than asked"
-        );
     }
 }

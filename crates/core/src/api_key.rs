@@ -82,6 +82,19 @@ impl ApiKeyHash {
     }
 }
 
+impl serde::Serialize for ApiKeyHash {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.0)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for ApiKeyHash {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        Self::from_stored(&s).ok_or_else(|| serde::de::Error::custom("not a key hash"))
+    }
+}
+
 fn checksum(random: &str) -> String {
     let mut n = u64::from(crc32fast::hash(random.as_bytes()));
     let mut out = [b'0'; ApiKey::CHECK_LEN];

@@ -430,20 +430,22 @@ pub enum PlanUpdate {
 
 impl EndUserBilling {
     /// Applies `event` at most once and in order per subscription. `tier` is the tier
-    /// bought, for a subscription (`None` when no tier matches: then nothing changes).
-    /// `current` is the account the platform's end-users pay through now: a purchase
-    /// counts only there, while the end of a subscription counts on the account the
-    /// subscription lives on, which may be an earlier one (bought in preview, before the
-    /// developer connected Stripe). A cancellation moves the end-user back only if it is
-    /// their current subscription, so a new subscription is never undone by the end of
-    /// an old one.
+    /// bought, for a subscription. `current` is the account the platform's end-users
+    /// pay through now: a purchase counts only there, while the end of a subscription
+    /// counts on the account the subscription lives on, which may be an earlier one
+    /// (bought in preview, before the developer connected Stripe). A cancellation moves
+    /// the end-user back only if it is their current subscription, so a new
+    /// subscription is never undone by the end of an old one.
+    ///
+    /// `None`: a purchase of a tier that does not exist (yet): nothing is recorded, so
+    /// Stripe's retry can apply it once the tier is there.
     pub fn apply(
         &mut self,
         event: &StripeEvent,
         change: &EndUserChange,
         tier: Option<&str>,
         current: &BillingAccount,
-    ) -> PlanUpdate {
+    ) -> Option<PlanUpdate> {
         let from = BillingAccount::of_event(event.account.as_deref());
         let from_current = from.as_ref() == Some(current);
         let accepted = match change {
@@ -452,18 +454,15 @@ impl EndUserBilling {
                 from_current || (from.is_some() && from == self.customer_account)
             }
         };
-        if !accepted {
-            return PlanUpdate::Keep;
+        if !accepted || self.ledger.check(event) != Admission::Apply {
+            return Some(PlanUpdate::Keep);
         }
-        if self.ledger.admit(event) != Admission::Apply {
-            return PlanUpdate::Keep;
-        }
-        match change {
+        let update = match change {
             EndUserChange::Subscribed { customer_id, subscription_id, .. } => {
-                let Some(tier) = tier else { return PlanUpdate::Keep };
+                let tier = tier?;
                 if customer_id.is_some() {
                     self.customer_id.clone_from(customer_id);
-                    self.customer_account = BillingAccount::of_event(event.account.as_deref());
+                    self.customer_account = from;
                 }
                 if subscription_id.is_some() {
                     self.subscription_id.clone_from(subscription_id);
@@ -471,13 +470,16 @@ impl EndUserBilling {
                 PlanUpdate::Set { tier: tier.to_string() }
             }
             EndUserChange::Cancelled { subscription_id } => {
-                if self.subscription_id.as_deref() != Some(subscription_id.as_str()) {
-                    return PlanUpdate::Keep;
+                if self.subscription_id.as_deref() == Some(subscription_id.as_str()) {
+                    self.subscription_id = None;
+                    PlanUpdate::Reset
+                } else {
+                    PlanUpdate::Keep
                 }
-                self.subscription_id = None;
-                PlanUpdate::Reset
             }
-        }
+        };
+        self.ledger.record(event);
+        Some(update)
     }
 }
 
@@ -693,13 +695,13 @@ mod tests {
         let c1 = completed("evt_1", 10, "sub_1");
         assert_eq!(
             b.apply(&c1, &sub(&c1), Some("pro"), &BillingAccount::Ours),
-            PlanUpdate::Set { tier: "pro".into() }
+            Some(PlanUpdate::Set { tier: "pro".into() })
         );
         assert_eq!(b.customer_id.as_deref(), Some("cus_1"));
         assert_eq!(b.customer_account, Some(BillingAccount::Ours));
         assert_eq!(
             b.apply(&c1, &sub(&c1), Some("pro"), &BillingAccount::Ours),
-            PlanUpdate::Keep,
+            Some(PlanUpdate::Keep),
             "a duplicate"
         );
 
@@ -708,12 +710,25 @@ mod tests {
         let old_end = deleted("evt_3", 30, "sub_1");
         assert_eq!(
             b.apply(&old_end, &sub(&old_end), None, &BillingAccount::Ours),
-            PlanUpdate::Keep,
+            Some(PlanUpdate::Keep),
             "not the current subscription"
         );
         let end = deleted("evt_4", 40, "sub_2");
-        assert_eq!(b.apply(&end, &sub(&end), None, &BillingAccount::Ours), PlanUpdate::Reset);
+        assert_eq!(b.apply(&end, &sub(&end), None, &BillingAccount::Ours), Some(PlanUpdate::Reset));
         assert_eq!(b.subscription_id, None);
+    }
+
+    #[test]
+    fn a_purchase_of_a_tier_not_there_yet_is_not_recorded_so_a_retry_applies_it() {
+        let mut b = EndUserBilling::default();
+        let change = |e: &StripeEvent| end_user_event(e).expect("end-user").change;
+        let bought = completed("evt_1", 10, "sub_1");
+        assert_eq!(b.apply(&bought, &change(&bought), None, &BillingAccount::Ours), None);
+        assert_eq!(b.subscription_id, None, "nothing recorded");
+        assert_eq!(
+            b.apply(&bought, &change(&bought), Some("pro"), &BillingAccount::Ours),
+            Some(PlanUpdate::Set { tier: "pro".into() })
+        );
     }
 
     #[test]
@@ -722,10 +737,13 @@ mod tests {
         let end = deleted("evt_2", 20, "sub_1");
         let start = completed("evt_1", 10, "sub_1");
         let change = |e: &StripeEvent| end_user_event(e).expect("end-user").change;
-        assert_eq!(b.apply(&end, &change(&end), None, &BillingAccount::Ours), PlanUpdate::Keep);
+        assert_eq!(
+            b.apply(&end, &change(&end), None, &BillingAccount::Ours),
+            Some(PlanUpdate::Keep)
+        );
         assert_eq!(
             b.apply(&start, &change(&start), Some("pro"), &BillingAccount::Ours),
-            PlanUpdate::Keep
+            Some(PlanUpdate::Keep)
         );
         assert_eq!(b.subscription_id, None);
     }
@@ -741,16 +759,19 @@ mod tests {
         let late_purchase = completed("evt_2", 20, "sub_2");
         assert_eq!(
             b.apply(&late_purchase, &change(&late_purchase), Some("pro"), &connected),
-            PlanUpdate::Keep,
+            Some(PlanUpdate::Keep),
             "new purchases count only on the platform's current account"
         );
         let mut elsewhere = deleted("evt_3", 30, "sub_1");
         elsewhere.account = Some("acct_other".into());
-        assert_eq!(b.apply(&elsewhere, &change(&elsewhere), None, &connected), PlanUpdate::Keep);
+        assert_eq!(
+            b.apply(&elsewhere, &change(&elsewhere), None, &connected),
+            Some(PlanUpdate::Keep)
+        );
         let end = deleted("evt_4", 40, "sub_1");
         assert_eq!(
             b.apply(&end, &change(&end), None, &connected),
-            PlanUpdate::Reset,
+            Some(PlanUpdate::Reset),
             "the end comes from the account the subscription lives on"
         );
     }

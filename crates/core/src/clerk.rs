@@ -245,22 +245,68 @@ pub fn verify_session_token(
     unverified.finish(valid, now_seconds, authorized_parties)
 }
 
+/// What a caller that needs the JWKS does now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JwksStep {
+    /// Check with the keys held (if there are none, Clerk could not be reached).
+    UseCached,
+    /// Fetch the JWKS; the caller now holds the one fetch in flight and must end it with
+    /// [`JwksCache::store`] or [`JwksCache::fail`].
+    Fetch,
+    /// Another caller's fetch is in flight and the keys held cannot answer: wait a moment
+    /// and ask again.
+    Wait,
+}
+
 /// When to fetch the JWKS: every 5 minutes, and on a token with an unknown `kid` (keys
 /// rotate), but for unknown kids at most once a minute, so that forged `kid`s cannot
-/// turn into a flood of fetches.
+/// turn into a flood of fetches. One fetch at a time: while one is in flight, callers
+/// whose token the held keys can check go on with them, the rest wait for it. After a
+/// failed fetch the next waits 1 s, then 2 s, 4 s, … up to a minute.
 #[derive(Debug, Clone, Default)]
 pub struct JwksCache {
     jwks: Option<Jwks>,
     fetched_at: i64,
     last_unknown_kid_fetch: Option<i64>,
+    /// When the fetch in flight started.
+    in_flight_since: Option<i64>,
+    /// Failed fetches since the last one that succeeded.
+    failures: u32,
+    failed_at: Option<i64>,
 }
+
+/// The longest wait between fetches after failures.
+pub const JWKS_MAX_BACKOFF_SECONDS: i64 = 60;
+/// A fetch in flight for this long is taken as lost (its request was cancelled before it
+/// could say how it ended), so that one lost fetch cannot stop every later one. Longer
+/// than an outgoing call's 10 s timeout.
+pub const JWKS_FLIGHT_LOST_SECONDS: i64 = 15;
 
 impl JwksCache {
     pub fn jwks(&self) -> Option<&Jwks> {
         self.jwks.as_ref()
     }
 
+    /// How long after the last failure no fetch is made: 0 before any failure, then 1 s,
+    /// doubling with each failure in a row, at most [`JWKS_MAX_BACKOFF_SECONDS`].
+    pub fn backoff_seconds(&self) -> i64 {
+        match self.failures {
+            0 => 0,
+            n => 1_i64.checked_shl(n - 1).unwrap_or(i64::MAX).min(JWKS_MAX_BACKOFF_SECONDS),
+        }
+    }
+
+    /// Whether a fetch started at `now_seconds` is still in flight.
+    pub fn in_flight(&self, now_seconds: i64) -> bool {
+        self.in_flight_since.is_some_and(|since| now_seconds - since < JWKS_FLIGHT_LOST_SECONDS)
+    }
+
+    /// Whether the JWKS should be fetched for a token with `kid`, leaving aside a fetch
+    /// in flight.
     pub fn should_fetch(&self, kid: Option<&str>, now_seconds: i64) -> bool {
+        if self.failed_at.is_some_and(|at| now_seconds - at < self.backoff_seconds()) {
+            return false;
+        }
         let Some(jwks) = &self.jwks else { return true };
         if now_seconds - self.fetched_at >= JWKS_TTL_SECONDS {
             return true;
@@ -272,7 +318,29 @@ impl JwksCache {
                 .is_none_or(|at| now_seconds - at >= UNKNOWN_KID_REFETCH_SECONDS)
     }
 
-    /// Records a fetch made for `kid` at `now_seconds`.
+    /// What a caller with a token signed by `kid` does at `now_seconds`. On
+    /// [`JwksStep::Fetch`] the fetch is recorded as in flight (and, for an unknown kid,
+    /// as that minute's one fetch for unknown kids, whether it then succeeds or not).
+    pub fn next_step(&mut self, kid: Option<&str>, now_seconds: i64) -> JwksStep {
+        let held_can_answer = match (&self.jwks, kid) {
+            (Some(jwks), Some(k)) => jwks.has_kid(k),
+            (Some(_), None) => true,
+            (None, _) => false,
+        };
+        if self.in_flight(now_seconds) {
+            return if held_can_answer { JwksStep::UseCached } else { JwksStep::Wait };
+        }
+        if !self.should_fetch(kid, now_seconds) {
+            return JwksStep::UseCached;
+        }
+        if self.jwks.is_some() && !held_can_answer {
+            self.last_unknown_kid_fetch = Some(now_seconds);
+        }
+        self.in_flight_since = Some(now_seconds);
+        JwksStep::Fetch
+    }
+
+    /// Records a fetch made for `kid` that succeeded at `now_seconds`.
     pub fn store(&mut self, jwks: Jwks, kid: Option<&str>, now_seconds: i64) {
         let for_unknown_kid = matches!((&self.jwks, kid), (Some(old), Some(k)) if !old.has_kid(k));
         if for_unknown_kid {
@@ -280,6 +348,38 @@ impl JwksCache {
         }
         self.jwks = Some(jwks);
         self.fetched_at = now_seconds;
+        self.in_flight_since = None;
+        self.failures = 0;
+        self.failed_at = None;
+    }
+
+    /// Records a fetch that failed at `now_seconds`: the keys held stay in use, and the
+    /// next fetch waits [`Self::backoff_seconds`].
+    pub fn fail(&mut self, now_seconds: i64) {
+        self.in_flight_since = None;
+        self.failures = self.failures.saturating_add(1);
+        self.failed_at = Some(now_seconds);
+    }
+}
+
+/// How Clerk's Backend API answered a call about one object (a user).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClerkAnswer {
+    /// `200`: the object.
+    Found,
+    /// `404`: Clerk has no such object; retrying will not change that.
+    NotFound,
+    /// Anything else (`5xx`, `429`, an unexpected status): worth retrying later.
+    Failed,
+}
+
+impl ClerkAnswer {
+    pub fn of(status: u16) -> Self {
+        match status {
+            200 => Self::Found,
+            404 => Self::NotFound,
+            _ => Self::Failed,
+        }
     }
 }
 
@@ -470,6 +570,94 @@ mod tests {
         cache.store(jwks(), Some("ins_new"), NOW + 10);
         assert!(!cache.should_fetch(Some("ins_new"), NOW + 69), "but not again within the minute");
         assert!(cache.should_fetch(Some("ins_new"), NOW + 70));
+    }
+
+    fn other_jwks() -> Jwks {
+        Jwks::parse(r#"{"keys": [{"kid": "ins_other", "kty": "RSA", "n": "AQAB", "e": "AQAB"}]}"#)
+            .expect("a JWKS")
+    }
+
+    #[test]
+    fn only_one_jwks_fetch_is_in_flight_and_the_others_wait_for_it() {
+        let mut cache = JwksCache::default();
+        assert_eq!(cache.next_step(Some("ins_test_1"), NOW), JwksStep::Fetch);
+        for kid in ["ins_test_1", "ins_forged_1", "ins_forged_2"] {
+            assert_eq!(cache.next_step(Some(kid), NOW), JwksStep::Wait, "{kid}");
+        }
+        cache.store(jwks(), Some("ins_test_1"), NOW);
+        assert_eq!(cache.next_step(Some("ins_test_1"), NOW), JwksStep::UseCached);
+    }
+
+    #[test]
+    fn fifty_tokens_with_forged_kids_cause_one_jwks_fetch_a_minute() {
+        let mut cache = JwksCache::default();
+        cache.store(jwks(), Some("ins_test_1"), NOW);
+        let fetches = |cache: &mut JwksCache, at: i64| {
+            (0..50)
+                .filter(|i| {
+                    cache.next_step(Some(&format!("ins_forged_{i}")), at) == JwksStep::Fetch
+                })
+                .count()
+        };
+        assert_eq!(fetches(&mut cache, NOW + 1), 1, "while it is in flight");
+        cache.store(jwks(), Some("ins_forged_0"), NOW + 2);
+        assert_eq!(fetches(&mut cache, NOW + 3), 0, "after it, within the minute");
+        assert_eq!(fetches(&mut cache, NOW + 61), 0);
+        assert_eq!(fetches(&mut cache, NOW + 62), 1, "a minute after the last");
+    }
+
+    #[test]
+    fn while_a_refresh_is_in_flight_tokens_with_known_kids_use_the_held_keys() {
+        let mut cache = JwksCache::default();
+        cache.store(jwks(), Some("ins_test_1"), NOW);
+        assert_eq!(cache.next_step(Some("ins_test_1"), NOW + 300), JwksStep::Fetch, "expired");
+        assert_eq!(cache.next_step(Some("ins_test_1"), NOW + 300), JwksStep::UseCached);
+        assert_eq!(cache.next_step(Some("ins_rotated_in"), NOW + 300), JwksStep::Wait);
+    }
+
+    #[test]
+    fn a_failed_unknown_kid_fetch_still_counts_as_the_minutes_one() {
+        let mut cache = JwksCache::default();
+        cache.store(jwks(), Some("ins_test_1"), NOW);
+        assert_eq!(cache.next_step(Some("ins_forged"), NOW + 1), JwksStep::Fetch);
+        cache.fail(NOW + 2);
+        assert_eq!(cache.next_step(Some("ins_forged"), NOW + 30), JwksStep::UseCached);
+        assert_eq!(cache.next_step(Some("ins_forged"), NOW + 61), JwksStep::Fetch);
+        assert!(cache.jwks().is_some_and(|j| j.has_kid("ins_test_1")), "held keys stay");
+    }
+
+    #[test]
+    fn failed_jwks_fetches_back_off_one_two_four_seconds_up_to_a_minute() {
+        let mut cache = JwksCache::default();
+        let mut at = NOW;
+        for expected in [1, 2, 4, 8, 16, 32, 60, 60, 60] {
+            assert_eq!(cache.next_step(None, at), JwksStep::Fetch, "after {at}");
+            cache.fail(at);
+            assert_eq!(cache.backoff_seconds(), expected);
+            assert_eq!(cache.next_step(None, at + expected - 1), JwksStep::UseCached);
+            at += expected;
+        }
+        assert_eq!(cache.next_step(None, at), JwksStep::Fetch);
+        cache.store(other_jwks(), None, at);
+        assert_eq!(cache.backoff_seconds(), 0, "a success ends the backoff");
+        assert!(cache.jwks().is_some_and(|j| j.has_kid("ins_other")));
+    }
+
+    #[test]
+    fn a_fetch_whose_request_was_lost_stops_blocking_after_fifteen_seconds() {
+        let mut cache = JwksCache::default();
+        assert_eq!(cache.next_step(None, NOW), JwksStep::Fetch);
+        assert_eq!(cache.next_step(None, NOW + 14), JwksStep::Wait);
+        assert_eq!(cache.next_step(None, NOW + 15), JwksStep::Fetch);
+    }
+
+    #[test]
+    fn clerk_answering_404_is_not_found_and_anything_but_200_is_a_failure() {
+        assert_eq!(ClerkAnswer::of(200), ClerkAnswer::Found);
+        assert_eq!(ClerkAnswer::of(404), ClerkAnswer::NotFound);
+        for status in [201, 400, 401, 429, 500, 502, 503] {
+            assert_eq!(ClerkAnswer::of(status), ClerkAnswer::Failed, "{status}");
+        }
     }
 
     fn base64url(bytes: &[u8]) -> String {

@@ -1,9 +1,11 @@
 //! The error codes of the HTTP contract (API.md "Conventions") and the JSON error body.
 
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 /// Every error code the workers answer with, and its HTTP status.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum ErrorCode {
     InvalidRequest,
     Unauthenticated,
@@ -68,6 +70,34 @@ pub fn error_body(code: ErrorCode, message: &str, extra: Option<Value>) -> Value
     body
 }
 
+/// A decision's refusal, in the contract's terms: its code, a sentence for a person, and
+/// the fields that go beside `error` (such as `usage`). Durable Objects answer with it
+/// and each worker's error type turns it into the JSON error shape unchanged.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Refusal {
+    pub code: ErrorCode,
+    pub message: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub extra: Option<Value>,
+}
+
+impl Refusal {
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        Self { code, message: message.into(), extra: None }
+    }
+
+    pub fn with_extra(mut self, extra: Value) -> Self {
+        self.extra = Some(extra);
+        self
+    }
+}
+
+impl From<Invalid> for Refusal {
+    fn from(e: Invalid) -> Self {
+        Self::new(ErrorCode::InvalidRequest, e.0)
+    }
+}
+
 /// Input that breaks a rule; the message names the field and says what is allowed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Invalid(pub String);
@@ -100,6 +130,16 @@ mod tests {
         assert_eq!(body["error"]["code"], "tier_limit_reached");
         assert_eq!(body["error"]["message"], "Limit reached.");
         assert_eq!(body["usage"]["count"], 5);
+    }
+
+    #[test]
+    fn a_code_travels_as_the_name_the_contract_shows() {
+        for code in [ErrorCode::InvalidApiKey, ErrorCode::PlatformQuotaReached, ErrorCode::Conflict]
+        {
+            let json = serde_json::to_value(code).expect("json");
+            assert_eq!(json, code.as_str());
+            assert_eq!(serde_json::from_value::<ErrorCode>(json).expect("back"), code);
+        }
     }
 
     #[test]

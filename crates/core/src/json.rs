@@ -1,8 +1,71 @@
-//! Request bodies: a JSON object read field by field, so every rejection names the
-//! field and says what it accepts. Unknown fields are ignored; `null` means absent.
+//! Request bodies: how much of one is read ([`BodyCap`]), and a JSON object read field
+//! by field, so every rejection names the field and says what it accepts. Unknown
+//! fields are ignored; `null` means absent.
 
 use crate::error::Invalid;
 use serde_json::{Map, Value};
+
+/// The most of a request body that is read: 64 KiB.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// Whether to go on reading a body.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BodyRead {
+    Continue,
+    /// Over the cap: stop reading and answer `413 payload_too_large`.
+    TooLarge,
+}
+
+/// The running total of a body read chunk by chunk. A declared `Content-Length` can lie
+/// or be missing (chunked bodies), so the cap is checked as each chunk arrives, before
+/// it is kept: at most the cap plus one chunk is ever read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BodyCap {
+    limit: usize,
+    read: usize,
+}
+
+impl Default for BodyCap {
+    fn default() -> Self {
+        Self::new(MAX_BODY_BYTES)
+    }
+}
+
+impl BodyCap {
+    pub fn new(limit: usize) -> Self {
+        Self { limit, read: 0 }
+    }
+
+    /// Before reading anything: a `Content-Length` over the cap is refused outright. One
+    /// that is not a number says nothing, and the running total decides.
+    pub fn declared(&self, content_length: Option<&str>) -> BodyRead {
+        let Some(digits) = content_length.map(str::trim) else { return BodyRead::Continue };
+        if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+            return BodyRead::Continue;
+        }
+        // Too many digits for a u64 is certainly over the cap.
+        match digits.parse::<u64>() {
+            Ok(n) if n <= self.limit as u64 => BodyRead::Continue,
+            _ => BodyRead::TooLarge,
+        }
+    }
+
+    /// Counts a chunk of `len` bytes; once the total passes the cap, every answer is
+    /// `TooLarge`.
+    pub fn take(&mut self, len: usize) -> BodyRead {
+        self.read = self.read.saturating_add(len);
+        if self.read > self.limit {
+            BodyRead::TooLarge
+        } else {
+            BodyRead::Continue
+        }
+    }
+
+    /// Bytes counted so far.
+    pub fn read(&self) -> usize {
+        self.read
+    }
+}
 
 #[derive(Debug, Clone)]
 pub struct JsonObject(Map<String, Value>);
@@ -107,5 +170,43 @@ mod tests {
             assert!(o.optional_int(field, 0, 10_000).is_err(), "{field}");
         }
         assert_eq!(o.optional_int("a", 6, 10).unwrap_err().0, "a must be an integer from 6 to 10");
+    }
+
+    #[test]
+    fn a_chunked_body_over_64_kib_is_refused_before_it_is_read_whole() {
+        let mut cap = BodyCap::default();
+        let chunk = 16 * 1024;
+        for _ in 0..4 {
+            assert_eq!(cap.take(chunk), BodyRead::Continue);
+        }
+        assert_eq!(cap.read(), MAX_BODY_BYTES, "exactly 64 KiB is allowed");
+        assert_eq!(cap.take(chunk), BodyRead::TooLarge);
+        assert_eq!(cap.read(), MAX_BODY_BYTES + chunk, "no more than the cap and one chunk");
+    }
+
+    #[test]
+    fn one_byte_over_64_kib_is_too_large() {
+        let mut cap = BodyCap::default();
+        assert_eq!(cap.take(MAX_BODY_BYTES), BodyRead::Continue);
+        assert_eq!(cap.take(0), BodyRead::Continue, "an empty chunk changes nothing");
+        assert_eq!(cap.take(1), BodyRead::TooLarge);
+        assert_eq!(cap.take(0), BodyRead::TooLarge, "once over, it stays over");
+    }
+
+    #[test]
+    fn a_single_chunk_larger_than_the_cap_is_refused_at_once() {
+        assert_eq!(BodyCap::default().take(MAX_BODY_BYTES + 1), BodyRead::TooLarge);
+        assert_eq!(BodyCap::default().take(usize::MAX), BodyRead::TooLarge);
+    }
+
+    #[test]
+    fn a_declared_length_over_64_kib_is_refused_without_reading() {
+        let cap = BodyCap::default();
+        assert_eq!(cap.declared(Some("65537")), BodyRead::TooLarge);
+        assert_eq!(cap.declared(Some(" 99999999999999999999999 ")), BodyRead::TooLarge);
+        assert_eq!(cap.declared(Some("65536")), BodyRead::Continue);
+        assert_eq!(cap.declared(Some("0")), BodyRead::Continue);
+        assert_eq!(cap.declared(Some("abc")), BodyRead::Continue);
+        assert_eq!(cap.declared(None), BodyRead::Continue, "chunked: the stream decides");
     }
 }

@@ -1,15 +1,18 @@
 //! dream-api's domain logic, with no I/O: every rule the workers apply lives here and
 //! is tested natively. Time, randomness and stored state are arguments.
 //!
-//! - [`account`]: creating a platform, rotating its key.
+//! - [`account`]: creating a platform.
+//! - [`keys`]: a platform's key set: which key may call, rotation with a grace period.
 //! - [`api_key`]: `pk_live_` keys — generate, checksum, parse, hash.
 //! - [`ids`]: identifiers and other validated strings (`PlatformId`, `UserId`, …).
 //! - [`tier`]: a platform's tiers and their validation.
 //! - [`period`]: the UTC-month billing period.
 //! - [`meter`]: exact metering — per-end-user usage, rate windows, platform quota.
-//! - [`platform`]: a platform's metadata, plan and quota configuration.
+//! - [`platform`]: everything a platform owns (`PlatformRecord`), its plan and quota
+//!   configuration, and the plan events' rule.
 //! - [`stats`]: daily usage statistics.
-//! - [`protocol`]: the messages the workers exchange with the metering Durable Objects.
+//! - [`command`]: one typed way to call a Durable Object (`Command`, `PlatformCommand`).
+//! - [`protocol`]: every Durable Object command, and the rules of a `track`'s answer.
 //! - [`cors`]: which origins may read responses.
 //! - [`cache`]: the in-isolate read cache's expiry rules.
 //! - [`storage`]: KV key names and stored records.
@@ -28,10 +31,12 @@ pub mod api_key;
 pub mod billing;
 pub mod cache;
 pub mod clerk;
+pub mod command;
 pub mod cors;
 pub mod error;
 pub mod ids;
 pub mod json;
+pub mod keys;
 pub mod meter;
 pub mod oauth_state;
 pub mod period;

@@ -1,12 +1,7 @@
-//! Exact metering. Each end-user's [`UserMeter`] and each platform's [`PlatformMeter`]
-//! is owned by one Durable Object, which loads the state, calls one function here and
-//! stores the result, with no other await in between: that is what makes counts exact.
-//!
-//! A `track` is decided in this order: an idempotent replay returns the first answer;
-//! then the end-user's tier limit (`403`); then their per-minute rate limit (`429`);
-//! then the platform quota, which the caller reserves after the end-user's meter
-//! allowed, and which, if refused, is undone with [`UserMeter::release`]. A denied call
-//! consumes nothing anywhere.
+//! Exact metering. A platform's [`PlatformMeter`] and every one of its end-users'
+//! [`UserMeter`]s are owned by the platform's one Durable Object, which loads the state,
+//! calls [`track`] and stores the result, with no await in between: that is what makes
+//! both counts exact at once. A denied call consumes nothing anywhere.
 
 use crate::period::BillingPeriod;
 use crate::stats::DailyCount;
@@ -77,13 +72,6 @@ impl PeriodCount {
         true
     }
 
-    /// Gives back `amount` taken by [`PeriodCount::try_add`] in the same period.
-    pub fn release(&mut self, amount: u64, now: Instant) {
-        if self.period == BillingPeriod::containing(now).key() {
-            self.count = self.count.saturating_sub(amount);
-        }
-    }
-
     pub fn usage(&self, limit: Option<u64>, now: Instant) -> Usage {
         Usage::new(self.current(now), limit, now)
     }
@@ -149,13 +137,6 @@ impl RateWindow {
         self.calls += 1;
         Ok(self.peek(limit, window_ms, now_ms))
     }
-
-    /// Gives back a call taken at `taken_at_ms`, if its window is still the current one.
-    pub fn release(&mut self, taken_at_ms: i64, window_ms: i64) {
-        if self.is_open(window_ms, taken_at_ms) {
-            self.calls = self.calls.saturating_sub(1);
-        }
-    }
 }
 
 /// One end-user's stored meter.
@@ -180,13 +161,28 @@ impl IdempotencyRecord {
     }
 }
 
-/// Everything `track` needs besides the stored state.
+/// What the preview's end-user limit says of this call's end-user.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PreviewSeat {
+    /// Not in preview, or the preview serves this end-user already.
+    Served,
+    /// In preview, a new end-user, and the preview has room: an allowed call takes the
+    /// seat.
+    Room,
+    /// In preview, a new end-user, and the preview serves its most already.
+    Full,
+}
+
+/// Everything a `track` needs besides the stored state.
 #[derive(Debug, Clone)]
 pub struct TrackInput<'a> {
     pub amount: u64,
     /// The limit of the end-user's tier; `None` is unlimited.
-    pub limit: Option<u64>,
+    pub tier_limit: Option<u64>,
+    /// The platform's monthly quota under its plan; `None` is unlimited.
+    pub platform_limit: Option<u64>,
     pub rate_limit_per_minute: u64,
+    pub preview: PreviewSeat,
     /// The stored answer to this call's idempotency key, if it had one and it was seen.
     pub prior: Option<&'a IdempotencyRecord>,
 }
@@ -198,8 +194,18 @@ pub enum TrackDecision {
         answer: Value,
         rate: RateStatus,
     },
+    /// Counted for the end-user and the platform alike.
     Allowed {
         usage: Usage,
+        rate: RateStatus,
+    },
+    /// The preview serves its most end-users already; this one is new.
+    PreviewFull {
+        rate: RateStatus,
+    },
+    /// The platform's own monthly quota is used up (`platform` is its usage).
+    PlatformQuotaReached {
+        platform: Usage,
         rate: RateStatus,
     },
     TierLimitReached {
@@ -212,43 +218,76 @@ pub enum TrackDecision {
     },
 }
 
+impl TrackDecision {
+    /// What the call adds to the day's statistics: allowed calls and denied calls. A
+    /// replay is no new call and adds nothing.
+    pub fn day_counts(&self) -> (i64, u64) {
+        match self {
+            Self::Replay { .. } => (0, 0),
+            Self::Allowed { .. } => (1, 0),
+            _ => (0, 1),
+        }
+    }
+
+    /// The end-user's rate-limit status, whatever the outcome.
+    pub fn rate(&self) -> &RateStatus {
+        match self {
+            Self::Replay { rate, .. }
+            | Self::Allowed { rate, .. }
+            | Self::PreviewFull { rate }
+            | Self::PlatformQuotaReached { rate, .. }
+            | Self::TierLimitReached { rate, .. }
+            | Self::RateLimited { rate, .. } => rate,
+        }
+    }
+}
+
+/// Decides one `track` against both limits at once and, only when it is allowed, moves
+/// both counts: the end-user's and the platform's. One object owns both, so the
+/// decision is a single step: exact by construction, with nothing to give back.
+///
+/// The order: an idempotent replay returns the first answer (it is no new call); the
+/// preview's end-user limit; the platform quota, which applies to every call and so
+/// wins over the end-user's own refusals; the end-user's tier limit (`403`); their
+/// per-minute rate limit (`429`).
+pub fn track(
+    platform: &mut PlatformMeter,
+    user: &mut UserMeter,
+    input: &TrackInput<'_>,
+    now: Instant,
+) -> TrackDecision {
+    let now_ms = now.timestamp_millis();
+    let rate = user.window.peek(input.rate_limit_per_minute, RATE_WINDOW_MS, now_ms);
+    if let Some(prior) = input.prior.filter(|p| p.is_live(now_ms)) {
+        return TrackDecision::Replay { answer: prior.answer.clone(), rate };
+    }
+    if input.preview == PreviewSeat::Full {
+        return TrackDecision::PreviewFull { rate };
+    }
+    let mut quota = platform.usage.clone();
+    if !quota.try_add(input.amount, input.platform_limit, now) {
+        let platform = platform.usage.usage(input.platform_limit, now);
+        return TrackDecision::PlatformQuotaReached { platform, rate };
+    }
+    let mut next = user.clone();
+    if !next.usage.try_add(input.amount, input.tier_limit, now) {
+        let usage = user.usage.usage(input.tier_limit, now);
+        return TrackDecision::TierLimitReached { usage, rate };
+    }
+    match next.window.try_acquire(input.rate_limit_per_minute, RATE_WINDOW_MS, now_ms) {
+        Ok(rate) => {
+            let usage = next.usage.usage(input.tier_limit, now);
+            *user = next;
+            platform.usage = quota;
+            TrackDecision::Allowed { usage, rate }
+        }
+        Err(rate) => {
+            TrackDecision::RateLimited { usage: user.usage.usage(input.tier_limit, now), rate }
+        }
+    }
+}
+
 impl UserMeter {
-    /// Decides one `track` call and returns the state to store. Only `Allowed` changes
-    /// the state.
-    pub fn track(&self, input: &TrackInput<'_>, now: Instant) -> (TrackDecision, Self) {
-        let now_ms = now.timestamp_millis();
-        let rate_peek = self.window.peek(input.rate_limit_per_minute, RATE_WINDOW_MS, now_ms);
-        if let Some(prior) = input.prior.filter(|p| p.is_live(now_ms)) {
-            return (
-                TrackDecision::Replay { answer: prior.answer.clone(), rate: rate_peek },
-                self.clone(),
-            );
-        }
-        let mut next = self.clone();
-        if !next.usage.try_add(input.amount, input.limit, now) {
-            let usage = self.usage.usage(input.limit, now);
-            return (TrackDecision::TierLimitReached { usage, rate: rate_peek }, self.clone());
-        }
-        match next.window.try_acquire(input.rate_limit_per_minute, RATE_WINDOW_MS, now_ms) {
-            Ok(rate) => {
-                (TrackDecision::Allowed { usage: next.usage.usage(input.limit, now), rate }, next)
-            }
-            Err(rate) => {
-                let usage = self.usage.usage(input.limit, now);
-                (TrackDecision::RateLimited { usage, rate }, self.clone())
-            }
-        }
-    }
-
-    /// Undoes an allowed `track` of `amount` made at `taken_at` (the platform quota
-    /// refused it), so that the denied call consumes nothing.
-    pub fn release(&self, amount: u64, taken_at: Instant) -> Self {
-        let mut next = self.clone();
-        next.usage.release(amount, taken_at);
-        next.window.release(taken_at.timestamp_millis(), RATE_WINDOW_MS);
-        next
-    }
-
     pub fn usage(&self, limit: Option<u64>, now: Instant) -> Usage {
         self.usage.usage(limit, now)
     }
@@ -279,21 +318,6 @@ impl PlatformMeter {
         }
         finished
     }
-
-    /// Reserves `amount` of the platform's monthly quota: `Ok` with the usage after it,
-    /// or `Err` with the usage that is in the way (nothing reserved).
-    pub fn reserve(
-        &mut self,
-        amount: u64,
-        limit: Option<u64>,
-        now: Instant,
-    ) -> Result<Usage, Usage> {
-        if self.usage.try_add(amount, limit, now) {
-            Ok(self.usage.usage(limit, now))
-        } else {
-            Err(self.usage.usage(limit, now))
-        }
-    }
 }
 
 #[cfg(test)]
@@ -307,7 +331,27 @@ mod tests {
     }
 
     fn input(amount: u64, limit: Option<u64>) -> TrackInput<'static> {
-        TrackInput { amount, limit, rate_limit_per_minute: 100, prior: None }
+        TrackInput {
+            amount,
+            tier_limit: limit,
+            platform_limit: None,
+            rate_limit_per_minute: 100,
+            preview: PreviewSeat::Served,
+            prior: None,
+        }
+    }
+
+    /// One end-user's view: a track with an unlimited platform quota.
+    trait Track {
+        fn track(&self, input: &TrackInput<'_>, now: Instant) -> (TrackDecision, UserMeter);
+    }
+
+    impl Track for UserMeter {
+        fn track(&self, input: &TrackInput<'_>, now: Instant) -> (TrackDecision, UserMeter) {
+            let mut next = self.clone();
+            let decision = track(&mut PlatformMeter::default(), &mut next, input, now);
+            (decision, next)
+        }
     }
 
     fn allowed(d: &TrackDecision) -> bool {
@@ -416,15 +460,6 @@ mod tests {
     }
 
     #[test]
-    fn a_release_gives_back_the_count_and_the_rate_slot() {
-        let now = at("2026-11-25T12:00:00Z");
-        let (_, m) = UserMeter::default().track(&input(4, Some(5)), now);
-        let released = m.release(4, now);
-        assert_eq!(released.usage.count, 0);
-        assert_eq!(released.window.calls, 0);
-    }
-
-    #[test]
     fn a_downgraded_user_shows_the_new_limit_used_up_never_more() {
         let now = at("2026-11-25T12:00:00Z");
         let (_, m) = UserMeter::default().track(&input(40, Some(50)), now);
@@ -433,13 +468,61 @@ mod tests {
     }
 
     #[test]
-    fn the_platform_quota_reserves_only_what_fits() {
+    fn the_platform_quota_takes_only_what_fits_and_a_refused_call_moves_neither_count() {
         let now = at("2026-11-25T12:00:00Z");
         let mut p = PlatformMeter::default();
-        assert!(p.reserve(5, Some(5), now).is_ok());
-        let denied = p.reserve(1, Some(5), now).unwrap_err();
-        assert_eq!((denied.count, denied.remaining), (5, Some(0)));
-        assert_eq!(p.usage.count, 5);
+        let mut u = UserMeter::default();
+        let quota = TrackInput { platform_limit: Some(5), ..input(5, None) };
+        assert!(allowed(&track(&mut p, &mut u, &quota, now)));
+        let before = (p.clone(), u.clone());
+        let d = track(&mut p, &mut u, &TrackInput { amount: 1, ..quota }, now);
+        assert!(
+            matches!(d, TrackDecision::PlatformQuotaReached { ref platform, .. } if platform.count == 5 && platform.remaining == Some(0))
+        );
+        assert_eq!((p, u), before);
+    }
+
+    #[test]
+    fn the_platform_quota_wins_over_the_end_users_own_refusal_but_not_over_a_replay() {
+        let now = at("2026-11-25T12:00:00Z");
+        let mut p = PlatformMeter {
+            usage: PeriodCount { period: "2026-11".into(), count: 5 },
+            today: None,
+        };
+        let mut u = UserMeter {
+            usage: PeriodCount { period: "2026-11".into(), count: 3 },
+            ..Default::default()
+        };
+        let full = TrackInput { platform_limit: Some(5), ..input(1, Some(3)) };
+        assert!(matches!(
+            track(&mut p, &mut u, &full, now),
+            TrackDecision::PlatformQuotaReached { .. }
+        ));
+        let record =
+            IdempotencyRecord { recorded_at_ms: now.timestamp_millis(), answer: json!({"n": 1}) };
+        let replay = TrackInput { prior: Some(&record), ..full };
+        assert!(matches!(track(&mut p, &mut u, &replay, now), TrackDecision::Replay { .. }));
+    }
+
+    #[test]
+    fn a_full_preview_refuses_a_new_end_user_before_counting_anything() {
+        let now = at("2026-11-25T12:00:00Z");
+        let mut p = PlatformMeter::default();
+        let mut u = UserMeter::default();
+        let full = TrackInput { preview: PreviewSeat::Full, ..input(1, None) };
+        assert!(matches!(track(&mut p, &mut u, &full, now), TrackDecision::PreviewFull { .. }));
+        assert_eq!((p.usage.count, u.usage.count), (0, 0));
+        let room = TrackInput { preview: PreviewSeat::Room, ..input(1, None) };
+        assert!(allowed(&track(&mut p, &mut u, &room, now)));
+    }
+
+    #[test]
+    fn a_replay_adds_nothing_to_the_day_and_every_refusal_counts_as_denied() {
+        let rate = RateStatus { limit: 1, remaining: 1, reset_seconds: 60 };
+        assert_eq!(TrackDecision::Replay { answer: json!({}), rate }.day_counts(), (0, 0));
+        assert_eq!(TrackDecision::PreviewFull { rate }.day_counts(), (0, 1));
+        let usage = Usage::new(1, Some(1), at("2026-11-25T12:00:00Z"));
+        assert_eq!(TrackDecision::Allowed { usage, rate }.day_counts(), (1, 0));
     }
 
     #[test]
@@ -472,39 +555,34 @@ mod tests {
     #[derive(Debug, Clone)]
     enum Step {
         Track { amount: u64, idem: Option<u8> },
-        Release,
         Wait { ms: i64 },
     }
 
     fn step() -> impl Strategy<Value = Step> {
         prop_oneof![
             6 => (1u64..20, proptest::option::of(0u8..4)).prop_map(|(amount, idem)| Step::Track { amount, idem }),
-            1 => Just(Step::Release),
             2 => (0i64..40 * 24 * 3600 * 1000).prop_map(|ms| Step::Wait { ms }),
         ]
     }
 
     proptest! {
-        /// Any sequence of tracks (with and without replays), releases of the last
-        /// allowed call, and waits across months: `count` stays within `limit`, replays
+        /// Any sequence of tracks (with and without replays) and waits across months: `count` stays within `limit`, replays
         /// never count, and the sum of allowed amounts in a period equals the count.
         #[test]
         fn the_meter_never_lets_count_exceed_limit(limit in 0u64..60, steps in proptest::collection::vec(step(), 1..120)) {
             let mut now = at("2026-11-20T00:00:00Z");
             let mut m = UserMeter::default();
             let mut records: std::collections::HashMap<u8, IdempotencyRecord> = Default::default();
-            let mut last_allowed: Option<(u64, Instant)> = None;
             let mut allowed_this_period = 0u64;
             let mut period = BillingPeriod::containing(now).key();
             for s in steps {
                 match s {
                     Step::Track { amount, idem } => {
                         let prior = idem.and_then(|k| records.get(&k));
-                        let i = TrackInput { amount, limit: Some(limit), rate_limit_per_minute: 1_000, prior };
+                        let i = TrackInput { rate_limit_per_minute: 1_000, prior, ..input(amount, Some(limit)) };
                         let (d, next) = m.track(&i, now);
                         if let TrackDecision::Allowed { usage, .. } = &d {
                             allowed_this_period += amount;
-                            last_allowed = Some((amount, now));
                             if let Some(k) = idem {
                                 records.insert(k, IdempotencyRecord { recorded_at_ms: now.timestamp_millis(), answer: json!({"count": usage.count}) });
                             }
@@ -513,26 +591,41 @@ mod tests {
                         }
                         m = next;
                     }
-                    Step::Release => {
-                        if let Some((amount, taken_at)) = last_allowed.take() {
-                            if BillingPeriod::containing(taken_at).key() == period {
-                                allowed_this_period -= amount;
-                            }
-                            m = m.release(amount, taken_at);
-                        }
-                    }
                     Step::Wait { ms } => {
                         now += chrono::Duration::milliseconds(ms);
                         let p = BillingPeriod::containing(now).key();
                         if p != period {
                             period = p;
                             allowed_this_period = 0;
-                            last_allowed = None;
                         }
                     }
                 }
                 prop_assert!(m.usage.current(now) <= limit);
                 prop_assert_eq!(m.usage.current(now), allowed_this_period);
+            }
+        }
+
+        /// End-users with a tier limit each, sharing a platform quota, calling in any
+        /// order: a call is allowed exactly when both counts have room for it, the
+        /// platform's count is the sum of its end-users', and neither passes its limit.
+        #[test]
+        fn both_limits_bind_exactly_whatever_the_order_of_calls(
+            quota in 0u64..40,
+            tier in 0u64..15,
+            calls in proptest::collection::vec((0usize..6, 1u64..4), 1..150),
+        ) {
+            let now = at("2026-11-25T12:00:00Z");
+            let mut platform = PlatformMeter::default();
+            let mut users = vec![UserMeter::default(); 6];
+            for (who, amount) in calls {
+                let eligible_user = users[who].usage.count + amount <= tier;
+                let room = platform.usage.count + amount <= quota;
+                let i = TrackInput { platform_limit: Some(quota), rate_limit_per_minute: 1_000, ..input(amount, Some(tier)) };
+                let d = track(&mut platform, &mut users[who], &i, now);
+                prop_assert_eq!(allowed(&d), eligible_user && room, "{:?}", d);
+                prop_assert_eq!(platform.usage.count, users.iter().map(|u| u.usage.count).sum::<u64>());
+                prop_assert!(platform.usage.count <= quota);
+                prop_assert!(users.iter().all(|u| u.usage.count <= tier));
             }
         }
 

@@ -1,173 +1,37 @@
-//! The messages between the workers and the metering Durable Objects. Both sides use
-//! these types, so a change to one side that the other does not follow fails to build.
+//! Every message to a Durable Object, each a [`Command`] (or a [`PlatformCommand`],
+//! which travels in a `ToPlatform` envelope saying who asks). Both sides use these
+//! types, so a change to one side that the other does not follow fails to build.
 //!
-//! A `track` asks the end-user's meter ([`TrackCommand`]) and reserves the platform
-//! quota ([`ReserveCommand`]) at the same time; whichever side allowed a call that the
-//! other refused is then given back ([`SettleCommand`], [`ReleaseCommand`]), before the
-//! answer is sent. Each meter stays exact on its own: neither count can pass its limit.
+//! The objects: `Platform`, one per platform, the only writer of everything the
+//! platform owns (its key set, plan, connection, tiers, and every end-user's count,
+//! rate window, idempotency keys and billing); `Developer`, one per Clerk user, the
+//! only writer of the developer → platform claim; `RateLimiter`, one fixed window per
+//! name; `OAuthStates`, the Connect OAuth nonces of one platform.
 
-use crate::billing::{BillingAccount, EndUserChange};
-use crate::ids::{PlatformId, UserId};
-use crate::meter::{RateStatus, Usage};
-use crate::tier::TierConfig;
-use crate::webhook::StripeEvent;
+use crate::api_key::ApiKeyHash;
+use crate::billing::{BillingAccount, EndUserChange, PlanUpdate};
+use crate::command::{Command, PlatformCommand};
+use crate::error::{ErrorCode, Refusal};
+use crate::ids::{IdempotencyKey, PlatformId, UserId};
+use crate::meter::{RateStatus, TrackDecision, Usage};
+use crate::platform::{Connection, Mode, PlatformPlan, PlatformRecord};
+use crate::stats::Stats;
+use crate::tier::{Tier, TierConfig};
+use crate::webhook::{PlanChange, StripeEvent};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
-/// Paths the meters answer on (`https://meter{path}`; the host is never resolved).
-pub mod path {
-    pub const TRACK: &str = "/track";
-    pub const USER: &str = "/user";
-    pub const RESERVE: &str = "/reserve";
-    pub const SETTLE: &str = "/settle";
-    pub const RELEASE: &str = "/release";
-    pub const PLATFORM_USAGE: &str = "/usage";
-    pub const STATS: &str = "/stats";
-    pub const LIMIT: &str = "/limit";
-    pub const ADMIT: &str = "/admit";
-    pub const BILLING: &str = "/billing";
-    pub const BILLING_EVENT: &str = "/billing-event";
-}
-
-/// A tier as the meters see it: its id and limit. The first is the default.
+/// A tier as metering sees it: its id and limit. The first is the default.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TierLimit {
     pub id: String,
     pub limit: Option<u64>,
 }
 
-/// Every tier's limit, first tier first; never empty.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct TierLimits(Vec<TierLimit>);
-
-impl TierLimits {
-    /// The tier an end-user on `plan` is on (the first, when the plan is gone or unset).
-    pub fn resolve(&self, plan: Option<&str>) -> TierLimit {
-        plan.and_then(|p| self.0.iter().find(|t| t.id == p))
-            .or(self.0.first())
-            .cloned()
-            .unwrap_or(TierLimit { id: "free".into(), limit: Some(0) })
-    }
-}
-
-impl From<&TierConfig> for TierLimits {
-    fn from(config: &TierConfig) -> Self {
-        Self(
-            config
-                .tiers()
-                .iter()
-                .map(|t| TierLimit { id: t.id.to_string(), limit: t.limit })
-                .collect(),
-        )
-    }
-}
-
-/// Worker → UsageMeter: meter one call.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct TrackCommand {
-    pub platform_id: PlatformId,
-    pub user_id: UserId,
-    pub amount: u64,
-    pub idempotency_key: Option<String>,
-    pub tiers: TierLimits,
-    pub rate_limit_per_minute: u64,
-}
-
-/// UsageMeter → worker. Externally tagged (`{"allowed": {…}}`): serde's internally
-/// tagged enums buffer the whole value first, which costs the shipped wasm kilobytes.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum TrackReply {
-    /// `answer` is the response body; `replayed` when an idempotency key repeated it
-    /// (then nothing was taken). `taken_at_ms` is the meter's clock when it took the
-    /// call, which a release needs to find the same period and rate window.
-    Allowed {
-        answer: Value,
-        rate: RateStatus,
-        replayed: bool,
-        taken_at_ms: i64,
-    },
-    TierLimitReached {
-        plan: String,
-        usage: Usage,
-        rate: RateStatus,
-    },
-    RateLimited {
-        plan: String,
-        usage: Usage,
-        rate: RateStatus,
-    },
-    /// The same idempotency key is being answered right now.
-    InProgress {
-        rate: RateStatus,
-    },
-}
-
-impl TrackReply {
-    /// The end-user's rate-limit status, whatever the outcome.
-    pub fn rate(&self) -> &RateStatus {
-        match self {
-            Self::Allowed { rate, .. }
-            | Self::TierLimitReached { rate, .. }
-            | Self::RateLimited { rate, .. }
-            | Self::InProgress { rate } => rate,
-        }
-    }
-}
-
-/// How a `track` ends once both meters have answered.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TrackOutcome {
-    /// `200` with the end-user meter's answer.
-    Allowed { replayed: bool },
-    /// `403 platform_quota_reached`: the quota applies to every call, so it wins over
-    /// the end-user's own refusals (but not over a replay, which is no new call).
-    PlatformQuotaReached,
-    /// The end-user meter's refusal (`403`, `429` or `409`).
-    EndUserDenied,
-}
-
-/// What to give back, and the outcome, given the end-user meter's reply and whether
-/// the platform quota was reserved. A denied call must consume nothing anywhere.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Settlement {
-    pub outcome: TrackOutcome,
-    /// Undo the end-user meter's count (it allowed a call the platform refused).
-    pub release_user: bool,
-    /// Undo the platform reservation; `Some(true)` counts the call as denied.
-    pub release_platform: Option<bool>,
-}
-
-pub fn settle(user: &TrackReply, platform_allowed: bool) -> Settlement {
-    let release_platform = |denied| platform_allowed.then_some(denied);
-    match user {
-        TrackReply::Allowed { replayed: true, .. } => Settlement {
-            outcome: TrackOutcome::Allowed { replayed: true },
-            release_user: false,
-            release_platform: release_platform(false),
-        },
-        TrackReply::Allowed { replayed: false, .. } if platform_allowed => Settlement {
-            outcome: TrackOutcome::Allowed { replayed: false },
-            release_user: false,
-            release_platform: None,
-        },
-        TrackReply::Allowed { replayed: false, .. } => Settlement {
-            outcome: TrackOutcome::PlatformQuotaReached,
-            release_user: true,
-            release_platform: None,
-        },
-        _ if !platform_allowed => Settlement {
-            outcome: TrackOutcome::PlatformQuotaReached,
-            release_user: false,
-            release_platform: None,
-        },
-        _ => Settlement {
-            outcome: TrackOutcome::EndUserDenied,
-            release_user: false,
-            release_platform: Some(true),
-        },
-    }
+/// The tier an end-user on `plan` is on (the first, when the plan is gone or unset).
+pub fn resolve_tier(config: &TierConfig, plan: Option<&str>) -> TierLimit {
+    let tier = plan.and_then(|p| config.find(p)).unwrap_or_else(|| config.first());
+    TierLimit { id: tier.id.to_string(), limit: tier.limit }
 }
 
 /// The body of an allowed `track` and of the end-user read routes.
@@ -179,98 +43,310 @@ pub fn user_answer(user_id: &UserId, plan: &str, usage: &Usage, allowed: Option<
     body
 }
 
-/// Worker → UsageMeter: read an end-user (and optionally set their plan first).
+// ---- The platform's object ----
+
+/// Stores a new platform (`409` if the object holds one already).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CreatePlatform {
+    pub record: PlatformRecord,
+}
+
+impl PlatformCommand for CreatePlatform {
+    const PATH: &'static str = "/create";
+    type Reply = ();
+}
+
+/// Meters one call for an end-user: the tier limit, the platform quota, the rate limit
+/// and idempotency, decided in one step.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct UserCommand {
+pub struct Track {
+    pub user_id: UserId,
+    pub amount: u64,
+    pub idempotency_key: Option<IdempotencyKey>,
+    /// Asked with the end-user's own session token: only `amount: 1`, and no answer
+    /// carries the platform's own quota.
+    pub by_end_user: bool,
+}
+
+impl PlatformCommand for Track {
+    const PATH: &'static str = "/track";
+    type Reply = TrackAnswer;
+}
+
+/// What a `track` answers. Externally tagged: serde's internally tagged enums buffer
+/// the whole value first, which costs the shipped wasm kilobytes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TrackAnswer {
+    /// `answer` is the response body; `replayed` when an idempotency key repeated it.
+    Allowed { answer: Value, rate: RateStatus, replayed: bool },
+    /// A refusal, with the end-user's rate-limit status for the headers.
+    Refused { refusal: Refusal, rate: RateStatus },
+}
+
+/// Only this amount may be metered with an end-user's session token: one signed-in
+/// end-user must not be able to spend the developer's whole plan in one call.
+pub const END_USER_AMOUNT: u64 = 1;
+
+/// The refusal of an amount an end-user's token may not meter, if it may not.
+pub fn end_user_amount(amount: u64) -> Result<(), Refusal> {
+    if amount == END_USER_AMOUNT {
+        Ok(())
+    } else {
+        Err(Refusal::new(
+            ErrorCode::Forbidden,
+            "An end-user session token meters one call at a time (amount 1); larger amounts need the API key.",
+        ))
+    }
+}
+
+/// The answer to a decided `track`, in the contract's terms.
+pub fn track_answer(
+    user_id: &UserId,
+    plan: &str,
+    decision: TrackDecision,
+    by_end_user: bool,
+    preview_end_users: u64,
+) -> TrackAnswer {
+    let refused = |refusal, rate| TrackAnswer::Refused { refusal, rate };
+    match decision {
+        TrackDecision::Replay { answer, rate } => {
+            TrackAnswer::Allowed { answer, rate, replayed: true }
+        }
+        TrackDecision::Allowed { usage, rate } => TrackAnswer::Allowed {
+            answer: user_answer(user_id, plan, &usage, Some(true)),
+            rate,
+            replayed: false,
+        },
+        TrackDecision::PreviewFull { rate } => refused(
+            Refusal::new(
+                ErrorCode::Forbidden,
+                format!("This platform is in preview, which serves at most {preview_end_users} end-users; connect Stripe in the dashboard to serve more."),
+            ),
+            rate,
+        ),
+        TrackDecision::PlatformQuotaReached { platform, rate } => {
+            let refusal = Refusal::new(
+                ErrorCode::PlatformQuotaReached,
+                "This platform has used its monthly API calls; upgrade the dream-api plan to continue.",
+            );
+            let refusal =
+                if by_end_user { refusal } else { refusal.with_extra(json!({ "usage": platform })) };
+            refused(refusal, rate)
+        }
+        TrackDecision::TierLimitReached { usage, rate } => refused(
+            Refusal::new(
+                ErrorCode::TierLimitReached,
+                format!("{user_id} has used every call of the \"{plan}\" tier this period."),
+            )
+            .with_extra(json!({ "userId": user_id, "plan": plan, "usage": usage })),
+            rate,
+        ),
+        TrackDecision::RateLimited { usage, rate } => refused(
+            Refusal::new(
+                ErrorCode::RateLimited,
+                format!(
+                    "{user_id} made more than {} calls this minute; retry after the window resets.",
+                    rate.limit
+                ),
+            )
+            .with_extra(json!({ "userId": user_id, "plan": plan, "usage": usage })),
+            rate,
+        ),
+    }
+}
+
+/// Reads an end-user's plan and usage; never counts.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ReadUser {
+    pub user_id: UserId,
+}
+
+impl PlatformCommand for ReadUser {
+    const PATH: &'static str = "/user";
+    type Reply = Value;
+}
+
+/// The developer's override of an end-user's tier (`plan` must be one of its tiers).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SetUserPlan {
+    pub user_id: UserId,
+    pub plan: String,
+}
+
+impl PlatformCommand for SetUserPlan {
+    const PATH: &'static str = "/user/plan";
+    type Reply = Value;
+}
+
+/// The tier `plan` names, or the message of a `400` listing the platform's tiers.
+pub fn plan_override(config: &TierConfig, plan: &str) -> Result<String, Refusal> {
+    match config.find(plan) {
+        Some(tier) => Ok(tier.id.to_string()),
+        None => {
+            let ids: Vec<&str> = config.tiers().iter().map(|t| t.id.as_str()).collect();
+            Err(Refusal::new(
+                ErrorCode::InvalidRequest,
+                format!("plan must be one of this platform's tiers: {}", ids.join(", ")),
+            ))
+        }
+    }
+}
+
+/// A page of end-users, in `userId` order, after `after`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ListUsers {
+    pub after: Option<UserId>,
+    pub limit: u64,
+}
+
+impl PlatformCommand for ListUsers {
+    const PATH: &'static str = "/users";
+    type Reply = UsersPage;
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct UsersPage {
+    pub users: Vec<Value>,
+    /// The last end-user of a full page: the next page starts after it.
+    pub next: Option<UserId>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct GetStats {
+    pub days: u64,
+}
+
+impl PlatformCommand for GetStats {
+    const PATH: &'static str = "/stats";
+    type Reply = Stats;
+}
+
+/// The platform as its developer sees it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct GetPlatform;
+
+impl PlatformCommand for GetPlatform {
+    const PATH: &'static str = "/platform";
+    type Reply = PlatformView;
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PlatformView {
     pub platform_id: PlatformId,
-    pub user_id: UserId,
-    pub tiers: TierLimits,
-    pub set_plan: Option<String>,
-}
-
-/// Worker → UsageMeter, after the platform answered: keep or give back a call the
-/// meter allowed. `release` undoes it (the platform quota refused it); without it the
-/// call stands and its idempotency key is answered from now on.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct SettleCommand {
-    pub idempotency_key: Option<String>,
-    pub release: Option<Release>,
-    pub rate_limit_per_minute: u64,
-}
-
-/// What to give back: the amount, and when it was taken (for its period and window).
-#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Release {
-    pub amount: u64,
-    pub taken_at_ms: i64,
-}
-
-/// Worker → PlatformMeter: take `amount` of the quota for `user_id`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ReserveCommand {
-    pub amount: u64,
-    pub limit: Option<u64>,
-    pub user_id: UserId,
-    /// In preview: how many distinct end-users the platform may serve.
-    #[serde(default)]
-    pub preview_limit: Option<u64>,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ReserveReply {
-    pub allowed: bool,
+    pub name: Option<String>,
+    pub email: String,
+    pub mode: Mode,
+    pub plan: PlatformPlan,
+    /// The platform quota this month, under the plan.
     pub usage: Usage,
-    /// Refused because the preview already serves its most end-users (nothing taken).
-    #[serde(default)]
-    pub preview_full: bool,
-    /// This call made the end-user one the preview serves; a release forgets them.
-    #[serde(default)]
-    pub new_end_user: bool,
+    pub created_at: String,
+    pub subscribed: bool,
+    pub customer_id: Option<String>,
+    pub developer: Option<String>,
 }
 
-/// Worker → PlatformMeter: give back a reservation. `denied` when the end-user's meter
-/// refused the call (it then counts as denied in the statistics); not when the call was
-/// an idempotent replay (which is no new call at all).
+/// Makes `next` the platform's key. Asked with a key (`Auth::Key`), that key must be
+/// the current one; the dashboard's developer may always rotate.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct ReleaseCommand {
-    pub amount: u64,
-    pub denied: bool,
-    /// An end-user this reservation admitted to the preview, to forget again.
-    #[serde(default)]
-    pub forget_user: Option<UserId>,
+pub struct RotateKey {
+    pub next: ApiKeyHash,
+    pub grace_seconds: u64,
 }
 
-/// Worker → PlatformMeter: may `user_id` be served (the preview's end-user limit)?
-/// Admits them if so.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct AdmitCommand {
-    pub user_id: UserId,
-    pub preview_limit: Option<u64>,
+impl PlatformCommand for RotateKey {
+    const PATH: &'static str = "/keys/rotate";
+    /// When the replaced key stops working (RFC 3339).
+    type Reply = String;
 }
 
-/// Worker → UsageMeter: apply a Stripe event to the end-user's plan, once and in order,
-/// if it comes from an account it may (`EndUserBilling::apply`). `tier` is the tier
-/// bought, resolved by the worker against the platform's tiers.
+/// What billing needs: the mode, the sealed connection, the tiers and where they are
+/// priced.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct GetBilling;
+
+impl PlatformCommand for GetBilling {
+    const PATH: &'static str = "/billing";
+    type Reply = BillingState;
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct BillingEventCommand {
+pub struct BillingState {
     pub platform_id: PlatformId,
-    pub user_id: UserId,
-    pub event: StripeEvent,
-    pub change: EndUserChange,
-    pub tier: Option<String>,
-    /// The account the platform's end-users pay through now.
-    pub current_account: BillingAccount,
+    pub email: String,
+    pub mode: Mode,
+    pub connection: Option<Connection>,
+    pub tiers: Vec<Tier>,
+    pub prices_account: Option<BillingAccount>,
 }
 
-/// UsageMeter → worker: the end-user's Stripe customer and subscription.
+/// Stores tiers priced on `account`; refused (`409`) if the platform's end-users no
+/// longer pay through that account (it connected or disconnected meanwhile).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SetTiers {
+    pub tiers: Vec<Tier>,
+    pub account: BillingAccount,
+}
+
+impl PlatformCommand for SetTiers {
+    const PATH: &'static str = "/tiers";
+    type Reply = Vec<Tier>;
+}
+
+/// Stores the connected account (sealed); a ready one puts the platform in production.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Connect {
+    pub connection: Connection,
+}
+
+impl PlatformCommand for Connect {
+    const PATH: &'static str = "/connect";
+    type Reply = Mode;
+}
+
+/// Forgets the connected account (only if it is `account_hash`, when given) and returns
+/// the platform to preview. Replies with the connection it removed.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Disconnect {
+    pub account_hash: Option<String>,
+}
+
+impl PlatformCommand for Disconnect {
+    const PATH: &'static str = "/disconnect";
+    type Reply = Option<Connection>;
+}
+
+/// Admits an end-user to the preview if it has room (routes that serve an end-user
+/// without metering, such as checkout).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AdmitEndUser {
+    pub user_id: UserId,
+}
+
+impl PlatformCommand for AdmitEndUser {
+    const PATH: &'static str = "/admit";
+    type Reply = bool;
+}
+
+/// An end-user's Stripe customer and subscription.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GetEndUserBilling {
+    pub user_id: UserId,
+}
+
+impl PlatformCommand for GetEndUserBilling {
+    const PATH: &'static str = "/user/billing";
+    type Reply = BillingView;
+}
+
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct BillingView {
@@ -279,23 +355,88 @@ pub struct BillingView {
     pub subscription_id: Option<String>,
 }
 
-/// Worker → PlatformMeter: the platform's quota usage under `limit`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct PlatformUsageQuery {
-    pub limit: Option<u64>,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct StatsQuery {
-    pub days: u64,
-}
-
-/// Worker → RateLimiter: take one call from the fixed window named by the object.
+/// Applies a Stripe event to an end-user's plan, once and in order. The tier bought is
+/// resolved by the object against its own tiers, so a tier added a moment ago counts.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct LimitCommand {
+pub struct ApplyEndUserEvent {
+    pub user_id: UserId,
+    pub event: StripeEvent,
+    pub change: EndUserChange,
+    /// The account the platform's end-users pay through now.
+    pub current_account: BillingAccount,
+}
+
+impl PlatformCommand for ApplyEndUserEvent {
+    const PATH: &'static str = "/user/event";
+    type Reply = EventOutcome;
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EventOutcome {
+    Applied(PlanUpdate),
+    /// It cannot be applied yet (no tier has the price bought): nothing was recorded,
+    /// so the webhook answers `5xx` and Stripe retries it.
+    NotYet,
+}
+
+/// Applies a Stripe event to the platform's own plan, once and in order.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ApplyPlanEvent {
+    pub event: StripeEvent,
+    pub change: PlanChange,
+}
+
+impl PlatformCommand for ApplyPlanEvent {
+    const PATH: &'static str = "/plan/event";
+    /// The platform afterwards (its Clerk copy is written from it).
+    type Reply = PlatformView;
+}
+
+// ---- The developer's object ----
+
+/// Claims the developer's one platform and creates it: exactly one of any number of
+/// simultaneous claims creates a platform; the others learn which one exists.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ClaimPlatform {
+    pub record: PlatformRecord,
+}
+
+impl Command for ClaimPlatform {
+    const PATH: &'static str = "/claim";
+    type Reply = Result<Claim, Refusal>;
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Claim {
+    Created,
+    Exists(PlatformId),
+}
+
+/// The platform the developer owns, if any.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct OwnedPlatform;
+
+impl Command for OwnedPlatform {
+    const PATH: &'static str = "/owned";
+    type Reply = Option<PlatformId>;
+}
+
+// ---- The small objects ----
+
+/// Takes one call from the fixed window of a `RateLimiter` (named by the object).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TakeFromLimit {
     pub limit: u64,
     pub window_ms: i64,
+}
+
+impl Command for TakeFromLimit {
+    const PATH: &'static str = "/limit";
+    type Reply = LimitReply;
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -304,15 +445,31 @@ pub struct LimitReply {
     pub rate: RateStatus,
 }
 
-/// `usage:{platformId}:{userId}` in `USAGE_KV`: what dashboards list. Kept small, as it
-/// also travels as the KV key's metadata so that one list call returns every user.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// Remembers a Connect OAuth state's nonce until it expires.
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct UsageSnapshot {
-    pub user_id: UserId,
-    pub plan: Option<String>,
-    pub period: String,
-    pub count: u64,
+pub struct IssueNonce {
+    pub nonce: String,
+    pub expires_at: i64,
+    pub now: i64,
+}
+
+impl Command for IssueNonce {
+    const PATH: &'static str = "/issue";
+    type Reply = bool;
+}
+
+/// Uses up a nonce: whether it was issued, unexpired and unclaimed.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ClaimNonce {
+    pub nonce: String,
+    pub now: i64,
+}
+
+impl Command for ClaimNonce {
+    const PATH: &'static str = "/claim";
+    type Reply = bool;
 }
 
 #[cfg(test)]
@@ -320,92 +477,100 @@ mod tests {
     use super::*;
     use crate::meter::Usage;
 
-    #[test]
-    fn a_plan_that_is_gone_or_unset_resolves_to_the_first_tier() {
-        let tiers: TierLimits = (&TierConfig::default_for_new_platform()).into();
-        assert_eq!(tiers.resolve(None).id, "free");
-        assert_eq!(tiers.resolve(Some("removed")).limit, Some(100));
-    }
-
-    #[test]
-    fn replies_are_keyed_by_their_outcome_and_read_back_whole() {
-        let now = "2026-11-25T00:00:00Z".parse().expect("valid");
-        let reply = TrackReply::TierLimitReached {
-            plan: "free".into(),
-            usage: Usage::new(5, Some(5), now),
-            rate: RateStatus { limit: 100, remaining: 99, reset_seconds: 60 },
-        };
-        let json = serde_json::to_value(&reply).expect("json");
-        assert_eq!(json["tier_limit_reached"]["plan"], "free");
-        assert_eq!(serde_json::from_value::<TrackReply>(json).expect("back"), reply);
-    }
-
-    #[test]
-    fn an_allowed_answer_says_allowed_beside_the_user_and_usage() {
-        let now = "2026-11-25T00:00:00Z".parse().expect("valid");
-        let user = UserId::parse("u1").expect("valid");
-        let body = user_answer(&user, "free", &Usage::new(1, Some(5), now), Some(true));
-        assert_eq!(body["allowed"], true);
-        assert_eq!(body["usage"]["remaining"], 4);
-        assert!(user_answer(&user, "free", &Usage::new(1, None, now), None)
-            .get("allowed")
-            .is_none());
+    fn now() -> crate::time::Instant {
+        "2026-11-25T00:00:00Z".parse().expect("valid")
     }
 
     fn rate() -> RateStatus {
         RateStatus { limit: 100, remaining: 99, reset_seconds: 60 }
     }
 
-    fn allowed(replayed: bool) -> TrackReply {
-        TrackReply::Allowed { answer: json!({}), rate: rate(), replayed, taken_at_ms: 0 }
+    fn user() -> UserId {
+        UserId::parse("u1").expect("valid")
     }
 
-    fn denied() -> TrackReply {
-        let now = "2026-11-25T00:00:00Z".parse().expect("valid");
-        TrackReply::TierLimitReached {
-            plan: "free".into(),
-            usage: Usage::new(5, Some(5), now),
+    #[test]
+    fn a_plan_that_is_gone_or_unset_resolves_to_the_first_tier() {
+        let tiers = TierConfig::default_for_new_platform();
+        assert_eq!(resolve_tier(&tiers, None).id, "free");
+        assert_eq!(resolve_tier(&tiers, Some("removed")).limit, Some(100));
+    }
+
+    #[test]
+    fn an_override_must_name_one_of_the_platforms_tiers() {
+        let tiers = TierConfig::default_for_new_platform();
+        assert_eq!(plan_override(&tiers, "free").expect("a tier"), "free");
+        let refused = plan_override(&tiers, "gold").expect_err("not a tier");
+        assert_eq!(refused.code, ErrorCode::InvalidRequest);
+        assert!(refused.message.contains("free"), "{}", refused.message);
+    }
+
+    #[test]
+    fn answers_are_keyed_by_their_outcome_and_read_back_whole() {
+        let answer = track_answer(
+            &user(),
+            "free",
+            TrackDecision::TierLimitReached { usage: Usage::new(5, Some(5), now()), rate: rate() },
+            false,
+            100,
+        );
+        let json = serde_json::to_value(&answer).expect("json");
+        assert_eq!(json["refused"]["refusal"]["code"], "tier_limit_reached");
+        assert_eq!(json["refused"]["refusal"]["extra"]["plan"], "free");
+        assert_eq!(serde_json::from_value::<TrackAnswer>(json).expect("back"), answer);
+    }
+
+    #[test]
+    fn an_allowed_answer_says_allowed_beside_the_user_and_usage() {
+        let body = user_answer(&user(), "free", &Usage::new(1, Some(5), now()), Some(true));
+        assert_eq!(body["allowed"], true);
+        assert_eq!(body["usage"]["remaining"], 4);
+        assert!(user_answer(&user(), "free", &Usage::new(1, None, now()), None)
+            .get("allowed")
+            .is_none());
+    }
+
+    #[test]
+    fn an_end_user_never_sees_the_platforms_own_quota() {
+        let decision = || TrackDecision::PlatformQuotaReached {
+            platform: Usage::new(5, Some(5), now()),
             rate: rate(),
+        };
+        let TrackAnswer::Refused { refusal, .. } =
+            track_answer(&user(), "free", decision(), true, 100)
+        else {
+            panic!("refused")
+        };
+        assert_eq!(refusal.code, ErrorCode::PlatformQuotaReached);
+        assert_eq!(refusal.extra, None);
+        let TrackAnswer::Refused { refusal, .. } =
+            track_answer(&user(), "free", decision(), false, 100)
+        else {
+            panic!("refused")
+        };
+        assert_eq!(refusal.extra.expect("usage")["usage"]["limit"], 5);
+    }
+
+    #[test]
+    fn an_end_user_token_meters_one_call_at_a_time() {
+        assert!(end_user_amount(1).is_ok());
+        for amount in [0, 2, 5, 1_000] {
+            assert_eq!(end_user_amount(amount).expect_err("refused").code, ErrorCode::Forbidden);
         }
     }
 
     #[test]
-    fn a_call_both_meters_allow_stands_and_nothing_is_given_back() {
-        let s = settle(&allowed(false), true);
-        assert_eq!(s.outcome, TrackOutcome::Allowed { replayed: false });
-        assert_eq!((s.release_user, s.release_platform), (false, None));
-    }
-
-    #[test]
-    fn a_call_the_platform_refuses_is_given_back_to_the_end_user_meter() {
-        let s = settle(&allowed(false), false);
-        assert_eq!(s.outcome, TrackOutcome::PlatformQuotaReached);
-        assert_eq!((s.release_user, s.release_platform), (true, None));
-    }
-
-    #[test]
-    fn a_call_the_end_user_meter_refuses_is_given_back_to_the_platform_as_denied() {
-        let s = settle(&denied(), true);
-        assert_eq!(s.outcome, TrackOutcome::EndUserDenied);
-        assert_eq!((s.release_user, s.release_platform), (false, Some(true)));
-        let in_flight = settle(&TrackReply::InProgress { rate: rate() }, true);
-        assert_eq!(in_flight.release_platform, Some(true));
-    }
-
-    #[test]
-    fn an_exhausted_platform_quota_answers_every_new_call_but_not_a_replay() {
-        let s = settle(&denied(), false);
-        assert_eq!(s.outcome, TrackOutcome::PlatformQuotaReached);
-        assert_eq!((s.release_user, s.release_platform), (false, None));
-        let replay = settle(&allowed(true), false);
-        assert_eq!(replay.outcome, TrackOutcome::Allowed { replayed: true });
-        assert_eq!((replay.release_user, replay.release_platform), (false, None));
-    }
-
-    #[test]
-    fn a_replay_gives_back_its_platform_reservation_without_counting_a_denial() {
-        let s = settle(&allowed(true), true);
-        assert_eq!(s.outcome, TrackOutcome::Allowed { replayed: true });
-        assert_eq!((s.release_user, s.release_platform), (false, Some(false)));
+    fn a_replay_is_allowed_and_marked_replayed() {
+        let answer = track_answer(
+            &user(),
+            "free",
+            TrackDecision::Replay { answer: json!({"n": 1}), rate: rate() },
+            false,
+            100,
+        );
+        assert_eq!(
+            answer,
+            TrackAnswer::Allowed { answer: json!({"n": 1}), rate: rate(), replayed: true }
+        );
     }
 }

@@ -1,8 +1,9 @@
-//! What the workers keep in KV, and under which names (API.md "Storage layout").
+//! What the workers keep in KV, and under which names: read-side copies that the
+//! platform's and the developer's Durable Objects write (API.md "One writer per piece of
+//! platform state"); nothing decides from them.
 
 use crate::api_key::ApiKeyHash;
-use crate::billing::StripeAccountId;
-use crate::ids::{PlatformId, UserId};
+use crate::ids::PlatformId;
 use crate::time::Instant;
 use serde::{Deserialize, Serialize};
 
@@ -11,48 +12,20 @@ pub fn api_key_record(hash: &ApiKeyHash) -> String {
     format!("apikey:{}", hash.as_str())
 }
 
-/// `platform:{id}:apiKey`: the hash of the platform's current key.
-pub fn platform_current_key(platform: &PlatformId) -> String {
-    format!("platform:{platform}:apiKey")
-}
-
-pub fn platform_meta(platform: &PlatformId) -> String {
-    format!("platform:{platform}:meta")
-}
-
 pub fn tier_config(platform: &PlatformId) -> String {
     format!("user:{platform}:tierConfig")
 }
 
-/// `platform:{id}:stripe`: the connected Stripe account, sealed.
-pub fn platform_stripe(platform: &PlatformId) -> String {
-    format!("platform:{platform}:stripe")
-}
-
 /// `connected-account:{sha256(acct_…)}` → platformId: which platform a Connect event
-/// about an account concerns, without keeping the account id in clear.
-pub fn connected_account(account: &StripeAccountId) -> String {
-    use sha2::{Digest, Sha256};
-    format!("connected-account:{}", hex::encode(Sha256::digest(account.as_str().as_bytes())))
+/// about an account concerns, without keeping the account id in clear (the hash is
+/// `platform::account_hash`).
+pub fn connected_account(account_hash: &str) -> String {
+    format!("connected-account:{account_hash}")
 }
 
 /// `developer:{clerkUserId}`: the platform a signed-in developer owns.
 pub fn developer_platform(clerk_user_id: &str) -> String {
     format!("developer:{clerk_user_id}")
-}
-
-/// `usage:{platformId}:{userId}` in `USAGE_KV`.
-pub fn usage_snapshot(platform: &PlatformId, user: &UserId) -> String {
-    format!("{}{user}", usage_snapshot_prefix(platform))
-}
-
-pub fn usage_snapshot_prefix(platform: &PlatformId) -> String {
-    format!("usage:{platform}:")
-}
-
-/// The Durable Object that meters one end-user of one platform.
-pub fn usage_meter_name(platform: &PlatformId, user: &UserId) -> String {
-    format!("{platform}:{user}")
 }
 
 /// The value under `apikey:{sha256}`. `expires_at` is set on a rotated-out key.
@@ -76,11 +49,10 @@ mod tests {
 
     #[test]
     fn a_connected_account_is_indexed_by_its_hash_never_in_clear() {
-        let account = StripeAccountId::parse("acct_1Secret").expect("valid");
-        let name = connected_account(&account);
+        let account = crate::billing::StripeAccountId::parse("acct_1Secret").expect("valid");
+        let name = connected_account(&crate::platform::account_hash(&account));
         assert!(name.starts_with("connected-account:"));
         assert!(!name.contains("1Secret"));
-        assert_eq!(name, connected_account(&account));
     }
 
     #[test]

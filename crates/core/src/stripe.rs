@@ -3,6 +3,11 @@
 //! entry may match (during a secret rotation Stripe signs with both); `v0` and other
 //! schemes are ignored; a timestamp more than 300 s old is refused (one in the future
 //! is not, as Stripe's verifier does not).
+//!
+//! One worker may receive events from several Stripe endpoints (the platform endpoint
+//! and the Connect endpoint each have their own secret), so `STRIPE_WEBHOOK_SECRET`
+//! holds a comma-separated list ([`WebhookSecret::list`]) and any one may verify
+//! ([`verify_any`]).
 
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
@@ -19,6 +24,12 @@ pub struct WebhookSecret(String);
 impl WebhookSecret {
     pub fn new(secret: impl Into<String>) -> Self {
         Self(secret.into())
+    }
+
+    /// The secrets of a comma-separated list such as `STRIPE_WEBHOOK_SECRET`: each
+    /// trimmed, empty ones left out.
+    pub fn list(secrets: &str) -> Vec<Self> {
+        secrets.split(',').map(str::trim).filter(|s| !s.is_empty()).map(Self::new).collect()
     }
 
     /// The `v1` signature of `body` at `timestamp`, as Stripe computes it.
@@ -70,6 +81,17 @@ pub fn verify(
     body: &[u8],
     now_seconds: i64,
 ) -> Result<(), SignatureError> {
+    verify_any(std::slice::from_ref(secret), header, body, now_seconds)
+}
+
+/// Checks `header` against `body` with each of `secrets`: any one that matches verifies.
+/// With no secrets at all nothing matches.
+pub fn verify_any(
+    secrets: &[WebhookSecret],
+    header: &str,
+    body: &[u8],
+    now_seconds: i64,
+) -> Result<(), SignatureError> {
     let mut timestamp = None;
     let mut candidates = Vec::new();
     for part in header.split(',') {
@@ -86,10 +108,12 @@ pub fn verify(
     if now_seconds.saturating_sub(timestamp) > TOLERANCE_SECONDS {
         return Err(SignatureError::Stale);
     }
-    let expected = secret.sign(timestamp, body);
-    let matches = candidates
-        .iter()
-        .any(|candidate| bool::from(candidate.as_bytes().ct_eq(expected.as_bytes())));
+    let matches = secrets.iter().any(|secret| {
+        let expected = secret.sign(timestamp, body);
+        candidates
+            .iter()
+            .any(|candidate| bool::from(candidate.as_bytes().ct_eq(expected.as_bytes())))
+    });
     if matches {
         Ok(())
     } else {
@@ -187,5 +211,52 @@ mod tests {
     #[test]
     fn the_secret_never_prints() {
         assert!(!format!("{:?}", secret()).contains("test_secret"));
+    }
+
+    #[test]
+    fn an_event_signed_with_the_second_of_two_secrets_is_accepted() {
+        let secrets = WebhookSecret::list("whsec_platform_endpoint, whsec_test_secret");
+        let header = format!("t={T},v1={COMPACT_SIG}");
+        assert_eq!(verify_any(&secrets, &header, COMPACT.as_bytes(), T), Ok(()));
+    }
+
+    #[test]
+    fn an_event_signed_with_neither_of_two_secrets_is_refused() {
+        let secrets = WebhookSecret::list("whsec_platform_endpoint,whsec_connect_endpoint");
+        let header = format!("t={T},v1={COMPACT_SIG}");
+        assert_eq!(
+            verify_any(&secrets, &header, COMPACT.as_bytes(), T),
+            Err(SignatureError::Mismatch)
+        );
+        assert_eq!(
+            verify_any(&[], &header, COMPACT.as_bytes(), T),
+            Err(SignatureError::Mismatch),
+            "no secrets verify nothing"
+        );
+    }
+
+    #[test]
+    fn a_secret_list_is_split_on_commas_trimmed_and_empties_ignored() {
+        let secrets = WebhookSecret::list(" whsec_a ,, whsec_b,  ,");
+        let signed: Vec<String> = secrets.iter().map(|s| s.sign(T, b"{}")).collect();
+        assert_eq!(
+            signed,
+            vec![
+                WebhookSecret::new("whsec_a").sign(T, b"{}"),
+                WebhookSecret::new("whsec_b").sign(T, b"{}")
+            ]
+        );
+        assert!(WebhookSecret::list(" , ").is_empty());
+        assert_eq!(WebhookSecret::list(SECRET).len(), 1, "one secret is a list of one");
+    }
+
+    #[test]
+    fn a_stale_timestamp_is_refused_whichever_secret_signed() {
+        let secrets = WebhookSecret::list("whsec_other,whsec_test_secret");
+        let header = format!("t={T},v1={COMPACT_SIG}");
+        assert_eq!(
+            verify_any(&secrets, &header, COMPACT.as_bytes(), T + 301),
+            Err(SignatureError::Stale)
+        );
     }
 }

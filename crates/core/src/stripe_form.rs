@@ -1,8 +1,28 @@
 //! Stripe's request encoding: `application/x-www-form-urlencoded` with nesting written
 //! into the keys, `a[b][0][c]=v`. Requests are built as JSON values and encoded here;
-//! the Stripe stand-in decodes them back.
+//! the Stripe stand-in decodes them back. And the `Idempotency-Key` of a Checkout
+//! Session, derived from what it is created with ([`checkout_idempotency_key`]).
 
 use serde_json::{Map, Value};
+use sha2::{Digest, Sha256};
+
+/// How long a repeated checkout request gets the session the first one created.
+pub const CHECKOUT_IDEMPOTENCY_SECONDS: i64 = 60;
+
+/// The `Idempotency-Key` for creating a Checkout Session for `buyer` (whoever pays:
+/// `{platformId}:{userId}` for an end-user, the Clerk user id for a developer) with
+/// `params`, at `now_seconds`. A retry of the same request within the same minute gets
+/// the same key, so Stripe answers with the session it already created instead of a
+/// second one; any other buyer, parameter or minute gets a new key (Stripe refuses a key
+/// reused with other parameters, so the parameters must be part of it).
+pub fn checkout_idempotency_key(buyer: &str, params: &Value, now_seconds: i64) -> String {
+    let bucket = now_seconds.div_euclid(CHECKOUT_IDEMPOTENCY_SECONDS);
+    let mut hash = Sha256::new();
+    // The buyer's length keeps `a` + `b:c` apart from `a:b` + `c`.
+    hash.update(format!("{}:{buyer}\n{bucket}\n", buyer.len()));
+    hash.update(encode(params));
+    format!("checkout:{}", hex::encode(hash.finalize()))
+}
 
 /// Encodes an object as Stripe form fields. Arrays become `[0]`, `[1]`, …; `null`
 /// fields are left out; booleans and numbers are written as text.
@@ -202,5 +222,61 @@ mod tests {
             let value = Value::Object(map.into_iter().collect());
             prop_assert_eq!(decode(&encode(&value)), Some(value));
         }
+    }
+
+    fn checkout() -> Value {
+        json!({
+            "mode": "subscription",
+            "line_items": [{ "price": "price_pro", "quantity": 1 }],
+            "success_url": "https://app.example.com/paid",
+            "cancel_url": "https://app.example.com/",
+            "metadata": { "platformId": "plt_0123456789ab", "userId": "u1", "tierId": "pro" },
+        })
+    }
+
+    const BUYER: &str = "plt_0123456789ab:u1";
+    /// The start of a minute (a multiple of 60 s).
+    const MINUTE: i64 = 1_764_000_000;
+
+    #[test]
+    fn a_retried_identical_checkout_within_the_minute_gets_the_same_idempotency_key() {
+        let first = checkout_idempotency_key(BUYER, &checkout(), MINUTE);
+        assert_eq!(checkout_idempotency_key(BUYER, &checkout(), MINUTE + 59), first);
+        assert_ne!(
+            checkout_idempotency_key(BUYER, &checkout(), MINUTE + 60),
+            first,
+            "the next minute starts a new session"
+        );
+    }
+
+    #[test]
+    fn a_checkout_for_another_buyer_price_or_return_url_gets_another_idempotency_key() {
+        let first = checkout_idempotency_key(BUYER, &checkout(), MINUTE);
+        assert_ne!(checkout_idempotency_key("plt_0123456789ab:u2", &checkout(), MINUTE), first);
+        let mut other_price = checkout();
+        other_price["line_items"][0]["price"] = json!("price_team");
+        assert_ne!(checkout_idempotency_key(BUYER, &other_price, MINUTE), first);
+        let mut other_success = checkout();
+        other_success["success_url"] = json!("https://app.example.com/thanks");
+        assert_ne!(checkout_idempotency_key(BUYER, &other_success, MINUTE), first);
+        let mut other_cancel = checkout();
+        other_cancel["cancel_url"] = json!("https://app.example.com/back");
+        assert_ne!(checkout_idempotency_key(BUYER, &other_cancel, MINUTE), first);
+    }
+
+    #[test]
+    fn a_checkout_idempotency_key_is_named_and_fits_stripes_255_characters() {
+        let key = checkout_idempotency_key(BUYER, &checkout(), MINUTE);
+        assert!(key.starts_with("checkout:"), "{key}");
+        assert_eq!(key.len(), "checkout:".len() + 64);
+        assert!(key.len() <= 255);
+        assert!(key["checkout:".len()..].bytes().all(|b| b.is_ascii_hexdigit()));
+    }
+
+    #[test]
+    fn the_buyer_and_the_parameters_cannot_be_shifted_into_each_other() {
+        let a = checkout_idempotency_key("a", &json!({"b:c": "d"}), MINUTE);
+        let b = checkout_idempotency_key("a:b", &json!({"c": "d"}), MINUTE);
+        assert_ne!(a, b);
     }
 }

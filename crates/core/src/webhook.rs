@@ -6,6 +6,7 @@
 //! Unknown event types mean nothing ([`plan_change`] returns `None`).
 
 use crate::error::Invalid;
+use crate::ids::PlatformId;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::{BTreeMap, VecDeque};
@@ -60,18 +61,34 @@ impl StripeEvent {
     }
 }
 
-/// A plan change an event asks for. `reference` names whose plan it is: the checkout
-/// session's `client_reference_id`, or the subscription's `metadata.reference`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// The metadata key that marks a developer's own dream-api subscription and names its
+/// platform, on the checkout session and on the subscription. (End-users' subscriptions
+/// carry `platformId` and `userId` instead: `billing::end_user_event`.)
+pub const PLATFORM_PLAN_KEY: &str = "dreamApiPlatform";
+
+/// A change of a platform's own plan that an event asks for. `platform` is the
+/// platform the subscription was bought for (`None`: not a dream-api plan event).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub enum PlanChange {
-    /// A checkout completed: the reference now has a subscription.
+    /// A checkout completed: the platform now has a subscription.
     Subscribed {
-        reference: Option<String>,
+        platform: Option<PlatformId>,
         subscription_id: Option<String>,
         customer_id: Option<String>,
     },
     /// The subscription stopped being active, or was deleted.
-    Cancelled { reference: Option<String>, subscription_id: String },
+    Cancelled { platform: Option<PlatformId>, subscription_id: String },
+}
+
+impl PlanChange {
+    pub fn platform(&self) -> Option<&PlatformId> {
+        match self {
+            Self::Subscribed { platform, .. } | Self::Cancelled { platform, .. } => {
+                platform.as_ref()
+            }
+        }
+    }
 }
 
 /// Subscription statuses under which a plan stays paid.
@@ -79,9 +96,11 @@ const PAID_STATUSES: [&str; 3] = ["active", "trialing", "past_due"];
 
 pub fn plan_change(event: &StripeEvent) -> Option<PlanChange> {
     let owned = |s: Option<&str>| s.map(str::to_string);
+    let platform =
+        event.object_str(&["metadata", PLATFORM_PLAN_KEY]).and_then(|p| PlatformId::parse(p).ok());
     match event.kind.as_str() {
         "checkout.session.completed" => Some(PlanChange::Subscribed {
-            reference: owned(event.object_str(&["client_reference_id"])),
+            platform,
             subscription_id: owned(event.object_str(&["subscription"])),
             customer_id: owned(event.object_str(&["customer"])),
         }),
@@ -89,12 +108,12 @@ pub fn plan_change(event: &StripeEvent) -> Option<PlanChange> {
             if !event.object_str(&["status"]).is_some_and(|s| PAID_STATUSES.contains(&s)) =>
         {
             Some(PlanChange::Cancelled {
-                reference: owned(event.object_str(&["metadata", "reference"])),
+                platform,
                 subscription_id: owned(event.object_str(&["id"]))?,
             })
         }
         "customer.subscription.deleted" => Some(PlanChange::Cancelled {
-            reference: owned(event.object_str(&["metadata", "reference"])),
+            platform,
             subscription_id: owned(event.object_str(&["id"]))?,
         }),
         _ => None,
@@ -173,7 +192,8 @@ mod tests {
             "checkout.session.completed",
             created,
             json!({
-                "id": "cs_1", "client_reference_id": "user_1", "subscription": "sub_1", "customer": "cus_1"
+                "id": "cs_1", "client_reference_id": "plt_0123456789ab", "subscription": "sub_1", "customer": "cus_1",
+                "metadata": {"dreamApiPlatform": "plt_0123456789ab"}
             }),
         )
     }
@@ -183,16 +203,20 @@ mod tests {
             id,
             kind,
             created,
-            json!({"id": "sub_1", "status": status, "metadata": {"reference": "user_1"}}),
+            json!({"id": "sub_1", "status": status, "metadata": {"dreamApiPlatform": "plt_0123456789ab"}}),
         )
     }
 
+    fn platform() -> Option<PlatformId> {
+        PlatformId::parse("plt_0123456789ab").ok()
+    }
+
     #[test]
-    fn a_completed_checkout_subscribes_its_reference() {
+    fn a_completed_checkout_subscribes_the_platform_it_names() {
         assert_eq!(
             plan_change(&checkout("evt_1", 100)),
             Some(PlanChange::Subscribed {
-                reference: Some("user_1".into()),
+                platform: platform(),
                 subscription_id: Some("sub_1".into()),
                 customer_id: Some("cus_1".into()),
             })
@@ -201,10 +225,8 @@ mod tests {
 
     #[test]
     fn an_inactive_or_deleted_subscription_cancels_and_an_active_one_changes_nothing() {
-        let cancelled = Some(PlanChange::Cancelled {
-            reference: Some("user_1".into()),
-            subscription_id: "sub_1".into(),
-        });
+        let cancelled =
+            Some(PlanChange::Cancelled { platform: platform(), subscription_id: "sub_1".into() });
         assert_eq!(
             plan_change(&sub_event("evt_2", "customer.subscription.updated", 1, "canceled")),
             cancelled

@@ -1,77 +1,84 @@
 //! End-user billing around `dream_core::billing`: the platform's connected Stripe
-//! account (sealed under `TOKEN_ENCRYPTION_KEY` in `platform:{id}:stripe`), the account
-//! its end-users pay through, and its paid tiers' Stripe products and prices.
+//! account (kept sealed under `TOKEN_ENCRYPTION_KEY` by the platform's object), the
+//! account its end-users pay through, and its paid tiers' Stripe products and prices.
+//! Stripe is called here, never from inside an object's decision: the object is asked
+//! again afterwards, and refuses a result that no longer fits (`SetTiers`).
 
 use crate::config;
 use crate::crypto;
 use crate::error::{ApiError, ApiResult};
-use crate::store::Store;
+use crate::objects;
 use crate::stripe;
 use dream_core::billing::{plan_prices, with_price, BillingAccount, ConnectRecord, PricedTiers};
+use dream_core::command::Auth;
 use dream_core::ids::PlatformId;
-use dream_core::platform::{Mode, PlatformMeta};
-use dream_core::tier::TierConfig;
+use dream_core::platform::{account_hash, Connection, Mode};
+use dream_core::protocol::{BillingState, Disconnect, GetBilling, SetTiers};
+use dream_core::tier::{Tier, TierConfig};
 use serde_json::json;
-use worker::{Context, Env};
+use worker::Env;
+
+/// The platform's billing state, as its object holds it now.
+pub async fn state(env: &Env, platform: &PlatformId) -> ApiResult<BillingState> {
+    Ok(objects::platform(env, platform, Auth::Verified, GetBilling).await?.0)
+}
 
 /// The platform's connected account, opened; `None` when it has none.
 pub async fn connect_record(
     env: &Env,
-    store: &Store,
-    platform: &PlatformId,
+    connection: Option<&Connection>,
 ) -> ApiResult<Option<ConnectRecord>> {
-    let Some(sealed) = store.sealed_stripe(platform).await? else {
+    let Some(connection) = connection else {
         return Ok(None);
     };
-    let opened = crypto::open(&config::sealing_key(env)?, &sealed).await?;
+    let opened = crypto::open(&config::sealing_key(env)?, &connection.sealed).await?;
     Ok(Some(serde_json::from_slice(&opened)?))
 }
 
-/// Seals and stores the platform's connected account (a fresh nonce every write).
-pub async fn put_connect_record(
-    env: &Env,
-    store: &Store,
-    platform: &PlatformId,
-    record: &ConnectRecord,
-) -> ApiResult<()> {
+/// Seals a connected account for the platform's object (a fresh nonce every time).
+pub async fn seal(env: &Env, record: &ConnectRecord) -> ApiResult<Connection> {
     let sealed = crypto::seal(&config::sealing_key(env)?, &serde_json::to_vec(record)?).await?;
-    store.put_sealed_stripe(platform, sealed).await?;
-    store.put_connected_platform(&record.stripe_user_id, platform).await
+    Ok(Connection {
+        sealed,
+        account_hash: account_hash(&record.stripe_user_id),
+        ready: record.ready,
+    })
 }
 
 /// The account the platform's end-users pay through: ours in preview, the connected
 /// one in production.
-pub async fn billing_account(
-    env: &Env,
-    store: &Store,
-    meta: &PlatformMeta,
-) -> ApiResult<BillingAccount> {
-    if meta.mode == Mode::Preview {
+pub async fn billing_account(env: &Env, state: &BillingState) -> ApiResult<BillingAccount> {
+    if state.mode == Mode::Preview {
         return Ok(BillingAccount::Ours);
     }
-    match connect_record(env, store, &meta.platform_id).await? {
+    match connect_record(env, state.connection.as_ref()).await? {
         Some(record) if record.ready => Ok(BillingAccount::Connected(record.stripe_user_id)),
         _ => Err(ApiError::internal(format!(
             "platform {} is in production without a connected account",
-            meta.platform_id
+            state.platform_id
         ))),
     }
+}
+
+fn priced(state: &BillingState) -> ApiResult<PricedTiers> {
+    let config = TierConfig::from_stored(state.tiers.clone())
+        .ok_or_else(|| ApiError::internal("a stored tier configuration is invalid"))?;
+    Ok(PricedTiers { config, account: state.prices_account.clone() })
 }
 
 /// Stores `next` as the platform's tiers, each paid tier with a Stripe product and
 /// monthly price on `account`: kept from before when the tier and account are the same,
 /// created otherwise (with idempotency keys, so a retry creates nothing twice). If
-/// Stripe fails, nothing is stored and the call can be retried.
+/// Stripe fails, nothing is stored and the call can be retried; if the platform changed
+/// account meanwhile, its object refuses the tiers (`409`, retry).
 pub async fn price_tiers(
     env: &Env,
-    ctx: &Context,
-    store: &Store,
-    platform: &PlatformId,
+    state: &BillingState,
     next: &TierConfig,
     account: &BillingAccount,
-) -> ApiResult<TierConfig> {
-    let previous = store.priced_tiers(ctx, platform).await?;
-    let (mut config, to_create) = plan_prices(platform, &previous, next, account);
+) -> ApiResult<Vec<Tier>> {
+    let platform = &state.platform_id;
+    let (mut config, to_create) = plan_prices(platform, &priced(state)?, next, account);
     for item in to_create {
         let product =
             stripe::post_as(env, account, "/v1/products", &item.product, Some(&item.product_key))
@@ -85,61 +92,107 @@ pub async fn price_tiers(
             .ok_or_else(|| ApiError::internal("Stripe returned a price without an id"))?;
         config = with_price(&config, &item.tier_id, price_id);
     }
-    let priced = PricedTiers { config: config.clone(), account: Some(account.clone()) };
-    store.put_priced_tiers(platform, &priced).await?;
-    Ok(config)
+    let command = SetTiers { tiers: config.tiers().to_vec(), account: account.clone() };
+    Ok(objects::platform(env, platform, Auth::Verified, command).await?.0)
 }
 
 /// The platform's tiers with prices on the account its end-users pay through now,
 /// creating them first if the platform changed account since they were priced.
 pub async fn current_prices(
     env: &Env,
-    ctx: &Context,
-    store: &Store,
-    meta: &PlatformMeta,
+    state: &BillingState,
     account: &BillingAccount,
 ) -> ApiResult<TierConfig> {
-    let priced = store.priced_tiers(ctx, &meta.platform_id).await?;
+    let priced = priced(state)?;
     let has_paid = priced.config.tiers().iter().any(|t| !t.is_free());
     if !has_paid || priced.account.as_ref() == Some(account) {
         return Ok(priced.config);
     }
-    price_tiers(env, ctx, store, &meta.platform_id, &priced.config, account).await
+    let tiers = price_tiers(env, state, &priced.config, account).await?;
+    TierConfig::from_stored(tiers).ok_or_else(|| ApiError::internal("priced tiers are invalid"))
 }
 
-/// Forgets the platform's connected account and returns it to preview, its tiers priced
-/// on our account again (best effort: checkout does it too).
+/// Forgets the platform's connected account (only `account_hash`, when given) and
+/// returns it to preview, its tiers priced on our account again (best effort: checkout
+/// does it too). Returns the connection it removed.
 pub async fn disconnect(
     env: &Env,
-    ctx: &Context,
-    store: &Store,
-    mut meta: PlatformMeta,
-    record: Option<&ConnectRecord>,
-) -> ApiResult<()> {
-    if let Some(record) = record {
-        store.delete_sealed_stripe(&meta.platform_id).await?;
-        store.delete_connected_platform(&record.stripe_user_id).await?;
+    platform: &PlatformId,
+    account_hash: Option<String>,
+) -> ApiResult<Option<Connection>> {
+    let (removed, _) =
+        objects::platform(env, platform, Auth::Verified, Disconnect { account_hash }).await?;
+    if removed.is_some() {
+        reprice(env, platform).await;
     }
-    if meta.mode != Mode::Preview {
-        meta.mode = Mode::Preview;
-        store.put_platform_meta(&meta).await?;
-        reprice(env, ctx, store, &meta).await;
-    }
-    Ok(())
+    Ok(removed)
 }
 
 /// Prices the platform's tiers on the account its end-users now pay through; a
 /// failure is logged (checkout prices them again when needed).
-pub async fn reprice(env: &Env, ctx: &Context, store: &Store, meta: &PlatformMeta) {
+pub async fn reprice(env: &Env, platform: &PlatformId) {
     let priced = async {
-        let account = billing_account(env, store, meta).await?;
-        current_prices(env, ctx, store, meta, &account).await
+        let state = state(env, platform).await?;
+        let account = billing_account(env, &state).await?;
+        current_prices(env, &state, &account).await
     };
     if let Err(e) = priced.await {
         worker::console_error!(
-            "pricing {}'s tiers after a change of account: {}",
-            meta.platform_id,
+            "pricing {platform}'s tiers after a change of account: {}",
             e.message
         );
     }
+}
+
+/// Stripe Checkout for the platform's own paid plan (`STRIPE_PRICE_ID`); `409` once it
+/// is subscribed. The session and the subscription name the platform, which is what
+/// the plan events are applied to.
+pub async fn plan_checkout(
+    env: &Env,
+    platform: &PlatformId,
+    auth: dream_core::command::Auth,
+    success_url: &str,
+    cancel_url: &str,
+) -> ApiResult<crate::http::Reply> {
+    let (view, preview) =
+        objects::platform(env, platform, auth, dream_core::protocol::GetPlatform).await?;
+    if view.subscribed {
+        return Err(ApiError::new(
+            dream_core::error::ErrorCode::Conflict,
+            "This platform is already subscribed; manage it in the portal.",
+        )
+        .previewing(preview));
+    }
+    let price = config::required(env, "STRIPE_PRICE_ID")?;
+    let params = dream_core::platform::plan_checkout_params(
+        platform,
+        &price,
+        success_url,
+        cancel_url,
+        Some(&view.email),
+    );
+    let session = stripe::post(env, "/v1/checkout/sessions", &params, None).await?;
+    Ok(crate::http::Reply::ok(json!({ "url": session["url"], "sessionId": session["id"] }))?
+        .previewing(preview))
+}
+
+/// The Stripe customer portal for the platform's own plan; `409` before it subscribed.
+pub async fn plan_portal(
+    env: &Env,
+    platform: &PlatformId,
+    auth: dream_core::command::Auth,
+    return_url: &str,
+) -> ApiResult<crate::http::Reply> {
+    let (view, preview) =
+        objects::platform(env, platform, auth, dream_core::protocol::GetPlatform).await?;
+    let customer = view.customer_id.ok_or_else(|| {
+        ApiError::new(
+            dream_core::error::ErrorCode::Conflict,
+            "There is no subscription to manage yet: upgrade first.",
+        )
+        .previewing(preview)
+    })?;
+    let params = json!({ "customer": customer, "return_url": return_url });
+    let session = stripe::post(env, "/v1/billing_portal/sessions", &params, None).await?;
+    Ok(crate::http::Reply::ok(json!({ "url": session["url"] }))?.previewing(preview))
 }

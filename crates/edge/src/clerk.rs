@@ -1,22 +1,33 @@
 //! End-user token mode: a Clerk session token instead of an API key. The token's
 //! signature is checked with WebCrypto against the instance's JWKS (fetched with the
-//! secret key, cached by `dream_core::clerk::JwksCache`'s rules); every other rule is
-//! `dream_core::clerk`'s.
+//! secret key, cached by `dream_core::clerk::JwksCache`'s rules: one fetch at a time per
+//! isolate, backing off after failures, at most one a minute for unknown `kid`s); every
+//! other rule is `dream_core::clerk`'s. And Clerk's Backend API: users and their public
+//! metadata, where "Clerk has no such user" and "Clerk could not be reached" stay apart.
 
 use crate::config::{self, ClerkConfig};
 use crate::crypto::{object, subtle};
 use crate::error::{ApiError, ApiResult};
 use crate::http;
 use crate::store::now_ms;
-use dream_core::clerk::{Jwk, Jwks, JwksCache, SessionClaims, TokenError, UnverifiedToken};
+use dream_core::clerk::{
+    ClerkAnswer, Jwk, Jwks, JwksCache, JwksStep, SessionClaims, TokenError, UnverifiedToken,
+};
 use dream_core::error::ErrorCode;
 use js_sys::Array;
+use serde_json::Value;
 use std::cell::RefCell;
 use std::collections::HashMap;
+use std::time::Duration;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::CryptoKey;
-use worker::{Env, Headers, Method, Request, RequestInit};
+use worker::{Delay, Env, Headers, Method, Request, RequestInit};
+
+/// How often a request waiting for another request's JWKS fetch looks again. Waiting by
+/// timer in its own request, rather than awaiting the other request's promise, keeps a
+/// request from hanging when the one it waits on is cancelled.
+const JWKS_WAIT_MS: u64 = 20;
 
 thread_local! {
     static JWKS: RefCell<JwksCache> = RefCell::new(JwksCache::default());
@@ -37,30 +48,66 @@ pub async fn verify(env: &Env, token: &str) -> ApiResult<SessionClaims> {
     let clerk = config::clerk(env)?;
     let unverified = UnverifiedToken::parse(token).map_err(refused)?;
     let kid = unverified.kid().ok_or_else(|| refused(TokenError::UnknownKey))?.to_string();
-    let now = now_ms() / 1000;
-    if JWKS.with(|c| c.borrow().should_fetch(Some(&kid), now)) {
-        match fetch_jwks(&clerk).await {
-            Ok(jwks) => JWKS.with(|c| c.borrow_mut().store(jwks, Some(&kid), now)),
-            // Keep using the keys we have; with none at all, Clerk is unreachable.
-            Err(e) if JWKS.with(|c| c.borrow().jwks().is_none()) => return Err(e),
-            Err(e) => {
-                worker::console_error!("refreshing the JWKS, keeping the cached one: {}", e.message)
+    let jwk = published_key(&clerk, &kid).await?;
+    let valid = check_signature(&jwk, unverified.signing_input(), unverified.signature()).await?;
+    unverified.finish(valid, now_ms() / 1000, &clerk.authorized_parties).map_err(refused)
+}
+
+/// The key published under `kid`, fetching the JWKS when [`JwksCache`] says so.
+async fn published_key(clerk: &ClerkConfig, kid: &str) -> ApiResult<Jwk> {
+    loop {
+        match JWKS.with(|c| c.borrow_mut().next_step(Some(kid), now_ms() / 1000)) {
+            JwksStep::UseCached => break,
+            JwksStep::Wait => Delay::from(Duration::from_millis(JWKS_WAIT_MS)).await,
+            JwksStep::Fetch => {
+                let fetched = fetch_jwks(clerk).await;
+                let now = now_ms() / 1000;
+                match fetched {
+                    Ok(jwks) => JWKS.with(|c| c.borrow_mut().store(jwks, Some(kid), now)),
+                    Err(e) => {
+                        JWKS.with(|c| c.borrow_mut().fail(now));
+                        // Keep using the keys we have; with none at all, say why.
+                        if JWKS.with(|c| c.borrow().jwks().is_none()) {
+                            return Err(e);
+                        }
+                        worker::console_error!(
+                            "refreshing the JWKS, keeping the cached one: {}",
+                            e.message
+                        );
+                    }
+                }
+                break;
             }
         }
     }
-    let jwk = JWKS
-        .with(|c| c.borrow().jwks().and_then(|j| j.rsa_key(&kid)).cloned())
-        .ok_or_else(|| refused(TokenError::UnknownKey))?;
-    let valid = check_signature(&jwk, unverified.signing_input(), unverified.signature()).await?;
-    unverified.finish(valid, now, &clerk.authorized_parties).map_err(refused)
+    match JWKS.with(|c| c.borrow().jwks().map(|j| j.rsa_key(kid).cloned())) {
+        Some(Some(jwk)) => Ok(jwk),
+        Some(None) => Err(refused(TokenError::UnknownKey)),
+        // Backing off after failed fetches, with no keys to check with.
+        None => Err(unreachable()),
+    }
 }
 
 /// A Clerk user, from the Backend API (`id`, `email_addresses`, `public_metadata`, …).
-pub async fn user(env: &Env, user_id: &str) -> ApiResult<serde_json::Value> {
+/// Clerk having no such user is `404 not_found`; see [`find_user`] to tell it apart.
+pub async fn user(env: &Env, user_id: &str) -> ApiResult<Value> {
+    find_user(env, user_id).await?.ok_or_else(|| no_such_user(user_id))
+}
+
+/// A Clerk user, or `None` when Clerk answers that it has no such user (deleted, or
+/// never there), which no retry will change: a webhook about it can be acknowledged.
+/// Clerk unreachable, slow, or answering anything else is `502 upstream_error`.
+pub async fn find_user(env: &Env, user_id: &str) -> ApiResult<Option<Value>> {
     let clerk = config::clerk(env)?;
     let url = format!("{}/v1/users/{user_id}", clerk.api_url);
-    let text = backend(&clerk, Method::Get, &url, None).await?;
-    serde_json::from_str(&text).map_err(|e| upstream(&url, e.to_string()))
+    match backend(&clerk, Method::Get, &url, None).await? {
+        Some(text) => serde_json::from_str(&text).map(Some).map_err(|e| unreadable(&url, e)),
+        None => Ok(None),
+    }
+}
+
+fn no_such_user(user_id: &str) -> ApiError {
+    ApiError::new(ErrorCode::NotFound, format!("Clerk has no user {user_id}."))
 }
 
 /// The primary email address of a Clerk user.
@@ -73,50 +120,75 @@ pub fn primary_email(user: &serde_json::Value) -> Option<&str> {
 }
 
 /// Merges `patch` into a user's public metadata (Clerk deep-merges; `null` removes).
-pub async fn merge_public_metadata(
+/// Clerk having no such user is `404 not_found`; see [`merge_public_metadata_if_found`].
+pub async fn merge_public_metadata(env: &Env, user_id: &str, patch: Value) -> ApiResult<()> {
+    if merge_public_metadata_if_found(env, user_id, patch).await? {
+        Ok(())
+    } else {
+        Err(no_such_user(user_id))
+    }
+}
+
+/// Merges `patch` into a user's public metadata: `false` when Clerk answers that it has
+/// no such user (nothing to change, and no retry will change that). Clerk unreachable,
+/// slow, or answering anything else is `502 upstream_error`.
+pub async fn merge_public_metadata_if_found(
     env: &Env,
     user_id: &str,
-    patch: serde_json::Value,
-) -> ApiResult<()> {
+    patch: Value,
+) -> ApiResult<bool> {
     let clerk = config::clerk(env)?;
     let url = format!("{}/v1/users/{user_id}/metadata", clerk.api_url);
     let body = serde_json::json!({ "public_metadata": patch }).to_string();
-    backend(&clerk, Method::Patch, &url, Some(body)).await.map(|_| ())
+    Ok(backend(&clerk, Method::Patch, &url, Some(body)).await?.is_some())
 }
 
-fn upstream(url: &str, what: String) -> ApiError {
-    worker::console_error!("calling Clerk at {url}: {what}");
+fn unreachable() -> ApiError {
     ApiError::new(ErrorCode::UpstreamError, "Clerk could not be reached; please retry.")
 }
 
-/// A call to Clerk's Backend API with the secret key; the body on `200`.
+fn unreadable(url: &str, e: impl std::fmt::Display) -> ApiError {
+    worker::console_error!("reading Clerk's answer from {url}: {e}");
+    ApiError::new(ErrorCode::UpstreamError, "Clerk's answer could not be read; please retry.")
+}
+
+/// A call to Clerk's Backend API with the secret key: the body on `200`, `None` on `404`.
 async fn backend(
     clerk: &ClerkConfig,
     method: Method,
     url: &str,
     body: Option<String>,
-) -> ApiResult<String> {
+) -> ApiResult<Option<String>> {
     let headers = Headers::new();
-    headers
-        .set("Authorization", &format!("Bearer {}", clerk.secret_key))
-        .map_err(|e| upstream(url, e.to_string()))?;
-    headers.set("Content-Type", "application/json").map_err(|e| upstream(url, e.to_string()))?;
+    headers.set("Authorization", &format!("Bearer {}", clerk.secret_key))?;
+    headers.set("Content-Type", "application/json")?;
     let mut init = RequestInit::new();
     init.with_method(method).with_headers(headers);
     if let Some(body) = body {
         init.with_body(Some(wasm_bindgen::JsValue::from_str(&body)));
     }
-    let req = Request::new_with_init(url, &init).map_err(|e| upstream(url, e.to_string()))?;
-    let (status, text) = http::fetch_text(&req).await.map_err(|e| upstream(url, e.to_string()))?;
-    if status != 200 {
-        return Err(upstream(url, format!("status {status}")));
+    let req = Request::new_with_init(url, &init)?;
+    let (status, text) = http::fetch_upstream("Clerk", &req).await?;
+    match ClerkAnswer::of(status) {
+        ClerkAnswer::Found => Ok(Some(text)),
+        ClerkAnswer::NotFound => Ok(None),
+        ClerkAnswer::Failed => {
+            worker::console_error!("calling Clerk at {url}: status {status}: {text}");
+            Err(ApiError::new(
+                ErrorCode::UpstreamError,
+                format!("Clerk answered {status}; please retry."),
+            ))
+        }
     }
-    Ok(text)
 }
 
 async fn fetch_jwks(clerk: &ClerkConfig) -> ApiResult<Jwks> {
-    let text = backend(clerk, Method::Get, &clerk.jwks_url, None).await?;
-    Jwks::parse(&text).map_err(|e| upstream(&clerk.jwks_url, e.to_string()))
+    let url = &clerk.jwks_url;
+    let text = backend(clerk, Method::Get, url, None).await?.ok_or_else(|| {
+        worker::console_error!("Clerk has no JWKS at {url}");
+        ApiError::new(ErrorCode::UpstreamError, "Clerk answered 404 for its signing keys.")
+    })?;
+    Jwks::parse(&text).map_err(|e| unreadable(url, e))
 }
 
 /// RSASSA-PKCS1-v1_5 with SHA-256 (RS256), by WebCrypto.

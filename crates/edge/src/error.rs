@@ -1,7 +1,7 @@
-//! The api worker's one error type. Every failure becomes the contract's JSON error;
+//! The workers' one error type. Every failure becomes the contract's JSON error;
 //! internal details go to the log, never into a response.
 
-use dream_core::error::{error_body, ErrorCode, Invalid};
+use dream_core::error::{error_body, ErrorCode, Invalid, Refusal};
 use serde_json::Value;
 
 #[derive(Debug)]
@@ -11,13 +11,16 @@ pub struct ApiError {
     /// Fields beside `error`, such as `usage`.
     pub extra: Option<Value>,
     pub headers: Vec<(&'static str, String)>,
+    /// The platform the answer is about is in preview (the api worker says so in every
+    /// answer; `crate::objects::platform` sets it).
+    pub preview: bool,
 }
 
 pub type ApiResult<T> = Result<T, ApiError>;
 
 impl ApiError {
     pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
-        Self { code, message: message.into(), extra: None, headers: vec![] }
+        Self { code, message: message.into(), extra: None, headers: vec![], preview: false }
     }
 
     pub fn invalid(message: impl Into<String>) -> Self {
@@ -44,6 +47,11 @@ impl ApiError {
         self
     }
 
+    pub fn previewing(mut self, preview: bool) -> Self {
+        self.preview = preview;
+        self
+    }
+
     pub fn status(&self) -> u16 {
         self.code.status()
     }
@@ -56,6 +64,12 @@ impl ApiError {
 impl From<Invalid> for ApiError {
     fn from(e: Invalid) -> Self {
         Self::invalid(e.0)
+    }
+}
+
+impl From<Refusal> for ApiError {
+    fn from(r: Refusal) -> Self {
+        Self { code: r.code, message: r.message, extra: r.extra, headers: vec![], preview: false }
     }
 }
 

@@ -1,12 +1,13 @@
-//! Reading requests and writing responses the way the contract says: JSON bodies up
-//! to 64 KiB with a JSON content type, `X-Request-Id` and CORS on every answer. And the
-//! other direction: reading the answers of our own outgoing calls ([`fetch_text`]).
+//! Reading requests and writing responses the way the contract says: bodies read as
+//! streams up to 64 KiB ([`body_bytes`]), JSON with a JSON content type, `X-Request-Id`
+//! and CORS on every answer. And the other direction: our own outgoing calls to Stripe
+//! and Clerk, given 10 s to answer ([`fetch_upstream`], [`fetch_text`]).
 
 use crate::error::{ApiError, ApiResult};
 use dream_core::error::ErrorCode;
-use dream_core::json::JsonObject;
+use dream_core::json::{BodyCap, BodyRead, JsonObject};
 use dream_core::meter::RateStatus;
-use js_sys::Promise;
+use js_sys::{Promise, Reflect, Uint8Array};
 use serde::Serialize;
 use serde_json::Value;
 use wasm_bindgen::{JsCast, JsValue};
@@ -16,16 +17,24 @@ use worker::{Request, Response};
 #[wasm_bindgen::prelude::wasm_bindgen]
 extern "C" {
     #[wasm_bindgen(js_name = fetch, catch)]
-    fn global_fetch(req: &web_sys::Request) -> Result<Promise, JsValue>;
+    fn global_fetch(
+        req: &web_sys::Request,
+        init: &web_sys::RequestInit,
+    ) -> Result<Promise, JsValue>;
 }
 
-pub const MAX_BODY_BYTES: usize = 64 * 1024;
+pub const MAX_BODY_BYTES: usize = dream_core::json::MAX_BODY_BYTES;
+
+/// How long an outgoing call to Stripe or Clerk may take, reading its answer included.
+pub const UPSTREAM_TIMEOUT_MS: u32 = 10_000;
 
 /// A successful answer before it becomes a `worker::Response`.
 pub struct Reply {
     pub status: u16,
     pub body: Value,
     pub headers: Vec<(&'static str, String)>,
+    /// The platform the answer is about is in preview (see `ApiError::preview`).
+    pub preview: bool,
 }
 
 impl Reply {
@@ -34,11 +43,16 @@ impl Reply {
     }
 
     pub fn with_status(status: u16, body: impl Serialize) -> ApiResult<Self> {
-        Ok(Self { status, body: serde_json::to_value(body)?, headers: vec![] })
+        Ok(Self { status, body: serde_json::to_value(body)?, headers: vec![], preview: false })
     }
 
     pub fn with_header(mut self, name: &'static str, value: impl ToString) -> Self {
         self.headers.push((name, value.to_string()));
+        self
+    }
+
+    pub fn previewing(mut self, preview: bool) -> Self {
+        self.preview = preview;
         self
     }
 
@@ -67,16 +81,7 @@ pub fn rate_limited(message: &str, rate: &RateStatus) -> ApiError {
 /// The body as a JSON object. `allow_empty` lets routes whose fields are all optional
 /// take no body at all.
 pub async fn json_body(req: &mut Request, allow_empty: bool) -> ApiResult<JsonObject> {
-    let declared =
-        req.headers().get("Content-Length")?.and_then(|v| v.trim().parse::<usize>().ok());
-    if declared.is_some_and(|n| n > MAX_BODY_BYTES) {
-        return Err(too_large());
-    }
-    let bytes =
-        req.bytes().await.map_err(|_| ApiError::invalid("The request body could not be read."))?;
-    if bytes.len() > MAX_BODY_BYTES {
-        return Err(too_large());
-    }
+    let bytes = body_bytes(req).await?;
     if allow_empty && bytes.iter().all(u8::is_ascii_whitespace) {
         return Ok(JsonObject::parse_or_empty(&bytes)?);
     }
@@ -88,6 +93,43 @@ pub async fn json_body(req: &mut Request, allow_empty: bool) -> ApiResult<JsonOb
         ));
     }
     Ok(JsonObject::parse(&bytes)?)
+}
+
+/// The raw body, read chunk by chunk with a running 64 KiB cap (`dream_core::json::BodyCap`):
+/// a `Content-Length` over it is refused before anything is read, and a body without
+/// one (chunked) is given up as soon as it passes the cap, so no sender can make us
+/// hold more than 64 KiB and one chunk.
+pub async fn body_bytes(req: &mut Request) -> ApiResult<Vec<u8>> {
+    let mut cap = BodyCap::default();
+    if cap.declared(req.headers().get("Content-Length")?.as_deref()) == BodyRead::TooLarge {
+        return Err(too_large());
+    }
+    let Some(stream) = req.inner().body() else { return Ok(Vec::new()) };
+    let unreadable = |_| ApiError::invalid("The request body could not be read.");
+    let reader = web_sys::ReadableStreamDefaultReader::new(&stream).map_err(unreadable)?;
+    let mut bytes = Vec::new();
+    loop {
+        let chunk = JsFuture::from(reader.read()).await.map_err(unreadable)?;
+        if Reflect::get(&chunk, &"done".into()).map_err(unreadable)?.as_bool() != Some(false) {
+            // The reader is left to be collected with the finished stream: releasing its
+            // lock from wasm makes the runtime build an error with a stack trace.
+            return Ok(bytes);
+        }
+        let value: Uint8Array = Reflect::get(&chunk, &"value".into())
+            .map_err(unreadable)?
+            .dyn_into()
+            .map_err(unreadable)?;
+        let len = value.length() as usize;
+        if cap.take(len) == BodyRead::TooLarge {
+            // Cancelling tells the runtime nothing more will be read, so the rest of the
+            // body is never taken off the wire.
+            let _ = JsFuture::from(reader.cancel()).await;
+            return Err(too_large());
+        }
+        let start = bytes.len();
+        bytes.resize(start + len, 0);
+        value.copy_to(&mut bytes[start..]);
+    }
 }
 
 fn too_large() -> ApiError {
@@ -133,9 +175,67 @@ pub fn empty_response(status: u16, headers: &[(&'static str, String)]) -> worker
     Ok(resp)
 }
 
-/// Sends `req` (to Stripe, Clerk, …) and reads the whole answer: its status and text.
+/// Why an outgoing call brought back no answer.
+enum NoAnswer {
+    /// Nothing (or not all of it) within [`UPSTREAM_TIMEOUT_MS`].
+    TimedOut,
+    Failed(String),
+}
+
+/// Sends `req` and reads its status and text, giving up after [`UPSTREAM_TIMEOUT_MS`].
+async fn fetch_in_time(req: &Request) -> Result<(u16, String), NoAnswer> {
+    let signal = web_sys::AbortSignal::timeout_with_u32(UPSTREAM_TIMEOUT_MS);
+    let init = web_sys::RequestInit::new();
+    init.set_signal(Some(&signal));
+    let answer = match global_fetch(req.inner(), &init) {
+        Ok(pending) => reply_text(pending).await,
+        Err(e) => Err(e.into()),
+    };
+    // The signal covers reading the answer too, so whatever failed after it fired
+    // failed because of it.
+    answer.map_err(|e| {
+        if signal.aborted() {
+            NoAnswer::TimedOut
+        } else {
+            NoAnswer::Failed(e.to_string())
+        }
+    })
+}
+
+/// Sends `req` to `upstream` ("Stripe", "Clerk") and reads the whole answer, whatever
+/// its status. No answer within 10 s, or none at all, is `502 upstream_error`, saying
+/// which.
+pub async fn fetch_upstream(upstream: &str, req: &Request) -> ApiResult<(u16, String)> {
+    fetch_in_time(req).await.map_err(|e| {
+        let url = req.url().map(|u| u.to_string()).unwrap_or_default();
+        let message = match e {
+            NoAnswer::TimedOut => {
+                worker::console_error!(
+                    "calling {upstream} at {url}: no answer within {UPSTREAM_TIMEOUT_MS} ms"
+                );
+                format!(
+                    "{upstream} did not answer within {} s; please retry.",
+                    UPSTREAM_TIMEOUT_MS / 1000
+                )
+            }
+            NoAnswer::Failed(detail) => {
+                worker::console_error!("calling {upstream} at {url}: {detail}");
+                format!("{upstream} could not be reached; please retry.")
+            }
+        };
+        ApiError::new(ErrorCode::UpstreamError, message)
+    })
+}
+
+/// Sends `req` (to Stripe, Clerk, …) and reads the whole answer: its status and text,
+/// within [`UPSTREAM_TIMEOUT_MS`].
 pub async fn fetch_text(req: &Request) -> worker::Result<(u16, String)> {
-    reply_text(global_fetch(req.inner())?).await
+    fetch_in_time(req).await.map_err(|e| match e {
+        NoAnswer::TimedOut => {
+            worker::Error::RustError(format!("no answer within {} s", UPSTREAM_TIMEOUT_MS / 1000))
+        }
+        NoAnswer::Failed(detail) => worker::Error::RustError(detail),
+    })
 }
 
 /// Awaits a pending `fetch` and reads its answer with the runtime's `Response.text()`.

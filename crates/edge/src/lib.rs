@@ -1,6 +1,6 @@
 //! What dream-api's workers share, so that no worker copies another: the JSON error
 //! shape ([`error`]), the HTTP conventions ([`http`]), configuration ([`config`]), the KV
-//! store behind its in-isolate cache ([`store`]), the meters' client ([`meters`]), the
+//! store behind its in-isolate cache ([`store`]), the Durable Objects' client ([`objects`]), the
 //! Clerk session-token check and Backend API ([`clerk`]), Stripe's API ([`stripe`]), what is done with a developer's platform
 //! ([`platform`]), and the request entry ([`serve`]): request id,
 //! CORS, route matching, and the one error → JSON mapping.
@@ -13,7 +13,7 @@ pub mod config;
 pub mod crypto;
 pub mod error;
 pub mod http;
-pub mod meters;
+pub mod objects;
 pub mod platform;
 pub mod store;
 pub mod stripe;

@@ -1,33 +1,36 @@
 //! What every worker does with a developer's platform once it knows which one: create
-//! it, rotate its key, read and set its tiers, list its end-users, its statistics and
-//! its quota usage, and take a call from a fixed-window limit. The api worker serves
-//! these to API keys; the dashboard's backend to signed-in developers.
+//! it, rotate its key, read and set its tiers, list its end-users and its statistics,
+//! and take a call from a fixed-window limit. Each is a command to the platform's
+//! object (`crate::objects::platform`); the api worker asks with the API key
+//! (`Auth::Key`), the dashboard's backend for a signed-in developer (`Auth::Verified`).
 
 use crate::billing;
-use crate::config;
 use crate::error::{ApiError, ApiResult};
 use crate::http::{json_body, query, query_int, rate_limited, Reply};
-use crate::meters;
+use crate::objects::{self, Stub};
 use crate::store::{now_ms, Store};
-use dream_core::account::{NewPlatform, Rotation, MAX_GRACE_SECONDS};
+use dream_core::account::NewPlatform;
+use dream_core::api_key::ApiKey;
 use dream_core::clerk::SessionClaims;
+use dream_core::command::Auth;
 use dream_core::error::ErrorCode;
-use dream_core::ids::{Email, PlatformId};
-use dream_core::meter::{PeriodCount, RateStatus, Usage};
-use dream_core::platform::PlatformMeta;
+use dream_core::ids::{Email, PlatformId, UserId};
+use dream_core::keys::MAX_GRACE_SECONDS;
+use dream_core::meter::RateStatus;
 use dream_core::protocol::{
-    path, LimitCommand, LimitReply, PlatformUsageQuery, StatsQuery, TierLimits, UsageSnapshot,
+    GetStats, ListUsers, OwnedPlatform, RotateKey, TakeFromLimit, UsersPage,
 };
 use dream_core::random::RandomSource;
-use dream_core::stats::{Stats, MAX_DAYS};
-use dream_core::storage;
+use dream_core::stats::MAX_DAYS;
 use dream_core::tier::TierConfig;
-use dream_core::time::{from_millis, rfc3339};
-use serde_json::{json, Value};
-use worker::{Context, Env, Request};
+use dream_core::time::from_millis;
+use serde_json::json;
+use worker::{Env, Request};
 
 const MAX_PAGE: u64 = 100;
 const DEFAULT_PAGE: u64 = 50;
+/// `PUT …/tiers` creates Stripe objects: at most this many a minute per platform.
+pub const TIER_CHANGES_PER_MINUTE: u64 = 10;
 
 /// The platform's CSPRNG, probed once so that a missing one is a clean 500.
 pub fn random_source() -> ApiResult<impl RandomSource> {
@@ -71,33 +74,29 @@ pub async fn take_from_limit(
     window_ms: i64,
     message: &str,
 ) -> ApiResult<RateStatus> {
-    let limiter = meters::stub(env, "RATE_LIMITER", name)?;
-    let LimitReply { allowed, rate } =
-        meters::call(&limiter, path::LIMIT, &LimitCommand { limit, window_ms }).await?;
-    if allowed {
-        Ok(rate)
+    let limiter = objects::stub(env, objects::RATE_LIMITER, name)?;
+    let reply = objects::send(&limiter, &TakeFromLimit { limit, window_ms }).await?;
+    if reply.allowed {
+        Ok(reply.rate)
     } else {
-        Err(rate_limited(message, &rate))
+        Err(rate_limited(message, &reply.rate))
     }
 }
 
-/// The platform a signed-in developer owns, or `404` before they created credentials.
-pub async fn owned(store: &Store, developer: &SessionClaims) -> ApiResult<PlatformId> {
-    store.developer_platform(&developer.user_id).await?.ok_or_else(|| {
-        ApiError::new(ErrorCode::NotFound, "You have no platform yet: create credentials first.")
-    })
+/// The developer's object (one per Clerk user): the only writer of their claim.
+pub fn developer_object(env: &Env, developer: &SessionClaims) -> ApiResult<Stub> {
+    Ok(objects::stub(env, objects::DEVELOPER, &developer.user_id)?)
 }
 
-/// Creates and stores a platform with its first key; the key is in the result, to be
-/// shown once.
-pub async fn create(store: &Store, new: NewPlatform) -> ApiResult<NewPlatform> {
-    let hash = new.api_key.hash();
-    // Metadata first: a key must never point at a platform that is not there.
-    store.put_platform_meta(&new.meta).await?;
-    store.put_tier_config(&new.meta.platform_id, &TierConfig::default_for_new_platform()).await?;
-    store.put_key_record(&hash, &new.key_record).await?;
-    store.put_current_key_hash(&new.meta.platform_id, &hash).await?;
-    Ok(new)
+/// The platform a signed-in developer owns, or `404` before they created credentials.
+/// KV's copy answers first; the developer's object when the copy has not arrived yet.
+pub async fn owned(env: &Env, developer: &SessionClaims) -> ApiResult<PlatformId> {
+    if let Some(id) = Store::new(env).developer_platform(&developer.user_id).await? {
+        return Ok(id);
+    }
+    objects::send(&developer_object(env, developer)?, &OwnedPlatform).await?.ok_or_else(|| {
+        ApiError::new(ErrorCode::NotFound, "You have no platform yet: create credentials first.")
+    })
 }
 
 /// A new platform for `email`, not yet stored.
@@ -108,26 +107,23 @@ pub fn new_platform(email: Email, name: Option<&str>) -> ApiResult<NewPlatform> 
 /// `POST …/rotate` with `{graceSeconds?}`.
 pub async fn rotate_key(
     req: &mut Request,
-    store: &Store,
+    env: &Env,
     platform: &PlatformId,
+    auth: Auth,
 ) -> ApiResult<Reply> {
     let body = json_body(req, true).await?;
-    let grace = body.optional_int("graceSeconds", 0, MAX_GRACE_SECONDS)?.unwrap_or(0);
-    let rotation = Rotation::new(&mut random_source()?, platform, grace, from_millis(now_ms()));
-    let new_hash = rotation.api_key.hash();
-    store.put_key_record(&new_hash, &rotation.key_record).await?;
-    if let Some(previous) = store.current_key_hash(platform).await? {
-        store.put_key_record(&previous, &rotation.previous_record).await?;
-    }
-    store.put_current_key_hash(platform, &new_hash).await?;
-    Reply::ok(json!({
-        "apiKey": rotation.api_key.expose(),
-        "previousKeyExpiresAt": rotation.previous_record.expires_at.map(rfc3339),
-    }))
+    let grace_seconds = body.optional_int("graceSeconds", 0, MAX_GRACE_SECONDS)?.unwrap_or(0);
+    let key = ApiKey::generate(&mut random_source()?);
+    let command = RotateKey { next: key.hash(), grace_seconds };
+    let (expires_at, preview) = objects::platform(env, platform, auth, command).await?;
+    Ok(Reply::ok(json!({ "apiKey": key.expose(), "previousKeyExpiresAt": expires_at }))?
+        .previewing(preview))
 }
 
-pub async fn get_tiers(ctx: &Context, store: &Store, platform: &PlatformId) -> ApiResult<Reply> {
-    Reply::ok(json!({ "tiers": store.tier_config(ctx, platform).await?.tiers() }))
+pub async fn get_tiers(env: &Env, platform: &PlatformId, auth: Auth) -> ApiResult<Reply> {
+    let (state, preview) =
+        objects::platform(env, platform, auth, dream_core::protocol::GetBilling).await?;
+    Ok(Reply::ok(json!({ "tiers": state.tiers }))?.previewing(preview))
 }
 
 /// `PUT …/tiers`: validated, then each paid tier gets its Stripe price on the account
@@ -135,68 +131,55 @@ pub async fn get_tiers(ctx: &Context, store: &Store, platform: &PlatformId) -> A
 pub async fn put_tiers(
     req: &mut Request,
     env: &Env,
-    ctx: &Context,
-    store: &Store,
     platform: &PlatformId,
+    auth: Auth,
 ) -> ApiResult<Reply> {
     let body = json_body(req, false).await?;
     let config = TierConfig::from_request(body.required_array("tiers")?)?;
-    let meta = store.existing_platform(ctx, platform).await?;
-    let account = billing::billing_account(env, store, &meta).await?;
-    let config = billing::price_tiers(env, ctx, store, platform, &config, &account).await?;
-    Reply::ok(json!({ "tiers": config.tiers() }))
-}
-
-/// The platform's quota usage this period, under its plan.
-pub async fn usage(env: &Env, meta: &PlatformMeta) -> ApiResult<Usage> {
-    let limit = config::platform_tiers(env)?.limit(meta.plan);
-    let meter = meters::stub(env, "PLATFORM_METER", meta.platform_id.as_str())?;
-    Ok(meters::call(&meter, path::PLATFORM_USAGE, &PlatformUsageQuery { limit }).await?)
+    let (state, preview) =
+        objects::platform(env, platform, auth, dream_core::protocol::GetBilling).await?;
+    take_from_limit(
+        env,
+        &format!("tiers:{platform}"),
+        TIER_CHANGES_PER_MINUTE,
+        60_000,
+        "Tiers can change at most 10 times a minute (each change may create Stripe prices).",
+    )
+    .await
+    .map_err(|e| e.previewing(preview))?;
+    let account = billing::billing_account(env, &state).await?;
+    let tiers = billing::price_tiers(env, &state, &config, &account).await?;
+    Ok(Reply::ok(json!({ "tiers": tiers }))?.previewing(preview))
 }
 
 /// `GET …/stats?days=` (1–90, default 30).
-pub async fn stats(req: &Request, env: &Env, platform: &PlatformId) -> ApiResult<Reply> {
+pub async fn stats(
+    req: &Request,
+    env: &Env,
+    platform: &PlatformId,
+    auth: Auth,
+) -> ApiResult<Reply> {
     let days = query_int(req, "days", 1, MAX_DAYS)?.unwrap_or(30);
-    let meter = meters::stub(env, "PLATFORM_METER", platform.as_str())?;
-    let stats: Stats = meters::call(&meter, path::STATS, &StatsQuery { days }).await?;
-    Reply::ok(stats)
+    let (stats, preview) = objects::platform(env, platform, auth, GetStats { days }).await?;
+    Ok(Reply::ok(stats)?.previewing(preview))
 }
 
-/// `GET …/users?cursor=&limit=`: the end-users' snapshots from `USAGE_KV`.
+/// `GET …/users?cursor=&limit=`: the platform's end-users in `userId` order, from its
+/// object (so the list never lags the counts).
 pub async fn users(
     req: &Request,
     env: &Env,
-    ctx: &Context,
-    store: &Store,
     platform: &PlatformId,
+    auth: Auth,
 ) -> ApiResult<Reply> {
     let limit = query_int(req, "limit", 1, MAX_PAGE)?.unwrap_or(DEFAULT_PAGE);
-    let cursor = query(req, "cursor")?.filter(|c| !c.is_empty());
-    let tiers = TierLimits::from(&store.tier_config(ctx, platform).await?);
-    let kv = env.kv("USAGE_KV")?;
-    let mut list = kv.list().prefix(storage::usage_snapshot_prefix(platform)).limit(limit);
-    let had_cursor = cursor.is_some();
-    if let Some(cursor) = cursor {
-        list = list.cursor(cursor);
-    }
-    let page = list.execute().await.map_err(|e| {
-        if had_cursor {
-            ApiError::invalid("cursor is not one this API returned")
-        } else {
-            ApiError::internal(format!("listing USAGE_KV: {e}"))
-        }
-    })?;
-    let now = from_millis(now_ms());
-    let users: Vec<Value> = page
-        .keys
-        .into_iter()
-        .filter_map(|key| serde_json::from_value::<UsageSnapshot>(key.metadata?).ok())
-        .map(|snapshot| {
-            let tier = tiers.resolve(snapshot.plan.as_deref());
-            let count = PeriodCount { period: snapshot.period, count: snapshot.count };
-            json!({ "userId": snapshot.user_id, "plan": tier.id, "usage": count.usage(tier.limit, now) })
+    let after = query(req, "cursor")?
+        .filter(|c| !c.is_empty())
+        .map(|c| {
+            UserId::parse(&c).map_err(|_| ApiError::invalid("cursor is not one this API returned"))
         })
-        .collect();
-    let next_cursor = if page.list_complete { None } else { page.cursor };
-    Reply::ok(json!({ "users": users, "nextCursor": next_cursor }))
+        .transpose()?;
+    let (page, preview): (UsersPage, bool) =
+        objects::platform(env, platform, auth, ListUsers { after, limit }).await?;
+    Ok(Reply::ok(json!({ "users": page.users, "nextCursor": page.next }))?.previewing(preview))
 }

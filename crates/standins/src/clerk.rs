@@ -7,6 +7,8 @@
 //!   given and sends it to `redirect_url` as `__session`.
 //! - `POST /dev/sessions` mints a token for a user (for tests); `POST /dev/rotate-keys`
 //!   adds a new signing key (the old one stays published, as during a real rotation).
+//! - `GET /dev/jwks-requests`: `{"count": N}`, how many requests `GET /v1/jwks` has had
+//!   since start (authorized or not), so tests can see how often a worker fetches keys.
 //!
 //! Backend API calls need `Authorization: Bearer <secret key>`.
 
@@ -24,6 +26,7 @@ use rsa::RsaPrivateKey;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -136,6 +139,8 @@ pub struct Clerk {
     issuer: Arc<str>,
     instance: Arc<Mutex<Instance>>,
     state: StateFile,
+    /// Requests to `/v1/jwks` since start (not kept in `--state`).
+    jwks_requests: Arc<AtomicU64>,
 }
 
 impl Clerk {
@@ -164,6 +169,7 @@ impl Clerk {
             issuer: issuer.into(),
             instance: Arc::new(Mutex::new(instance.unwrap_or_default())),
             state,
+            jwks_requests: Arc::default(),
         };
         if !loaded {
             if let Err(e) = clerk.rotate_keys() {
@@ -195,6 +201,7 @@ impl Clerk {
             .route("/sign-in", get(sign_in_page).post(sign_in))
             .route("/dev/sessions", post(dev_session))
             .route("/dev/rotate-keys", post(dev_rotate_keys))
+            .route("/dev/jwks-requests", get(dev_jwks_requests))
             .layer(axum::middleware::from_fn_with_state(self.clone(), save_after_changes))
             .with_state(self.clone())
     }
@@ -342,6 +349,7 @@ async fn save_after_changes(
 }
 
 async fn jwks(State(clerk): State<Clerk>, headers: HeaderMap) -> Result<Json<Value>, ClerkError> {
+    clerk.jwks_requests.fetch_add(1, Ordering::Relaxed);
     clerk.authorize(&headers)?;
     let keys: Vec<Value> = clerk.instance().keys.iter().map(|k| k.jwk.clone()).collect();
     Ok(Json(json!({ "keys": keys })))
@@ -476,6 +484,10 @@ async fn dev_session(
 async fn dev_rotate_keys(State(clerk): State<Clerk>) -> Result<Json<Value>, ClerkError> {
     let kid = clerk.rotate_keys().map_err(|e| ClerkError::internal(&e))?;
     Ok(Json(json!({ "kid": kid })))
+}
+
+async fn dev_jwks_requests(State(clerk): State<Clerk>) -> Json<Value> {
+    Json(json!({ "count": clerk.jwks_requests.load(Ordering::Relaxed) }))
 }
 
 fn html_escape(s: &str) -> String {

@@ -96,6 +96,29 @@ async fn the_jwks_publishes_rsa_2048_keys_with_exponent_65537() {
 }
 
 #[tokio::test]
+async fn the_stand_in_counts_every_jwks_request_and_nothing_else() {
+    let clerk = StandIn::start().await;
+    let count = || async {
+        let resp = clerk
+            .http
+            .get(format!("{}/dev/jwks-requests", clerk.base))
+            .send()
+            .await
+            .expect("answer");
+        assert_eq!(resp.status(), StatusCode::OK);
+        resp.json::<Value>().await.expect("JSON")["count"].as_u64().expect("a count")
+    };
+    assert_eq!(count().await, 0);
+    clerk.jwks().await;
+    clerk.jwks().await;
+    let unauthorized =
+        clerk.http.get(format!("{}/v1/jwks", clerk.base)).send().await.expect("answer");
+    assert_eq!(unauthorized.status(), StatusCode::UNAUTHORIZED);
+    clerk.create_user("di@example.com").await;
+    assert_eq!(count().await, 3, "refused requests count too; other routes do not");
+}
+
+#[tokio::test]
 async fn a_minted_session_token_verifies_with_the_published_keys_and_carries_public_metadata() {
     let clerk = StandIn::start().await;
     let user = clerk.create_user("ada@example.com").await;

@@ -1,9 +1,11 @@
 //! Who is calling. `Authorization: Bearer pk_live_…` is a developer's server: the
 //! checksum turns away typos and guesses before any storage read, and a valid key is
-//! one cached KV read. `Authorization: Bearer <Clerk session JWT>` is an end-user of
-//! the platform named by the token's `metadata.platformId` (see `dream_edge::clerk`).
+//! one cached KV read to find its platform (whose object then checks the key itself).
+//! `Authorization: Bearer <Clerk session JWT>` is an end-user of the platform named by
+//! the token's `metadata.platformId` (see `dream_edge::clerk`).
 
 use dream_core::api_key::{ApiKey, ApiKeyError};
+use dream_core::command::Auth;
 use dream_core::error::ErrorCode;
 use dream_core::ids::{PlatformId, UserId};
 use dream_core::time::from_millis;
@@ -14,17 +16,28 @@ use worker::{Context, Env, Request};
 
 pub enum Caller {
     /// A developer's server, with the platform's API key: every route.
-    Developer(PlatformId),
+    Developer { platform: PlatformId, auth: Auth },
     /// An end-user with a session token: their own usage, checkout and portal only.
     EndUser { platform: PlatformId, user: UserId },
 }
 
-pub async fn authenticate(
-    req: &Request,
-    store: &Store,
-    env: &Env,
-    ctx: &Context,
-) -> ApiResult<Caller> {
+impl Caller {
+    pub fn platform(&self) -> &PlatformId {
+        match self {
+            Self::Developer { platform, .. } | Self::EndUser { platform, .. } => platform,
+        }
+    }
+
+    /// How the platform's object is to check this caller.
+    pub fn auth(&self) -> Auth {
+        match self {
+            Self::Developer { auth, .. } => auth.clone(),
+            Self::EndUser { .. } => Auth::Verified,
+        }
+    }
+}
+
+pub async fn authenticate(req: &Request, env: &Env, ctx: &Context) -> ApiResult<Caller> {
     let header = req.headers().get("Authorization")?.ok_or_else(|| {
         ApiError::new(
             ErrorCode::Unauthenticated,
@@ -38,7 +51,7 @@ pub async fn authenticate(
         )
     })?;
     if clerk::looks_like_session_token(token) {
-        return end_user(token, store, env, ctx).await;
+        return end_user(token, env).await;
     }
     let key = ApiKey::parse(token).map_err(|e| {
         let message = match e {
@@ -51,8 +64,11 @@ pub async fn authenticate(
         };
         ApiError::new(ErrorCode::InvalidApiKey, message)
     })?;
-    match store.key_record(ctx, &key.hash()).await? {
-        Some(r) if r.is_valid_at(from_millis(now_ms())) => Ok(Caller::Developer(r.platform_id)),
+    let hash = key.hash();
+    match Store::new(env).key_record(ctx, &hash).await? {
+        Some(r) if r.is_valid_at(from_millis(now_ms())) => {
+            Ok(Caller::Developer { platform: r.platform_id, auth: Auth::Key(hash) })
+        }
         Some(_) => Err(ApiError::new(
             ErrorCode::InvalidApiKey,
             "This API key was rotated and has expired.",
@@ -64,16 +80,13 @@ pub async fn authenticate(
     }
 }
 
-async fn end_user(token: &str, store: &Store, env: &Env, ctx: &Context) -> ApiResult<Caller> {
+async fn end_user(token: &str, env: &Env) -> ApiResult<Caller> {
     let claims = clerk::verify(env, token).await?;
     let unauthenticated = |message: &str| ApiError::new(ErrorCode::Unauthenticated, message);
     let platform =
         claims.metadata_str("platformId").and_then(|p| PlatformId::parse(p).ok()).ok_or_else(
             || unauthenticated("The session token names no platform (metadata.platformId)."),
         )?;
-    store.platform_meta(ctx, &platform).await?.ok_or_else(|| {
-        unauthenticated("The session token names a platform that does not exist.")
-    })?;
     let user = UserId::parse(&claims.user_id)
         .map_err(|_| unauthenticated("The session token's user id is not a valid userId."))?;
     Ok(Caller::EndUser { platform, user })

@@ -13,14 +13,7 @@ use worker::{event, Context, Env, Request, Response};
 #[event(fetch)]
 async fn fetch(req: Request, env: Env, ctx: Context) -> worker::Result<Response> {
     dream_edge::serve(req, &env, routes::ROUTES, |id, req, params| {
-        let call = routes::Call {
-            req,
-            env: &env,
-            ctx: &ctx,
-            store: dream_edge::store::Store::new(&env),
-            params,
-            preview: std::cell::Cell::new(false),
-        };
+        let call = routes::Call { req, env: &env, ctx: &ctx, params };
         routes::handle(id, call)
     })
     .await

@@ -1,67 +1,51 @@
 //! The developer's own subscription to dream-api ($29/month, `STRIPE_PRICE_ID`): Stripe
-//! Checkout and the customer portal, and the webhook that moves the plan. The plan lives
-//! in Clerk's public metadata and is mirrored into the platform's KV metadata, which is
-//! what the api worker's platform quota reads.
+//! Checkout and the customer portal, and the webhook that moves the plan. The plan
+//! belongs to the platform: its object applies each plan event once and in order, and
+//! Clerk's public metadata gets a copy for the dashboard.
 
-use dream_core::billing::is_end_user_event;
+use dream_core::billing::{is_end_user_event, return_url};
 use dream_core::clerk::SessionClaims;
+use dream_core::command::Auth;
 use dream_core::error::ErrorCode;
-use dream_core::platform::PlatformPlan;
-use dream_core::webhook::{plan_change, Admission, PlanChange};
-use dream_edge::error::{ApiError, ApiResult};
+use dream_core::protocol::{ApplyPlanEvent, PlatformView};
+use dream_core::webhook::plan_change;
+use dream_edge::billing::{plan_checkout, plan_portal};
+use dream_edge::error::ApiResult;
 use dream_edge::http::{json_body, Reply};
-use dream_edge::store::Store;
-use dream_edge::{clerk, config, meters, stripe};
+use dream_edge::{clerk, config, objects, platform, stripe};
 use serde_json::json;
-use worker::{Context, Env, Request};
+use worker::{Env, Request};
+
+/// A URL from the body, checked as the api worker checks its own, or the dashboard's.
+fn url_or(body: &dream_core::json::JsonObject, field: &str, default: String) -> ApiResult<String> {
+    match body.optional_str(field)? {
+        Some(url) => Ok(return_url(field, url)?),
+        None => Ok(default),
+    }
+}
 
 /// `POST /v1/checkout` `{successUrl?, cancelUrl?}` → `{url, sessionId}`.
 pub async fn checkout(req: &mut Request, env: &Env, developer: &SessionClaims) -> ApiResult<Reply> {
     let body = json_body(req, true).await?;
-    let user = clerk::user(env, &developer.user_id).await?;
-    if user["public_metadata"]["subscribed"].as_bool() == Some(true) {
-        return Err(ApiError::new(
-            ErrorCode::Conflict,
-            "You are already subscribed; manage it in the portal.",
-        ));
-    }
     let dashboard = config::dashboard_url(env);
-    let success = body
-        .optional_str("successUrl")?
-        .map_or_else(|| format!("{dashboard}/?upgraded=1"), str::to_string);
-    let cancel =
-        body.optional_str("cancelUrl")?.map_or_else(|| format!("{dashboard}/"), str::to_string);
-    let params = json!({
-        "mode": "subscription",
-        "line_items": [{ "price": config::required(env, "STRIPE_PRICE_ID")?, "quantity": 1 }],
-        "success_url": success,
-        "cancel_url": cancel,
-        "client_reference_id": developer.user_id,
-        "customer_email": clerk::primary_email(&user),
-        "subscription_data": { "metadata": { "reference": developer.user_id } },
-    });
-    let session = stripe::post(env, "/v1/checkout/sessions", &params, None).await?;
-    Reply::ok(json!({ "url": session["url"], "sessionId": session["id"] }))
+    let success = url_or(&body, "successUrl", format!("{dashboard}/?upgraded=1"))?;
+    let cancel = url_or(&body, "cancelUrl", format!("{dashboard}/"))?;
+    let id = platform::owned(env, developer).await?;
+    plan_checkout(env, &id, Auth::Verified, &success, &cancel).await
 }
 
 /// `POST /v1/portal` `{returnUrl?}` → `{url}`, for a developer who has subscribed.
 pub async fn portal(req: &mut Request, env: &Env, developer: &SessionClaims) -> ApiResult<Reply> {
     let body = json_body(req, true).await?;
-    let user = clerk::user(env, &developer.user_id).await?;
-    let customer = user["public_metadata"]["stripeCustomerId"].as_str().ok_or_else(|| {
-        ApiError::new(ErrorCode::Conflict, "There is no subscription to manage yet: upgrade first.")
-    })?;
-    let dashboard = config::dashboard_url(env);
-    let return_url =
-        body.optional_str("returnUrl")?.map_or_else(|| format!("{dashboard}/"), str::to_string);
-    let params = json!({ "customer": customer, "return_url": return_url });
-    let session = stripe::post(env, "/v1/billing_portal/sessions", &params, None).await?;
-    Reply::ok(json!({ "url": session["url"] }))
+    let return_to = url_or(&body, "returnUrl", format!("{}/", config::dashboard_url(env)))?;
+    let id = platform::owned(env, developer).await?;
+    plan_portal(env, &id, Auth::Verified, &return_to).await
 }
 
-/// `POST /webhooks/stripe`: verified, applied once, in order per subscription. Only the
-/// developers' own subscriptions are this worker's.
-pub async fn webhook(req: &mut Request, env: &Env, ctx: &Context) -> ApiResult<Reply> {
+/// `POST /webhooks/stripe`: verified, then applied once and in order by the platform's
+/// object. Only platforms' own subscriptions are this worker's; an event for a
+/// platform that does not exist is acknowledged and changes nothing.
+pub async fn webhook(req: &mut Request, env: &Env) -> ApiResult<Reply> {
     let event = stripe::verified_event(req, env).await?;
     let received = Reply::ok(json!({ "received": true }));
     // End-users' subscriptions (ours in preview, or on a connected account) are the api
@@ -72,38 +56,39 @@ pub async fn webhook(req: &mut Request, env: &Env, ctx: &Context) -> ApiResult<R
     let Some(change) = plan_change(&event) else {
         return received;
     };
-    let ledger = meters::stub(env, "BILLING_LEDGER", "platform-billing")?;
-    let admission: Admission = meters::call(&ledger, "/check", &event).await?;
-    if admission != Admission::Apply {
+    let Some(id) = change.platform().cloned() else {
+        worker::console_log!("{}: a plan event that names no platform; ignored", event.id);
         return received;
-    }
-    apply(env, ctx, &change).await?;
-    let _: Admission = meters::call(&ledger, "/record", &event).await?;
+    };
+    let event_id = event.id.clone();
+    let command = ApplyPlanEvent { event, change };
+    let view = match objects::platform(env, &id, Auth::Verified, command).await {
+        Ok((view, _)) => view,
+        Err(e) if e.code == ErrorCode::NotFound => {
+            worker::console_log!("{event_id}: no platform {id}; ignored");
+            return received;
+        }
+        Err(e) => return Err(e),
+    };
+    copy_to_clerk(env, &view).await?;
     received
 }
 
-async fn apply(env: &Env, ctx: &Context, change: &PlanChange) -> ApiResult<()> {
-    let (reference, plan, metadata) = match change {
-        PlanChange::Subscribed { reference, subscription_id, customer_id } => (
-            reference,
-            PlatformPlan::Paid,
-            json!({ "plan": "paid", "subscribed": true, "subscriptionId": subscription_id, "stripeCustomerId": customer_id }),
-        ),
-        PlanChange::Cancelled { reference, .. } => {
-            (reference, PlatformPlan::Free, json!({ "plan": "free", "subscribed": false }))
-        }
-    };
-    let Some(developer) = reference else {
-        worker::console_error!("a plan event names no developer; ignored");
+/// Copies the platform's plan into its developer's Clerk metadata (merged, not
+/// replaced), for the dashboard. Written on every delivery, duplicates included, so a
+/// copy that failed once is written by Stripe's retry. A developer Clerk no longer has
+/// changes nothing.
+async fn copy_to_clerk(env: &Env, view: &PlatformView) -> ApiResult<()> {
+    let Some(developer) = &view.developer else {
         return Ok(());
     };
-    // The quota the api worker enforces first, then Clerk, which `/v1/me` reports: once
-    // the dashboard shows the new plan, the quota already follows it.
-    let store = Store::new(env);
-    if let Some(platform) = store.developer_platform(developer).await? {
-        let mut meta = store.existing_platform(ctx, &platform).await?;
-        meta.plan = plan;
-        store.put_platform_meta(&meta).await?;
+    let metadata = json!({
+        "plan": view.plan,
+        "subscribed": view.subscribed,
+        "stripeCustomerId": view.customer_id,
+    });
+    if !clerk::merge_public_metadata_if_found(env, developer, metadata).await? {
+        worker::console_log!("Clerk has no user {developer}; its plan copy is skipped");
     }
-    clerk::merge_public_metadata(env, developer, metadata).await
+    Ok(())
 }

@@ -1,20 +1,22 @@
 //! The dashboard's backend (API.md "platform-auth worker"): a developer signed in with
 //! Clerk gets credentials for their platform and manages it. Every call carries the
-//! developer's Clerk session token; the platform is the one `developer:{clerkUserId}`
-//! names. What is done with a platform is `dream_edge::platform`, shared with the api
+//! developer's Clerk session token; the platform is the one the developer's object
+//! (`Developer`, in the api worker) claimed for them. What is done with a platform is `dream_edge::platform`, shared with the api
 //! worker.
 
 use dream_core::clerk::SessionClaims;
+use dream_core::command::Auth;
 use dream_core::error::ErrorCode;
 use dream_core::ids::Email;
 use dream_core::meter::Usage;
 use dream_core::platform::PlatformPlan;
+use dream_core::protocol::{Claim, ClaimPlatform, GetPlatform};
 use dream_core::routing::Route;
 use dream_core::time::from_millis;
 use dream_edge::error::{ApiError, ApiResult};
 use dream_edge::http::Reply;
 use dream_edge::store::{now_ms, Store};
-use dream_edge::{clerk, config, platform};
+use dream_edge::{clerk, config, objects, platform};
 use serde_json::{json, Value};
 use worker::{event, Context, Env, Request, Response};
 
@@ -52,44 +54,40 @@ pub const ROUTES: &[Route<RouteId>] = &[
 const OPENAPI: &str = include_str!("openapi.json");
 
 mod billing;
-mod ledger;
-
-pub use ledger::BillingLedger;
 
 #[event(fetch)]
-async fn fetch(req: Request, env: Env, ctx: Context) -> worker::Result<Response> {
-    dream_edge::serve(req, &env, ROUTES, |id, req, _| handle(id, req, &env, &ctx)).await
+async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response> {
+    dream_edge::serve(req, &env, ROUTES, |id, req, _| handle(id, req, &env)).await
 }
 
-async fn handle(route: RouteId, mut req: Request, env: &Env, ctx: &Context) -> ApiResult<Reply> {
+async fn handle(route: RouteId, mut req: Request, env: &Env) -> ApiResult<Reply> {
     match route {
         RouteId::Health => return Reply::ok(json!({ "ok": true })),
         RouteId::OpenApi => return Reply::ok(serde_json::from_str::<Value>(OPENAPI)?),
-        RouteId::StripeWebhook => return billing::webhook(&mut req, env, ctx).await,
+        RouteId::StripeWebhook => return billing::webhook(&mut req, env).await,
         _ => {}
     }
     let (developer, rate) = platform::developer_call(&req, env).await?;
-    let store = Store::new(env);
+    let verified = Auth::Verified;
     let reply = match route {
-        RouteId::Me => me(env, ctx, &store, &developer).await,
-        RouteId::Credentials => create_credentials(env, &store, &developer).await,
+        RouteId::Me => me(env, &developer).await,
+        RouteId::Credentials => create_credentials(env, &developer).await,
         RouteId::RotateCredentials => {
-            platform::rotate_key(&mut req, &store, &platform::owned(&store, &developer).await?)
-                .await
+            let id = platform::owned(env, &developer).await?;
+            platform::rotate_key(&mut req, env, &id, verified).await
         }
         RouteId::GetTiers => {
-            platform::get_tiers(ctx, &store, &platform::owned(&store, &developer).await?).await
+            platform::get_tiers(env, &platform::owned(env, &developer).await?, verified).await
         }
         RouteId::PutTiers => {
-            let id = platform::owned(&store, &developer).await?;
-            platform::put_tiers(&mut req, env, ctx, &store, &id).await
+            let id = platform::owned(env, &developer).await?;
+            platform::put_tiers(&mut req, env, &id, verified).await
         }
         RouteId::Stats => {
-            platform::stats(&req, env, &platform::owned(&store, &developer).await?).await
+            platform::stats(&req, env, &platform::owned(env, &developer).await?, verified).await
         }
         RouteId::Users => {
-            platform::users(&req, env, ctx, &store, &platform::owned(&store, &developer).await?)
-                .await
+            platform::users(&req, env, &platform::owned(env, &developer).await?, verified).await
         }
         RouteId::Checkout => billing::checkout(&mut req, env, &developer).await,
         RouteId::Portal => billing::portal(&mut req, env, &developer).await,
@@ -100,67 +98,64 @@ async fn handle(route: RouteId, mut req: Request, env: &Env, ctx: &Context) -> A
     Ok(reply?.with_rate(&rate))
 }
 
-/// The developer's plan with us, as Clerk's public metadata says.
-fn plan_of(public_metadata: &Value) -> PlatformPlan {
-    match public_metadata["plan"].as_str() {
-        Some("paid") => PlatformPlan::Paid,
-        _ => PlatformPlan::Free,
-    }
-}
-
-async fn me(
-    env: &Env,
-    ctx: &Context,
-    store: &Store,
-    developer: &SessionClaims,
-) -> ApiResult<Reply> {
-    // The plan from Clerk itself: the session token's copy may be a minute old.
+/// `GET /v1/me`: the developer (email from Clerk) and their platform (plan, usage and
+/// mode from the platform's object, which holds them).
+async fn me(env: &Env, developer: &SessionClaims) -> ApiResult<Reply> {
     let user = clerk::user(env, &developer.user_id).await?;
-    let plan = plan_of(&user["public_metadata"]);
-    let (usage, platform) = match store.developer_platform(&developer.user_id).await? {
+    let owned = match platform::owned(env, developer).await {
+        Ok(id) => Some(id),
+        Err(e) if e.code == ErrorCode::NotFound => None,
+        Err(e) => return Err(e),
+    };
+    let (plan, subscribed, usage, platform) = match owned {
         Some(id) => {
-            let meta = store.existing_platform(ctx, &id).await?;
+            let (view, _) = objects::platform(env, &id, Auth::Verified, GetPlatform).await?;
             let dashboard = config::dashboard_url(env);
             let preview = format!("{}/preview/{id}", dashboard.trim_end_matches('/'));
-            let usage = platform::usage(env, &meta).await?;
-            (usage, json!({ "platformId": id, "mode": meta.mode, "previewUrl": preview }))
+            let platform = json!({ "platformId": id, "mode": view.mode, "previewUrl": preview });
+            (view.plan, view.subscribed, view.usage, platform)
         }
         None => {
+            let plan = PlatformPlan::Free;
             let limit = config::platform_tiers(env)?.limit(plan);
-            (Usage::new(0, limit, from_millis(now_ms())), Value::Null)
+            (plan, false, Usage::new(0, limit, from_millis(now_ms())), Value::Null)
         }
     };
     Reply::ok(json!({
         "userId": developer.user_id,
         "email": clerk::primary_email(&user),
         "plan": plan,
-        "subscribed": user["public_metadata"]["subscribed"].as_bool().unwrap_or(false),
+        "subscribed": subscribed,
         "usage": usage,
         "platform": platform,
     }))
 }
 
-async fn create_credentials(
-    env: &Env,
-    store: &Store,
-    developer: &SessionClaims,
-) -> ApiResult<Reply> {
-    if store.developer_platform(&developer.user_id).await?.is_some() {
-        return Err(ApiError::new(
+/// `POST /v1/credentials`: the developer's one platform, claimed through their object,
+/// so simultaneous calls create exactly one (`201` once, `409` for the rest).
+async fn create_credentials(env: &Env, developer: &SessionClaims) -> ApiResult<Reply> {
+    let conflict = || {
+        ApiError::new(
             ErrorCode::Conflict,
             "You already have a platform; rotate its key to get a new one.",
-        ));
+        )
+    };
+    if Store::new(env).developer_platform(&developer.user_id).await?.is_some() {
+        return Err(conflict());
     }
     let user = clerk::user(env, &developer.user_id).await?;
     let email = Email::parse(clerk::primary_email(&user).unwrap_or_default())?;
     let mut new = platform::new_platform(email, None)?;
-    new.meta.plan = plan_of(&user["public_metadata"]);
-    let new = platform::create(store, new).await?;
-    store.put_developer_platform(&developer.user_id, &new.meta.platform_id).await?;
-    Reply::with_status(
-        201,
-        json!({ "platformId": new.meta.platform_id, "apiKey": new.api_key.expose() }),
-    )
+    new.record.developer = Some(developer.user_id.clone());
+    let id = new.record.platform_id.clone();
+    let claim = ClaimPlatform { record: new.record };
+    match objects::send(&platform::developer_object(env, developer)?, &claim).await? {
+        Ok(Claim::Created) => {
+            Reply::with_status(201, json!({ "platformId": id, "apiKey": new.api_key.expose() }))
+        }
+        Ok(Claim::Exists(_)) => Err(conflict()),
+        Err(refusal) => Err(refusal.into()),
+    }
 }
 
 #[cfg(test)]

@@ -11,19 +11,20 @@
 mod states;
 
 use dream_core::billing::{ConnectRecord, ConnectedVia, OAuthToken, StripeAccountId};
+use dream_core::command::Auth;
 use dream_core::error::ErrorCode;
 use dream_core::ids::PlatformId;
 use dream_core::oauth_state::{self, StateError};
-use dream_core::platform::{Mode, PlatformMeta};
+use dream_core::platform::Mode;
+use dream_core::protocol::{BillingState, ClaimNonce, Connect, IssueNonce};
 use dream_core::routing::Route;
 use dream_core::time::{from_millis, rfc3339};
-use dream_edge::billing::{connect_record, disconnect, put_connect_record, reprice};
+use dream_edge::billing::{connect_record, disconnect, reprice, seal, state};
 use dream_edge::error::{ApiError, ApiResult};
 use dream_edge::http::Reply;
-use dream_edge::store::{now_ms, Store};
-use dream_edge::{config, meters, platform, stripe};
+use dream_edge::store::now_ms;
+use dream_edge::{config, objects, platform, stripe};
 use serde_json::{json, Value};
-use states::NonceCommand;
 use worker::{event, Context, Env, Request, Response};
 
 pub use states::OAuthStates;
@@ -55,26 +56,24 @@ pub const ROUTES: &[Route<RouteId>] = &[
 const OPENAPI: &str = include_str!("openapi.json");
 
 #[event(fetch)]
-async fn fetch(req: Request, env: Env, ctx: Context) -> worker::Result<Response> {
-    dream_edge::serve(req, &env, ROUTES, |id, req, _| handle(id, req, &env, &ctx)).await
+async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response> {
+    dream_edge::serve(req, &env, ROUTES, |id, req, _| handle(id, req, &env)).await
 }
 
-async fn handle(route: RouteId, req: Request, env: &Env, ctx: &Context) -> ApiResult<Reply> {
+async fn handle(route: RouteId, req: Request, env: &Env) -> ApiResult<Reply> {
     match route {
         RouteId::Health => return Reply::ok(json!({ "ok": true })),
         RouteId::OpenApi => return Reply::ok(serde_json::from_str::<Value>(OPENAPI)?),
-        RouteId::Callback => return callback(&req, env, ctx).await,
+        RouteId::Callback => return callback(&req, env).await,
         _ => {}
     }
     let (developer, rate) = platform::developer_call(&req, env).await?;
-    let store = Store::new(env);
-    let id = platform::owned(&store, &developer).await?;
-    let meta = store.existing_platform(ctx, &id).await?;
+    let id = platform::owned(env, &developer).await?;
     let reply = match route {
-        RouteId::Status => status(env, ctx, &store, meta).await,
+        RouteId::Status => status(env, state(env, &id).await?).await,
         RouteId::Authorize => authorize(&req, env, &id).await,
-        RouteId::Onboarding => onboarding(env, &store, &meta).await,
-        RouteId::Deauthorize => deauthorize(env, ctx, &store, meta).await,
+        RouteId::Onboarding => onboarding(env, state(env, &id).await?).await,
+        RouteId::Deauthorize => deauthorize(env, &id).await,
         RouteId::Health | RouteId::OpenApi | RouteId::Callback => {
             unreachable!("answered above")
         }
@@ -90,23 +89,36 @@ fn now_seconds() -> i64 {
     now_ms() / 1000
 }
 
+/// Hands the platform's object its connected account (sealed); a ready account puts
+/// the platform in production, and its tiers are priced there (best effort: checkout
+/// does it too if this fails).
+async fn store_connection(
+    env: &Env,
+    platform: &PlatformId,
+    record: &ConnectRecord,
+) -> ApiResult<Mode> {
+    let connection = seal(env, record).await?;
+    let (mode, _) =
+        objects::platform(env, platform, Auth::Verified, Connect { connection }).await?;
+    if mode == Mode::Production {
+        reprice(env, platform).await;
+    }
+    Ok(mode)
+}
+
 /// `GET /v1/connect/status`. An account still being onboarded is asked about once
 /// more: when Stripe says it can take payments, the platform moves to production.
-async fn status(env: &Env, ctx: &Context, store: &Store, meta: PlatformMeta) -> ApiResult<Reply> {
-    let mut record = connect_record(env, store, &meta.platform_id).await?;
+async fn status(env: &Env, state: BillingState) -> ApiResult<Reply> {
+    let mut record = connect_record(env, state.connection.as_ref()).await?;
+    let mut mode = state.mode;
     if let Some(r) = record.as_mut().filter(|r| !r.ready) {
         let account = stripe::get(env, &format!("/v1/accounts/{}", r.stripe_user_id)).await?;
         if account["charges_enabled"].as_bool() == Some(true) {
             r.ready = true;
-            put_connect_record(env, store, &meta.platform_id, r).await?;
-            go_production(env, ctx, store, meta).await?;
+            mode = store_connection(env, &state.platform_id, r).await?;
         }
     }
-    // The sealed record (read from KV, never cached) says whether the platform is
-    // connected; the mode follows it, even while this isolate's cached metadata has not
-    // yet seen a change made elsewhere (such as access revoked from Stripe's side).
     let connected = record.as_ref().is_some_and(|r| r.ready);
-    let mode = if connected { Mode::Production } else { Mode::Preview };
     Reply::ok(json!({
         "connected": connected,
         "stripeUserId": record.as_ref().map(|r| r.stripe_user_id.to_string()),
@@ -124,9 +136,9 @@ async fn authorize(req: &Request, env: &Env, platform: &PlatformId) -> ApiResult
     let nonce: String = nonce.iter().map(|b| format!("{b:02x}")).collect();
     let now = now_seconds();
     let state = oauth_state::issue(&state_key(env)?, platform, &nonce, now);
-    let command = NonceCommand { nonce, expires_at: now + oauth_state::LIFETIME_SECONDS, now };
-    let states = meters::stub(env, "OAUTH_STATES", platform.as_str())?;
-    let _: bool = meters::call(&states, "/issue", &command).await?;
+    let command = IssueNonce { nonce, expires_at: now + oauth_state::LIFETIME_SECONDS, now };
+    let states = objects::stub(env, "OAUTH_STATES", platform.as_str())?;
+    objects::send(&states, &command).await?;
     let origin = req.url()?.origin().ascii_serialization();
     let mut url =
         worker::Url::parse(&format!("{}/oauth/authorize", config::stripe_connect_base(env)))
@@ -152,16 +164,15 @@ fn bad_state(e: StateError) -> ApiError {
 /// `GET /v1/connect/callback?code=&state=`: Stripe sends the developer back here. The
 /// state is checked and used up first; then the code is exchanged, the account and
 /// tokens are stored sealed, and the platform moves to production.
-async fn callback(req: &Request, env: &Env, ctx: &Context) -> ApiResult<Reply> {
+async fn callback(req: &Request, env: &Env) -> ApiResult<Reply> {
     let param = |name: &str| -> ApiResult<Option<String>> {
         Ok(dream_edge::http::query(req, name)?.filter(|v| !v.is_empty()))
     };
     let state = param("state")?.ok_or_else(|| ApiError::invalid("state is missing"))?;
     let now = now_seconds();
     let claims = oauth_state::verify(&state_key(env)?, &state, now).map_err(bad_state)?;
-    let states = meters::stub(env, "OAUTH_STATES", claims.platform_id.as_str())?;
-    let command = NonceCommand { nonce: claims.nonce.clone(), expires_at: claims.expires_at, now };
-    let claimed: bool = meters::call(&states, "/claim", &command).await?;
+    let states = objects::stub(env, "OAUTH_STATES", claims.platform_id.as_str())?;
+    let claimed = objects::send(&states, &ClaimNonce { nonce: claims.nonce.clone(), now }).await?;
     if !claimed {
         return Err(ApiError::invalid(
             "This state was already used; start again from the dashboard.",
@@ -191,32 +202,15 @@ async fn callback(req: &Request, env: &Env, ctx: &Context) -> ApiResult<Reply> {
     let token: OAuthToken = serde_json::from_value(token)
         .map_err(|e| ApiError::internal(format!("oauth/token answer: {e}")))?;
     let record = token.into_record(rfc3339(from_millis(now_ms())));
-    let store = Store::new(env);
-    let meta = store.existing_platform(ctx, &claims.platform_id).await?;
-    put_connect_record(env, &store, &meta.platform_id, &record).await?;
-    go_production(env, ctx, &store, meta).await?;
+    store_connection(env, &claims.platform_id, &record).await?;
     Reply::with_status(302, json!({ "connected": true }))
         .map(|r| r.with_header("Location", format!("{settings}?connected=1")))
 }
 
-/// Moves the platform to production and prices its tiers on the connected account
-/// (best effort: checkout does it too if this fails).
-async fn go_production(
-    env: &Env,
-    ctx: &Context,
-    store: &Store,
-    mut meta: PlatformMeta,
-) -> ApiResult<Mode> {
-    meta.mode = Mode::Production;
-    store.put_platform_meta(&meta).await?;
-    reprice(env, ctx, store, &meta).await;
-    Ok(Mode::Production)
-}
-
 /// `POST /v1/connect/onboarding` → `{url}`: creates a Stripe account for the developer
 /// (or reuses the one being onboarded) and an Account Link to Stripe's onboarding.
-async fn onboarding(env: &Env, store: &Store, meta: &PlatformMeta) -> ApiResult<Reply> {
-    let existing = connect_record(env, store, &meta.platform_id).await?;
+async fn onboarding(env: &Env, state: BillingState) -> ApiResult<Reply> {
+    let existing = connect_record(env, state.connection.as_ref()).await?;
     if existing.as_ref().is_some_and(|r| r.ready) {
         return Err(ApiError::new(
             ErrorCode::Conflict,
@@ -228,10 +222,10 @@ async fn onboarding(env: &Env, store: &Store, meta: &PlatformMeta) -> ApiResult<
         None => {
             let params = json!({
                 "type": "standard",
-                "email": meta.email,
-                "metadata": { "platformId": meta.platform_id },
+                "email": state.email,
+                "metadata": { "platformId": state.platform_id },
             });
-            let key = format!("onboarding:{}", meta.platform_id);
+            let key = format!("onboarding:{}", state.platform_id);
             let account = stripe::post(env, "/v1/accounts", &params, Some(&key)).await?;
             let id = StripeAccountId::parse(account["id"].as_str().unwrap_or_default())
                 .map_err(|_| ApiError::internal("Stripe returned an account without an id"))?;
@@ -245,7 +239,7 @@ async fn onboarding(env: &Env, store: &Store, meta: &PlatformMeta) -> ApiResult<
                 scope: None,
                 connected_at: rfc3339(from_millis(now_ms())),
             };
-            put_connect_record(env, store, &meta.platform_id, &record).await?;
+            store_connection(env, &state.platform_id, &record).await?;
             id
         }
     };
@@ -260,21 +254,16 @@ async fn onboarding(env: &Env, store: &Store, meta: &PlatformMeta) -> ApiResult<
     Reply::ok(json!({ "url": link["url"] }))
 }
 
-/// `POST /v1/connect/deauthorize`: revokes our access (OAuth), forgets the account, and
-/// returns the platform to preview. Disconnecting twice is not an error.
-async fn deauthorize(
-    env: &Env,
-    ctx: &Context,
-    store: &Store,
-    meta: PlatformMeta,
-) -> ApiResult<Reply> {
+/// `POST /v1/connect/deauthorize`: forgets the account, returns the platform to
+/// preview, and revokes our access (OAuth). Disconnecting twice is not an error.
+async fn deauthorize(env: &Env, platform: &PlatformId) -> ApiResult<Reply> {
     // Forget the account here first, then tell Stripe: Stripe answers a revocation with
     // `account.application.deauthorized`, which the api worker handles too, and by then
     // there is nothing left for it to change. If Stripe cannot be told, the platform is
     // still disconnected here (its token is gone), and the developer can revoke the
     // access in Stripe's dashboard.
-    let record = connect_record(env, store, &meta.platform_id).await?;
-    disconnect(env, ctx, store, meta, record.as_ref()).await?;
+    let removed = disconnect(env, platform, None).await?;
+    let record = connect_record(env, removed.as_ref()).await?;
     if let Some(record) = record.as_ref().filter(|r| r.via == ConnectedVia::OAuth) {
         let params = json!({
             "client_id": config::required(env, "STRIPE_CLIENT_ID")?,

@@ -2,18 +2,10 @@
 //! each claimable once before it expires. SQLite storage calls are synchronous, so a
 //! claim is one step that no other request can interleave with.
 
-use serde::{Deserialize, Serialize};
+use dream_core::command::Command;
+use dream_core::protocol::{ClaimNonce, IssueNonce};
+use serde::Deserialize;
 use worker::{durable_object, DurableObject, Env, Request, Response, SqlStorage, State};
-
-/// Worker → `OAuthStates`: `/issue` remembers a nonce until `expires_at`; `/claim`
-/// answers whether it was issued, unexpired and unclaimed, and forgets it.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct NonceCommand {
-    pub nonce: String,
-    pub expires_at: i64,
-    pub now: i64,
-}
 
 #[durable_object(fetch)]
 pub struct OAuthStates {
@@ -38,30 +30,44 @@ impl DurableObject for OAuthStates {
     }
 
     async fn fetch(&self, mut req: Request) -> worker::Result<Response> {
-        let command: NonceCommand = req.json().await?;
-        let sql = self.state.storage().sql();
+        let body = req.text().await?;
+        let parse = |e: serde_json::Error| worker::Error::RustError(format!("command body: {e}"));
         match req.path().as_str() {
-            "/issue" => {
-                forget_expired(&sql, command.now)?;
-                sql.exec(
-                    "INSERT INTO nonces (nonce, expires_at) VALUES (?, ?)",
-                    vec![command.nonce.into(), command.expires_at.into()],
-                )?;
-                Response::from_json(&true)
+            IssueNonce::PATH => {
+                let command: IssueNonce = serde_json::from_str(&body).map_err(parse)?;
+                Response::from_json(&self.issue(command)?)
             }
-            "/claim" => {
-                forget_expired(&sql, command.now)?;
-                let rows: Vec<Row> = sql
-                    .exec(
-                        "SELECT COUNT(*) AS n FROM nonces WHERE nonce = ?",
-                        vec![command.nonce.clone().into()],
-                    )?
-                    .to_array()?;
-                sql.exec("DELETE FROM nonces WHERE nonce = ?", vec![command.nonce.into()])?;
-                Response::from_json(&rows.first().is_some_and(|r| r.n > 0))
+            ClaimNonce::PATH => {
+                let command: ClaimNonce = serde_json::from_str(&body).map_err(parse)?;
+                Response::from_json(&self.claim(command)?)
             }
             other => Response::error(format!("no such command: {other}"), 404),
         }
+    }
+}
+
+impl OAuthStates {
+    fn issue(&self, command: IssueNonce) -> worker::Result<<IssueNonce as Command>::Reply> {
+        let sql = self.state.storage().sql();
+        forget_expired(&sql, command.now)?;
+        sql.exec(
+            "INSERT INTO nonces (nonce, expires_at) VALUES (?, ?)",
+            vec![command.nonce.into(), command.expires_at.into()],
+        )?;
+        Ok(true)
+    }
+
+    fn claim(&self, command: ClaimNonce) -> worker::Result<<ClaimNonce as Command>::Reply> {
+        let sql = self.state.storage().sql();
+        forget_expired(&sql, command.now)?;
+        let rows: Vec<Row> = sql
+            .exec(
+                "SELECT COUNT(*) AS n FROM nonces WHERE nonce = ?",
+                vec![command.nonce.clone().into()],
+            )?
+            .to_array()?;
+        sql.exec("DELETE FROM nonces WHERE nonce = ?", vec![command.nonce.into()])?;
+        Ok(rows.first().is_some_and(|r| r.n > 0))
     }
 }
 

@@ -1,21 +1,35 @@
-//! The Durable Objects that own every count (their client is `dream_edge::meters`).
+//! The Durable Objects: the single writers of everything that can change (their one
+//! client is `dream_edge::objects`, their commands `dream_core::protocol`).
 //!
 //! Each object keeps its state in SQLite-backed storage, whose calls are synchronous:
-//! a check-and-increment is load, decide (in `dream_core::meter`), store, with no await
-//! in between, so no other request can interleave with it.
+//! a decision is load, decide (in `dream_core`), store, with no await in between, so no
+//! other request can interleave with it. Awaits (KV copies, another object) come only
+//! after the state is stored.
 
-pub mod platform_meter;
+pub mod developer;
+pub mod platform;
 pub mod rate_limiter;
-pub mod usage_meter;
 
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use std::cell::RefCell;
 use worker::{Response, SqlStorage};
 
-pub use platform_meter::PlatformMeter;
+pub use developer::Developer;
+pub use platform::Platform;
 pub use rate_limiter::RateLimiter;
-pub use usage_meter::UsageMeter;
+
+/// A command's body, read as the type its path says.
+pub fn parse<C: DeserializeOwned>(body: &str) -> worker::Result<C> {
+    serde_json::from_str(body).map_err(|e| worker::Error::RustError(format!("command body: {e}")))
+}
+
+/// The answer to command `C`: its reply type is the one `C` names.
+pub fn answer<C: dream_core::command::Command>(
+    result: worker::Result<C::Reply>,
+) -> worker::Result<Response> {
+    reply(result)
+}
 
 /// An object's answer: JSON on success; on failure a `500` whose text the caller logs.
 pub fn reply<T: Serialize>(result: worker::Result<T>) -> worker::Result<Response> {
@@ -86,5 +100,5 @@ pub fn now_ms() -> i64 {
 }
 
 pub fn bad_path(path: &str) -> worker::Error {
-    worker::Error::RustError(format!("no such meter command: {path}"))
+    worker::Error::RustError(format!("no such command: {path}"))
 }

@@ -1,8 +1,9 @@
 //! A fixed-window rate limiter per name (for example registrations per client IP).
 
-use super::{now_ms, reply, StoredState};
+use super::{answer, now_ms, parse, StoredState};
+use dream_core::command::Command;
 use dream_core::meter::RateWindow;
-use dream_core::protocol::{LimitCommand, LimitReply};
+use dream_core::protocol::{LimitReply, TakeFromLimit};
 use worker::{durable_object, DurableObject, Env, Request, Response, State};
 
 #[durable_object(fetch)]
@@ -18,13 +19,16 @@ impl DurableObject for RateLimiter {
     }
 
     async fn fetch(&self, mut req: Request) -> worker::Result<Response> {
-        let command: LimitCommand = req.json().await?;
-        reply(self.acquire(&command))
+        let body = req.text().await?;
+        match req.path().as_str() {
+            TakeFromLimit::PATH => answer::<TakeFromLimit>(self.acquire(&parse(&body)?)),
+            other => Err(super::bad_path(other)),
+        }
     }
 }
 
 impl RateLimiter {
-    fn acquire(&self, command: &LimitCommand) -> worker::Result<LimitReply> {
+    fn acquire(&self, command: &TakeFromLimit) -> worker::Result<LimitReply> {
         let sql = self.state.storage().sql();
         let mut window = self.window.load(&sql)?;
         let outcome = window.try_acquire(command.limit, command.window_ms, now_ms());

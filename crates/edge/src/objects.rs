@@ -1,0 +1,75 @@
+//! The one client of every Durable Object: [`send`] takes a typed
+//! `dream_core::command::Command` and returns its typed reply, and [`platform`] asks a
+//! platform's object, turning its refusals into the contract's errors. The objects
+//! live in the api worker; the other workers bind them with `script_name`.
+//!
+//! A command is one `fetch` to the object, its reply read by [`crate::http::reply_text`].
+
+use crate::error::{ApiError, ApiResult};
+use crate::http;
+use dream_core::command::{Answer, Auth, Command, PlatformCommand, ToPlatform};
+use dream_core::ids::PlatformId;
+use js_sys::Promise;
+use wasm_bindgen::JsValue;
+use worker::Env;
+
+#[wasm_bindgen::prelude::wasm_bindgen]
+extern "C" {
+    /// A Durable Object stub as the runtime gives it.
+    #[derive(Debug, Clone)]
+    pub type Stub;
+
+    #[wasm_bindgen(method, catch)]
+    fn fetch(this: &Stub, url: &str, init: &web_sys::RequestInit) -> Result<Promise, JsValue>;
+}
+
+/// The binding of the platforms' objects, one per platform (named by its id).
+pub const PLATFORM: &str = "PLATFORM";
+/// The binding of the developers' objects, one per Clerk user (named by its id).
+pub const DEVELOPER: &str = "DEVELOPER";
+/// The binding of the fixed-window rate limiters, one per name.
+pub const RATE_LIMITER: &str = "RATE_LIMITER";
+
+/// The stub of the object `name` in the namespace bound as `binding`.
+pub fn stub(env: &Env, binding: &str, name: &str) -> worker::Result<Stub> {
+    Ok(env.durable_object(binding)?.get_by_name(name)?.into_rpc())
+}
+
+/// Sends `command` to an object and reads its reply.
+pub async fn send<C: Command>(stub: &Stub, command: &C) -> worker::Result<C::Reply> {
+    let body =
+        serde_json::to_string(command).map_err(|e| worker::Error::RustError(e.to_string()))?;
+    let reply = exchange(stub, C::PATH, body).await?;
+    serde_json::from_str(&reply)
+        .map_err(|e| worker::Error::RustError(format!("object {} replied: {e}", C::PATH)))
+}
+
+/// Asks the platform's object; a refusal becomes the contract's error. The answer says
+/// whether the platform is in preview.
+pub async fn platform<C: PlatformCommand>(
+    env: &Env,
+    platform: &PlatformId,
+    auth: Auth,
+    command: C,
+) -> ApiResult<(C::Reply, bool)> {
+    let stub = stub(env, PLATFORM, platform.as_str())?;
+    let Answer { preview, result } = send(&stub, &ToPlatform { auth, command }).await?;
+    match result {
+        Ok(reply) => Ok((reply, preview)),
+        Err(refusal) => Err(ApiError::from(refusal).previewing(preview)),
+    }
+}
+
+/// The untyped round trip, kept out of [`send`] so that each command type adds only its
+/// (de)serialization to the wasm, not another copy of the request code.
+async fn exchange(stub: &Stub, path: &str, body: String) -> worker::Result<String> {
+    let init = web_sys::RequestInit::new();
+    init.set_method("POST");
+    init.set_body(&JsValue::from_str(&body));
+    let (status, text) =
+        http::reply_text(stub.fetch(&format!("https://object{path}"), &init)?).await?;
+    if status != 200 {
+        return Err(worker::Error::RustError(format!("object {path} answered {status}: {text}")));
+    }
+    Ok(text)
+}

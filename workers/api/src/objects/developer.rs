@@ -1,0 +1,117 @@
+//! `Developer`, one per Clerk user: the only writer of the developer → platform claim.
+//! A claim is taken in one synchronous step before the platform is created, so any
+//! number of simultaneous `POST /v1/credentials` create exactly one platform.
+
+use super::{answer, parse};
+use dream_core::command::{Auth, Command, ToPlatform};
+use dream_core::error::{ErrorCode, Refusal};
+use dream_core::ids::PlatformId;
+use dream_core::protocol::{Claim, ClaimPlatform, CreatePlatform, OwnedPlatform};
+use dream_edge::objects;
+use dream_edge::store::Store;
+use serde::Deserialize;
+use std::cell::RefCell;
+use worker::{durable_object, DurableObject, Env, Request, Response, SqlStorage, State};
+
+#[durable_object(fetch)]
+pub struct Developer {
+    state: State,
+    env: Env,
+    /// The claim as loaded (`Some(None)`: looked, none).
+    claimed: RefCell<Option<Option<PlatformId>>>,
+}
+
+#[derive(Deserialize)]
+struct ClaimRow {
+    platform_id: String,
+}
+
+impl DurableObject for Developer {
+    fn new(state: State, env: Env) -> Self {
+        let created = state.storage().sql().exec(
+            "CREATE TABLE IF NOT EXISTS claim (id INTEGER PRIMARY KEY CHECK (id = 1), platform_id TEXT NOT NULL)",
+            None,
+        );
+        if let Err(e) = created {
+            worker::console_error!("Developer storage: {e}");
+        }
+        Self { state, env, claimed: RefCell::new(None) }
+    }
+
+    async fn fetch(&self, mut req: Request) -> worker::Result<Response> {
+        let body = req.text().await?;
+        match req.path().as_str() {
+            ClaimPlatform::PATH => answer::<ClaimPlatform>(self.claim(parse(&body)?).await),
+            OwnedPlatform::PATH => answer::<OwnedPlatform>(self.owned()),
+            other => Err(super::bad_path(other)),
+        }
+    }
+}
+
+impl Developer {
+    fn sql(&self) -> SqlStorage {
+        self.state.storage().sql()
+    }
+
+    fn owned(&self) -> worker::Result<Option<PlatformId>> {
+        if let Some(claimed) = self.claimed.borrow().as_ref() {
+            return Ok(claimed.clone());
+        }
+        let rows: Vec<ClaimRow> =
+            self.sql().exec("SELECT platform_id FROM claim WHERE id = 1", None)?.to_array()?;
+        let claimed = rows.first().and_then(|r| PlatformId::parse(&r.platform_id).ok());
+        *self.claimed.borrow_mut() = Some(claimed.clone());
+        Ok(claimed)
+    }
+
+    fn set_claim(&self, platform: Option<&PlatformId>) -> worker::Result<()> {
+        match platform {
+            Some(id) => self.sql().exec(
+                "INSERT INTO claim (id, platform_id) VALUES (1, ?)",
+                vec![id.as_str().into()],
+            )?,
+            None => self.sql().exec("DELETE FROM claim WHERE id = 1", None)?,
+        };
+        *self.claimed.borrow_mut() = Some(platform.cloned());
+        Ok(())
+    }
+
+    /// Claims first (synchronously, so a second claim finds this one), then creates the
+    /// platform; if creating fails, the claim is given back and the call can be retried.
+    async fn claim(&self, command: ClaimPlatform) -> worker::Result<Result<Claim, Refusal>> {
+        if let Some(existing) = self.owned()? {
+            return Ok(Ok(Claim::Exists(existing)));
+        }
+        let record = command.record;
+        let platform_id = record.platform_id.clone();
+        let developer = record.developer.clone().unwrap_or_default();
+        self.set_claim(Some(&platform_id))?;
+        let stub = objects::stub(&self.env, objects::PLATFORM, platform_id.as_str())?;
+        let created = objects::send(
+            &stub,
+            &ToPlatform { auth: Auth::Verified, command: CreatePlatform { record } },
+        )
+        .await;
+        match created.map(|a| a.result) {
+            Ok(Ok(())) => {}
+            Ok(Err(refusal)) => {
+                self.set_claim(None)?;
+                return Ok(Err(refusal));
+            }
+            Err(e) => {
+                self.set_claim(None)?;
+                worker::console_error!("creating a developer's platform: {e}");
+                return Ok(Err(Refusal::new(
+                    ErrorCode::Internal,
+                    "Something went wrong on our side; please retry.",
+                )));
+            }
+        }
+        if let Err(e) = Store::new(&self.env).put_developer_platform(&developer, &platform_id).await
+        {
+            // The claim stands (the object answers for it); the copy is only a shortcut.
+            worker::console_error!("writing the developer's KV copy: {}", e.message);
+        }
+        Ok(Ok(Claim::Created))
+    }
+}
