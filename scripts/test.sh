@@ -42,7 +42,10 @@ dashboard=http://127.0.0.1:18780
 origins=(--var "ALLOWED_ORIGINS:http://127.0.0.1:8790,$dashboard")
 clerk=(--var CLERK_API_URL:http://127.0.0.1:18795 --var CLERK_SECRET_KEY:sk_test_dream_standin
   --var "CLERK_AUTHORIZED_PARTIES:http://127.0.0.1:8790,$dashboard")
-stripe=(--var STRIPE_SECRET_KEY:sk_test_dream_standin --var STRIPE_WEBHOOK_SECRET:whsec_dream_standin
+# Two webhook secrets, as Stripe gives the platform's endpoint and the Connect endpoint
+# each their own: the stand-in signs with the second.
+stripe=(--var STRIPE_SECRET_KEY:sk_test_dream_standin
+  --var STRIPE_WEBHOOK_SECRET:whsec_dream_connect_e2e,whsec_dream_standin
   --var STRIPE_API_BASE:http://127.0.0.1:18796 --var STRIPE_CONNECT_BASE:http://127.0.0.1:18796
   --var STRIPE_CLIENT_ID:ca_dream_standin --var "TOKEN_ENCRYPTION_KEY:$token_key"
   --var STRIPE_PRICE_ID:price_dream_platform)
@@ -59,6 +62,7 @@ start_worker stripe-oauth 18790 "$run_dir/default" -c workers/stripe-oauth/wrang
   --log-level=warn "${origins[@]}" "${clerk[@]}" "${stripe[@]}" --var "DASHBOARD_URL:$dashboard"
 export DREAM_API_URL=http://127.0.0.1:18787 DREAM_API_RAISED_URL=http://127.0.0.1:18788
 export DREAM_PLATFORM_AUTH_URL=http://127.0.0.1:18789 DREAM_STRIPE_WEBHOOK_SECRET=whsec_dream_standin
+export DREAM_STRIPE_CONNECT_WEBHOOK_SECRET=whsec_dream_connect_e2e
 export DREAM_STRIPE_OAUTH_URL=http://127.0.0.1:18790 DREAM_STRIPE_URL=http://127.0.0.1:18796
 export DREAM_TOKEN_ENCRYPTION_KEY="$token_key" DREAM_STATE_DIR="$run_dir/default"
 export DREAM_CLERK_URL=http://127.0.0.1:18795 DREAM_CLERK_SECRET_KEY=sk_test_dream_standin

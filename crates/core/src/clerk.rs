@@ -340,9 +340,13 @@ impl JwksCache {
         JwksStep::Fetch
     }
 
-    /// Records a fetch made for `kid` that succeeded at `now_seconds`.
+    /// Records a fetch made for `kid` that succeeded at `now_seconds`. It counts as the
+    /// minute's fetch for unknown kids when `kid` was unknown to the keys held before, or
+    /// is not among the keys it brought (so a first fetch for a forged kid counts too).
     pub fn store(&mut self, jwks: Jwks, kid: Option<&str>, now_seconds: i64) {
-        let for_unknown_kid = matches!((&self.jwks, kid), (Some(old), Some(k)) if !old.has_kid(k));
+        let for_unknown_kid = kid.is_some_and(|k| {
+            self.jwks.as_ref().is_some_and(|old| !old.has_kid(k)) || !jwks.has_kid(k)
+        });
         if for_unknown_kid {
             self.last_unknown_kid_fetch = Some(now_seconds);
         }
@@ -604,6 +608,20 @@ mod tests {
         assert_eq!(fetches(&mut cache, NOW + 3), 0, "after it, within the minute");
         assert_eq!(fetches(&mut cache, NOW + 61), 0);
         assert_eq!(fetches(&mut cache, NOW + 62), 1, "a minute after the last");
+    }
+
+    #[test]
+    fn from_a_cold_start_fifty_tokens_with_forged_kids_cause_one_jwks_fetch() {
+        let mut cache = JwksCache::default();
+        let steps: Vec<JwksStep> =
+            (0..50).map(|i| cache.next_step(Some(&format!("ins_forged_{i}")), NOW)).collect();
+        assert_eq!(steps.iter().filter(|s| **s == JwksStep::Fetch).count(), 1);
+        cache.store(jwks(), Some("ins_forged_0"), NOW + 1);
+        for i in 1..50 {
+            let kid = format!("ins_forged_{i}");
+            assert_eq!(cache.next_step(Some(&kid), NOW + 1), JwksStep::UseCached, "{kid}");
+        }
+        assert_eq!(cache.next_step(Some("ins_test_1"), NOW + 1), JwksStep::UseCached);
     }
 
     #[test]

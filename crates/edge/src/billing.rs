@@ -171,7 +171,12 @@ pub async fn plan_checkout(
         cancel_url,
         Some(&view.email),
     );
-    let session = stripe::post(env, "/v1/checkout/sessions", &params, None).await?;
+    let key = dream_core::stripe_form::checkout_idempotency_key(
+        platform.as_str(),
+        &params,
+        crate::store::now_ms() / 1000,
+    );
+    let session = stripe::post(env, "/v1/checkout/sessions", &params, Some(&key)).await?;
     Ok(crate::http::Reply::ok(json!({ "url": session["url"], "sessionId": session["id"] }))?
         .previewing(preview))
 }

@@ -119,9 +119,11 @@ pub fn dashboard(props: &Props) -> Html {
             if prompt == Upgrade::Nearing { <p class="callout">{"You have used 80% of this month's calls. Upgrade to keep going."}</p> }
             if paid {
                 <button type="button" onclick={manage}>{"Manage billing"}</button>
-            } else {
+            } else if platform_id.is_some() {
                 <button type="button" class="primary" onclick={upgrade}>{"Upgrade"}</button>
                 <span class="note">{" $29 / month, 500 calls"}</span>
+            } else {
+                <p class="note">{"The plan belongs to your platform: create your credentials below, then upgrade ($29 / month, 500 calls)."}</p>
             }
         </section>
     };

@@ -343,7 +343,8 @@ impl Developer {
     pub async fn upgrade(&self, platform: &Platform) {
         let tag = &self.user_id;
         let body = json!({"id": format!("evt_upgrade_{tag}"), "object": "event", "type": "checkout.session.completed",
-            "created": now_seconds(), "data": {"object": {"client_reference_id": tag,
+            "created": now_seconds(), "data": {"object": {"client_reference_id": platform.id,
+            "metadata": {"dreamApiPlatform": platform.id},
             "subscription": format!("sub_dev_{tag}"), "customer": format!("cus_dev_{tag}")}}}).to_string();
         let answer = self
             .call(Method::POST, "/webhooks/stripe")

@@ -16,13 +16,14 @@ use dream_core::error::ErrorCode;
 use dream_core::ids::Email;
 use dream_core::platform::account_hash;
 use dream_core::protocol::{AdmitEndUser, ApplyEndUserEvent, EventOutcome, GetEndUserBilling};
+use dream_core::stripe_form::checkout_idempotency_key;
 use dream_edge::billing::{
     billing_account, current_prices, disconnect, plan_checkout, plan_portal, state,
 };
 use dream_edge::error::{ApiError, ApiResult};
 use dream_edge::http::{json_body, Reply};
 use dream_edge::objects;
-use dream_edge::store::Store;
+use dream_edge::store::{now_ms, Store};
 use dream_edge::stripe;
 use serde_json::json;
 use worker::{Env, Request};
@@ -83,8 +84,11 @@ pub async fn checkout(call: &mut Call<'_>) -> ApiResult<Reply> {
             customer,
         }
         .params();
+        let buyer = format!("{platform}:{user}");
+        let key = checkout_idempotency_key(&buyer, &params, now_ms() / 1000);
         let session =
-            stripe::post_as(call.env, &account, "/v1/checkout/sessions", &params, None).await?;
+            stripe::post_as(call.env, &account, "/v1/checkout/sessions", &params, Some(&key))
+                .await?;
         Reply::ok(json!({ "url": session["url"], "sessionId": session["id"] }))
     }
     .await;

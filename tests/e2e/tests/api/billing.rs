@@ -37,8 +37,8 @@ async fn the_paid_plan_follows_checkout_and_cancellation_through_stripe() {
         (metadata["plan"].as_str(), metadata["subscribed"].as_bool()),
         (Some("paid"), Some(true))
     );
-    assert!(metadata["subscriptionId"].as_str().is_some_and(|s| s.starts_with("sub_")));
-    eventually("the api worker's quota of 500", || platform.track("u5"), |a| a.status == 200).await;
+    assert!(metadata["stripeCustomerId"].as_str().is_some_and(|s| s.starts_with("cus_")));
+    assert_eq!(platform.track("u5").await.status, 200, "the very next track has the paid quota");
 
     dev.call(Method::POST, "/v1/checkout")
         .json(&json!({}))
@@ -57,7 +57,7 @@ async fn the_paid_plan_follows_checkout_and_cancellation_through_stripe() {
 
     let me = eventually("the cancellation", || plan(&dev), |a| a.body["plan"] == "free").await;
     assert_eq!(me.body["subscribed"], false);
-    eventually("the api worker's quota of 5", || platform.track("u6"), |a| a.status == 403).await;
+    platform.track("u6").await.assert_error(403, "platform_quota_reached");
 }
 
 fn event(id: &str, kind: &str, created: i64, object: Value) -> String {
@@ -79,14 +79,16 @@ async fn deliver(dev: &Developer, body: &str, secret: &str) -> Answer {
 #[tokio::test]
 async fn webhook_events_apply_once_in_order_and_only_with_a_good_signature() {
     let dev = Developer::sign_in(json!({})).await;
+    let platform = dev.credentials().await;
     let secret = std::env::var("DREAM_STRIPE_WEBHOOK_SECRET").expect("set by scripts/test.sh");
     let tag = dev.user_id.clone();
     let sub = format!("sub_{tag}");
+    let names = json!({ "dreamApiPlatform": platform.id });
     let completed = event(
         &format!("evt_done_{tag}"),
         "checkout.session.completed",
         1_000,
-        json!({"client_reference_id": dev.user_id, "subscription": sub, "customer": format!("cus_{tag}")}),
+        json!({"client_reference_id": platform.id, "subscription": sub, "customer": format!("cus_{tag}"), "metadata": names}),
     );
 
     let forged = deliver(&dev, &completed, "whsec_not_ours").await;
@@ -100,7 +102,7 @@ async fn webhook_events_apply_once_in_order_and_only_with_a_good_signature() {
         &format!("evt_old_{tag}"),
         "customer.subscription.deleted",
         900,
-        json!({"id": sub, "metadata": {"reference": dev.user_id}}),
+        json!({"id": sub, "metadata": names}),
     );
     assert_eq!(deliver(&dev, &stale, &secret).await.status, 200);
     assert_eq!(plan(&dev).await.body["plan"], "paid", "an older event changes nothing");
@@ -109,7 +111,7 @@ async fn webhook_events_apply_once_in_order_and_only_with_a_good_signature() {
         &format!("evt_del_{tag}"),
         "customer.subscription.deleted",
         1_100,
-        json!({"id": sub, "metadata": {"reference": dev.user_id}}),
+        json!({"id": sub, "metadata": names}),
     );
     assert_eq!(deliver(&dev, &deleted, &secret).await.status, 200);
     assert_eq!(plan(&dev).await.body["plan"], "free");

@@ -25,13 +25,13 @@ async fn status(dev: &Developer) -> Value {
     answer.body
 }
 
-async fn authorize_url(dev: &Developer) -> String {
+pub(crate) async fn authorize_url(dev: &Developer) -> String {
     let answer = dev.connect_call(Method::POST, "/v1/connect/authorize").send().await;
     assert_eq!(answer.status, 200, "{}", answer.body);
     answer.body["url"].as_str().expect("url").to_string()
 }
 
-async fn get(url: &str) -> Answer {
+pub(crate) async fn get(url: &str) -> Answer {
     Answer::read(browser().get(url).send().await.expect("the worker answers")).await
 }
 

@@ -11,4 +11,5 @@ mod exactness;
 mod isolation;
 mod keys;
 mod metering;
+mod one_writer;
 mod registration;

@@ -1,0 +1,331 @@
+//! "One writer per piece of platform state" (API.md): each rule, against the real
+//! workers. Every change a platform can see goes through its one Durable Object, so
+//! races between rotations, credentials, plan events and Connect all end in one state.
+
+use crate::connect::{authorize_url, get};
+use dream_e2e::{
+    all_at_once, browser, count_status, eventually, now_seconds, signature, Answer, Call,
+    ClerkStandIn, Developer, Platform, Quotas, StripeStandIn,
+};
+use reqwest::Method;
+use serde_json::json;
+
+async fn rotate(platform: &Platform, key: &str, grace: u64) -> Answer {
+    Call::new(platform.quotas, Method::POST, "/v1/keys/rotate")
+        .key(key)
+        .json(&json!({ "graceSeconds": grace }))
+        .send()
+        .await
+}
+
+async fn platform_with(platform: &Platform, key: &str) -> Answer {
+    Call::new(platform.quotas, Method::GET, "/v1/platform").key(key).send().await
+}
+
+#[tokio::test]
+async fn eight_simultaneous_rotations_leave_one_current_key_and_no_other_key_works() {
+    let platform = Platform::register(Quotas::Raised).await;
+    let answers = all_at_once(8, |_| rotate(&platform, &platform.key, 0)).await;
+    assert_eq!(
+        count_status(&answers, 200),
+        1,
+        "{:?}",
+        answers.iter().map(|a| &a.body).collect::<Vec<_>>()
+    );
+    for refused in answers.iter().filter(|a| a.status != 200) {
+        refused.assert_error(401, "invalid_api_key");
+    }
+    let winner = answers.iter().find(|a| a.status == 200).expect("one rotation");
+    let new_key = winner.body["apiKey"].as_str().expect("apiKey");
+    assert_eq!(platform_with(&platform, new_key).await.status, 200);
+    platform_with(&platform, &platform.key).await.assert_error(401, "invalid_api_key");
+}
+
+#[tokio::test]
+async fn a_key_in_its_grace_period_cannot_rotate_and_a_new_rotation_ends_its_grace_at_once() {
+    let platform = Platform::register(Quotas::Raised).await;
+    let first = rotate(&platform, &platform.key, 3600).await;
+    assert_eq!(first.status, 200, "{}", first.body);
+    let second_key = first.body["apiKey"].as_str().expect("apiKey").to_string();
+    assert_eq!(platform_with(&platform, &platform.key).await.status, 200, "in its grace period");
+
+    let leaked = rotate(&platform, &platform.key, 0).await;
+    leaked.assert_error(403, "forbidden");
+    assert_eq!(platform_with(&platform, &second_key).await.status, 200, "the owner's key stands");
+
+    let again = rotate(&platform, &second_key, 3600).await;
+    assert_eq!(again.status, 200, "{}", again.body);
+    platform_with(&platform, &platform.key).await.assert_error(401, "invalid_api_key");
+    assert_eq!(platform_with(&platform, &second_key).await.status, 200, "now the one in grace");
+}
+
+#[tokio::test]
+async fn eight_simultaneous_credential_requests_create_exactly_one_platform() {
+    let dev = Developer::sign_in(json!({})).await;
+    let answers = all_at_once(8, |_| dev.call(Method::POST, "/v1/credentials").send()).await;
+    assert_eq!(count_status(&answers, 201), 1);
+    for other in answers.iter().filter(|a| a.status != 201) {
+        other.assert_error(409, "conflict");
+    }
+    let created = answers.iter().find(|a| a.status == 201).expect("one");
+    let me = dev.call(Method::GET, "/v1/me").send().await;
+    assert_eq!(me.body["platform"]["platformId"], created.body["platformId"]);
+}
+
+fn plan_event(id: &str, kind: &str, created: i64, platform: &Platform, sub: &str) -> String {
+    let names = json!({ "dreamApiPlatform": platform.id });
+    let object = match kind {
+        "checkout.session.completed" => json!({
+            "client_reference_id": platform.id, "subscription": sub,
+            "customer": format!("cus_{}", platform.id), "metadata": names
+        }),
+        _ => json!({ "id": sub, "status": "canceled", "metadata": names }),
+    };
+    json!({"id": id, "object": "event", "type": kind, "created": created, "data": {"object": object}})
+        .to_string()
+}
+
+async fn deliver_plan_event(dev: &Developer, body: String) -> Answer {
+    dev.call(Method::POST, "/webhooks/stripe")
+        .header("Stripe-Signature", &signature(&body))
+        .raw("application/json", body)
+        .send()
+        .await
+}
+
+/// A plan webhook and a Stripe connect at the same moment; `connect_first` orders them
+/// in the race.
+async fn plan_and_connect_race(connect_first: bool) {
+    let dev = Developer::sign_in(json!({})).await;
+    let platform = dev.credentials().await;
+    let callback = StripeStandIn::from_env().approve(&authorize_url(&dev).await).await;
+    let paid = plan_event(
+        &format!("evt_race_{}", platform.id),
+        "checkout.session.completed",
+        now_seconds(),
+        &platform,
+        &format!("sub_race_{}", platform.id),
+    );
+    let (connected, plan) = if connect_first {
+        futures::join!(get(&callback), deliver_plan_event(&dev, paid))
+    } else {
+        let (plan, connected) = futures::join!(deliver_plan_event(&dev, paid), get(&callback));
+        (connected, plan)
+    };
+    assert_eq!(connected.status, 302, "{}", connected.body);
+    assert_eq!(plan.status, 200, "{}", plan.body);
+    let seen = platform.call(Method::GET, "/v1/platform").send().await;
+    assert_eq!(
+        (seen.body["plan"].as_str(), seen.body["mode"].as_str()),
+        (Some("paid"), Some("production"))
+    );
+    let me = dev.call(Method::GET, "/v1/me").send().await;
+    assert_eq!(
+        (me.body["plan"].as_str(), me.body["platform"]["mode"].as_str()),
+        (Some("paid"), Some("production"))
+    );
+}
+
+#[tokio::test]
+async fn a_plan_webhook_and_a_stripe_connect_racing_with_the_connect_first_end_paid_and_in_production(
+) {
+    plan_and_connect_race(true).await;
+}
+
+#[tokio::test]
+async fn a_plan_webhook_and_a_stripe_connect_racing_with_the_plan_first_end_paid_and_in_production()
+{
+    plan_and_connect_race(false).await;
+}
+
+#[tokio::test]
+async fn cancelling_a_subscription_that_is_not_the_current_one_changes_nothing() {
+    let dev = Developer::sign_in(json!({})).await;
+    let platform = dev.credentials().await;
+    let t = now_seconds();
+    let (old, new) = (format!("sub_old_{}", platform.id), format!("sub_new_{}", platform.id));
+    for (id, sub, at) in [("a", &old, t - 30), ("b", &new, t - 20)] {
+        let body = plan_event(
+            &format!("evt_{id}_{}", platform.id),
+            "checkout.session.completed",
+            at,
+            &platform,
+            sub,
+        );
+        assert_eq!(deliver_plan_event(&dev, body).await.status, 200);
+    }
+    let end_old = plan_event(
+        &format!("evt_c_{}", platform.id),
+        "customer.subscription.deleted",
+        t - 10,
+        &platform,
+        &old,
+    );
+    assert_eq!(deliver_plan_event(&dev, end_old).await.status, 200);
+    let seen = platform.call(Method::GET, "/v1/platform").send().await;
+    assert_eq!(seen.body["plan"], "paid", "the current subscription still stands");
+    let end_new = plan_event(
+        &format!("evt_d_{}", platform.id),
+        "customer.subscription.deleted",
+        t,
+        &platform,
+        &new,
+    );
+    assert_eq!(deliver_plan_event(&dev, end_new).await.status, 200);
+    assert_eq!(platform.call(Method::GET, "/v1/platform").send().await.body["plan"], "free");
+}
+
+#[tokio::test]
+async fn a_plan_event_for_a_platform_that_does_not_exist_is_acknowledged_and_changes_nothing() {
+    let dev = Developer::sign_in(json!({})).await;
+    let ghost =
+        Platform { quotas: Quotas::Default, id: "plt_0000000ghost".into(), key: String::new() };
+    let body =
+        plan_event("evt_ghost_1", "checkout.session.completed", now_seconds(), &ghost, "sub_ghost");
+    let answer = deliver_plan_event(&dev, body).await;
+    assert_eq!(answer.status, 200, "{}", answer.body);
+}
+
+async fn deliver_to_api(platform: &Platform, body: String) -> Answer {
+    platform
+        .call(Method::POST, "/webhooks/stripe")
+        .header("Stripe-Signature", &signature(&body))
+        .raw("application/json", body)
+        .send()
+        .await
+}
+
+#[tokio::test]
+async fn a_purchase_of_a_tier_added_a_moment_later_is_applied_on_stripes_retry() {
+    let platform = Platform::register(Quotas::Raised).await;
+    let event = json!({"id": format!("evt_gold_{}", platform.id), "object": "event",
+        "type": "checkout.session.completed", "created": now_seconds(), "data": {"object": {
+        "client_reference_id": "ana", "customer": "cus_ana", "subscription": "sub_ana",
+        "metadata": {"platformId": platform.id, "userId": "ana", "tierId": "gold", "priceId": "price_gold"}}}})
+    .to_string();
+    let early = deliver_to_api(&platform, event.clone()).await;
+    assert!(early.status.is_server_error(), "not applicable yet: {} {}", early.status, early.body);
+    assert_eq!(platform.usage("ana").await.body["plan"], "free");
+
+    let tiers = platform
+        .put_tiers(json!([
+            {"id": "free", "name": "Free", "priceCents": 0, "limit": 5},
+            {"id": "gold", "name": "Gold", "priceCents": 900, "limit": 50}
+        ]))
+        .await;
+    assert_eq!(tiers.status, 200, "{}", tiers.body);
+    let retried = deliver_to_api(&platform, event).await;
+    assert_eq!(retried.status, 200, "{}", retried.body);
+    assert_eq!(platform.usage("ana").await.body["plan"], "gold");
+}
+
+#[tokio::test]
+async fn an_end_user_token_may_meter_one_call_at_a_time_and_never_sees_the_platform_quota() {
+    let platform = Platform::register(Quotas::Default).await;
+    let me = ClerkStandIn::from_env().end_user_of(&platform.id).await;
+    let as_me = |amount: u64| {
+        Call::new(Quotas::Default, Method::POST, "/v1/usage/track")
+            .key(&me.token)
+            .json(&json!({ "amount": amount }))
+            .send()
+    };
+    as_me(5).await.assert_error(403, "forbidden");
+    assert_eq!(platform.platform_count().await, 0, "nothing was counted");
+    for _ in 0..5 {
+        assert_eq!(as_me(1).await.status, 200);
+    }
+    let over = as_me(1).await;
+    over.assert_error(403, "platform_quota_reached");
+    assert!(
+        over.body.get("usage").is_none(),
+        "the platform's quota is not the end-user's: {}",
+        over.body
+    );
+}
+
+#[tokio::test]
+async fn a_platform_registered_through_the_api_upgrades_with_its_key_and_gets_the_paid_quota() {
+    let platform = Platform::register(Quotas::Default).await;
+    for i in 0..5 {
+        assert_eq!(platform.track(&format!("u{i}")).await.status, 200);
+    }
+    platform.track("u5").await.assert_error(403, "platform_quota_reached");
+    let urls =
+        json!({ "successUrl": "https://app.example/ok", "cancelUrl": "https://app.example/" });
+    let checkout = platform.call(Method::POST, "/v1/platform/checkout").json(&urls).send().await;
+    assert_eq!(checkout.status, 200, "{}", checkout.body);
+    let pay =
+        browser().post(checkout.body["url"].as_str().expect("url")).send().await.expect("pay");
+    assert_eq!(pay.status(), 303);
+    eventually(
+        "the paid plan",
+        || platform.call(Method::GET, "/v1/platform").send(),
+        |a| a.body["plan"] == "paid",
+    )
+    .await;
+    let next = platform.track("u5").await;
+    assert_eq!(next.status, 200, "the very next track has the paid quota: {}", next.body);
+    assert_eq!(platform.call(Method::GET, "/v1/platform").send().await.body["usage"]["limit"], 500);
+
+    platform
+        .call(Method::POST, "/v1/platform/checkout")
+        .json(&urls)
+        .send()
+        .await
+        .assert_error(409, "conflict");
+    let portal = platform
+        .call(Method::POST, "/v1/platform/portal")
+        .json(&json!({ "returnUrl": "https://app.example/" }))
+        .send()
+        .await;
+    assert_eq!(portal.status, 200, "{}", portal.body);
+    assert!(portal.body["url"].as_str().is_some_and(|u| u.starts_with("http")));
+}
+
+#[tokio::test]
+async fn right_after_a_burst_of_tracks_the_end_user_list_agrees_with_the_platform_count() {
+    let platform = Platform::register(Quotas::Raised).await;
+    let answers = all_at_once(40, |i| platform.track(&format!("burst-{}", i % 4))).await;
+    assert_eq!(count_status(&answers, 200), 40);
+    let users = platform.call(Method::GET, "/v1/users").send().await;
+    let listed: u64 = users.body["users"]
+        .as_array()
+        .expect("users")
+        .iter()
+        .map(|u| u["usage"]["count"].as_u64().unwrap_or(0))
+        .sum();
+    assert_eq!(listed, platform.platform_count().await);
+    assert_eq!(listed, 40);
+}
+
+#[tokio::test]
+async fn an_event_signed_with_the_second_of_two_configured_secrets_is_applied() {
+    let platform = Platform::register(Quotas::Raised).await;
+    let second = std::env::var("DREAM_STRIPE_CONNECT_WEBHOOK_SECRET")
+        .expect("set by scripts/test.sh: the workers' second webhook secret");
+    let body = json!({"id": format!("evt_second_{}", platform.id), "object": "event",
+        "type": "checkout.session.completed", "created": now_seconds(), "data": {"object": {
+        "client_reference_id": "bo", "customer": "cus_bo", "subscription": "sub_bo",
+        "metadata": {"platformId": platform.id, "userId": "bo", "tierId": "pro"}}}})
+    .to_string();
+    let t = now_seconds();
+    let signed = format!(
+        "t={t},v1={}",
+        dream_core::stripe::WebhookSecret::new(&second).sign(t, body.as_bytes())
+    );
+    let tiers = platform
+        .put_tiers(json!([
+            {"id": "free", "name": "Free", "priceCents": 0, "limit": 5},
+            {"id": "pro", "name": "Pro", "priceCents": 900, "limit": 50}
+        ]))
+        .await;
+    assert_eq!(tiers.status, 200, "{}", tiers.body);
+    let answer = platform
+        .call(Method::POST, "/webhooks/stripe")
+        .header("Stripe-Signature", &signed)
+        .raw("application/json", body)
+        .send()
+        .await;
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    assert_eq!(platform.usage("bo").await.body["plan"], "pro");
+}
