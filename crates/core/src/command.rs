@@ -32,8 +32,11 @@ pub enum Auth {
     /// A developer's server: the key must be the platform's current key, or its
     /// previous one inside its grace period.
     Key(ApiKeyHash),
-    /// A caller the worker verified otherwise: a Clerk session of the developer or of
-    /// an end-user, a signed Stripe event, a Connect callback's signed state.
+    /// An end-user of the platform, by a verified Clerk session token (the worker allows
+    /// them their own usage, checkout and portal only).
+    EndUser,
+    /// A caller the worker verified otherwise: the developer's Clerk session, a signed
+    /// Stripe event, a Connect callback's signed state.
     Verified,
 }
 

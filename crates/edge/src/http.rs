@@ -121,9 +121,8 @@ pub async fn body_bytes(req: &mut Request) -> ApiResult<Vec<u8>> {
             .map_err(unreadable)?;
         let len = value.length() as usize;
         if cap.take(len) == BodyRead::TooLarge {
-            // Cancelling tells the runtime nothing more will be read, so the rest of the
-            // body is never taken off the wire.
-            let _ = JsFuture::from(reader.cancel()).await;
+            // Nothing more is read: the answer goes out now, and the rest of the body is
+            // left on the wire for the runtime to drop with the request.
             return Err(too_large());
         }
         let start = bytes.len();

@@ -32,7 +32,7 @@ impl Caller {
     pub fn auth(&self) -> Auth {
         match self {
             Self::Developer { auth, .. } => auth.clone(),
-            Self::EndUser { .. } => Auth::Verified,
+            Self::EndUser { .. } => Auth::EndUser,
         }
     }
 }

@@ -285,7 +285,9 @@ async fn a_platform_registered_through_the_api_upgrades_with_its_key_and_gets_th
 #[tokio::test]
 async fn right_after_a_burst_of_tracks_the_end_user_list_agrees_with_the_platform_count() {
     let platform = Platform::register(Quotas::Raised).await;
-    let answers = all_at_once(40, |i| platform.track(&format!("burst-{}", i % 4))).await;
+    let answers =
+        all_at_once(40, |i| platform.track_body(json!({ "userId": format!("burst-{}", i % 4) })))
+            .await;
     assert_eq!(count_status(&answers, 200), 40);
     let users = platform.call(Method::GET, "/v1/users").send().await;
     let listed: u64 = users.body["users"]

@@ -269,6 +269,10 @@ impl Platform {
                     ErrorCode::InvalidApiKey,
                     "This API key does not exist or was revoked.",
                 ),
+                Auth::EndUser => Refusal::new(
+                    ErrorCode::Unauthenticated,
+                    "The session token names a platform that does not exist.",
+                ),
                 Auth::Verified => no_platform(),
             }));
         };
@@ -696,6 +700,9 @@ impl Platform {
         let by = match auth {
             Auth::Key(key) => Some(key),
             Auth::Verified => None,
+            Auth::EndUser => {
+                return refused(ErrorCode::Forbidden, "Only the developer may rotate the key.")
+            }
         };
         let now = from_millis(now_ms());
         match record.keys.rotate(by, command.next.clone(), command.grace_seconds, now) {
