@@ -1,5 +1,5 @@
 -- wrk script for bench/run.sh: POST /v1/usage/track as one platform, spreading the
--- calls over a fixed set of end users (one Durable Object each), like real traffic.
+-- calls over a fixed set of end users (rows of the platform's object), like real traffic.
 --
 --   wrk ... -s bench/track.lua http://127.0.0.1:18900 -- <apiKey> [users] [prefix]
 --

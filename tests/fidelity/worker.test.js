@@ -89,9 +89,16 @@ test('the dashboard backend accepts events signed by stripe-node and refuses oth
   const { default: Stripe } = await import('stripe');
   const stripe = new Stripe('sk_test_unused');
   const user = await clerk('POST', '/v1/users', { email_address: ['signed@example.com'] });
+  // The plan belongs to the developer's platform: create it first, as the dashboard does.
+  const credentials = await fetch(`${backend}/v1/credentials`, {
+    method: 'POST', headers: { Authorization: `Bearer ${await mint(user.id, PARTY, 60)}` },
+  });
+  assert.equal(credentials.status, 201);
+  const { platformId } = await credentials.json();
   const payload = JSON.stringify({
     id: `evt_fidelity_${user.id}`, object: 'event', type: 'checkout.session.completed', created: Math.floor(Date.now() / 1000),
-    data: { object: { id: 'cs_fidelity', client_reference_id: user.id, subscription: `sub_${user.id}`, customer: `cus_${user.id}` } },
+    data: { object: { id: 'cs_fidelity', client_reference_id: platformId, subscription: `sub_${user.id}`, customer: `cus_${user.id}`,
+      metadata: { dreamApiPlatform: platformId } } },
   });
   const post = (header) => fetch(`${backend}/webhooks/stripe`, {
     method: 'POST', headers: { 'Content-Type': 'application/json', 'Stripe-Signature': header }, body: payload,

@@ -38,7 +38,7 @@ async fn every_operation_in_the_openapi_document_is_served_and_nothing_else() {
             );
         }
     }
-    assert_eq!(operations, 16, "the document lists every route of the worker");
+    assert_eq!(operations, 18, "the document lists every route of the worker");
 }
 
 #[tokio::test]

@@ -331,3 +331,35 @@ async fn an_event_signed_with_the_second_of_two_configured_secrets_is_applied() 
     assert_eq!(answer.status, 200, "{}", answer.body);
     assert_eq!(platform.usage("bo").await.body["plan"], "pro");
 }
+
+#[tokio::test]
+async fn tier_changes_that_create_stripe_prices_are_limited_to_ten_a_minute_per_platform() {
+    let platform = Platform::register(Quotas::Raised).await;
+    for i in 0..10 {
+        let tiers = json!([{"id": "free", "name": "Free", "priceCents": 0, "limit": 10 + i}]);
+        assert_eq!(platform.put_tiers(tiers).await.status, 200, "change {i}");
+    }
+    let eleventh = platform
+        .put_tiers(json!([{"id": "free", "name": "Free", "priceCents": 0, "limit": 1}]))
+        .await;
+    eleventh.assert_error(429, "rate_limited");
+    assert!(eleventh.header("Retry-After").is_some());
+    let other = Platform::register(Quotas::Raised).await;
+    let tiers = json!([{"id": "free", "name": "Free", "priceCents": 0, "limit": 1}]);
+    assert_eq!(other.put_tiers(tiers).await.status, 200, "another platform has its own ten");
+}
+
+#[tokio::test]
+async fn registrations_from_one_ipv6_64_share_one_limit() {
+    let prefix = format!("2001:db8:{:x}:{:x}", std::process::id() & 0xffff, now_seconds() & 0xffff);
+    let register = |host: u32| {
+        Call::new(Quotas::Raised, Method::POST, "/v1/developers")
+            .header("CF-Connecting-IP", &format!("{prefix}::{host:x}"))
+            .json(&json!({ "email": "v6@example.com" }))
+            .send()
+    };
+    for host in 1..=5 {
+        assert_eq!(register(host).await.status, 201, "registration {host}");
+    }
+    register(0xffff).await.assert_error(429, "rate_limited");
+}
