@@ -27,7 +27,7 @@ thread_local! {
 
 #[event(fetch)]
 async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
-    if req.path() == "/floor" {
+    if req.inner().url().ends_with("/floor") {
         return floor(&env).await;
     }
     Response::from_json(&serde_json::json!({ "ok": true }))

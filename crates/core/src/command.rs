@@ -1,13 +1,15 @@
 //! One typed way to call a Durable Object. A command is a type: its path and its reply
 //! type travel with it, so a call site cannot pair a path with the wrong reply, and a
 //! new command is one type (plus its handler), not four places that nothing ties
-//! together. `dream_edge::objects::send` is the one client; each object's dispatcher
-//! matches on `C::PATH` and answers `C::Reply`.
+//! together. `dream_edge::objects` is the one client (`send`, and `platform` for a
+//! platform's object); each object's dispatcher matches on `C::PATH` and answers
+//! `C::Reply`.
 
 use crate::api_key::ApiKeyHash;
 use crate::error::Refusal;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 
 /// A message to a Durable Object and the type of its reply.
 pub trait Command: Serialize + DeserializeOwned {
@@ -40,26 +42,89 @@ pub enum Auth {
     Verified,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(bound = "C: PlatformCommand")]
+/// A command to a platform's object, with who asks. On the wire:
+/// `{"auth": …, "command": …}`, read in two steps (the envelope once, then only the
+/// command as its own type), so each command adds just its own parsing to the wasm.
+#[derive(Debug, Clone)]
 pub struct ToPlatform<C> {
     pub auth: Auth,
     pub command: C,
 }
 
-impl<C: PlatformCommand> Command for ToPlatform<C> {
-    const PATH: &'static str = C::PATH;
-    type Reply = Answer<C::Reply>;
+impl<C: PlatformCommand> ToPlatform<C> {
+    pub fn to_wire(&self) -> Result<String, serde_json::Error> {
+        let auth = serde_json::to_string(&self.auth)?;
+        let command = serde_json::to_string(&self.command)?;
+        Ok(format!("{{\"auth\":{auth},\"command\":{command}}}"))
+    }
+}
+
+/// The envelope of a command to a platform's object, its command still unread.
+#[derive(Debug, Deserialize)]
+pub struct Request<'a> {
+    pub auth: Auth,
+    #[serde(borrow)]
+    pub command: &'a RawValue,
+}
+
+impl<'a> Request<'a> {
+    pub fn from_wire(text: &'a str) -> Result<Self, serde_json::Error> {
+        serde_json::from_str(text)
+    }
+
+    /// The command, read as the type its path says.
+    pub fn command<C: PlatformCommand>(&self) -> Result<C, serde_json::Error> {
+        serde_json::from_str(self.command.get())
+    }
 }
 
 /// A platform object's answer: the reply or a refusal in the contract's terms, and
 /// whether the platform is in preview (every api-worker answer for such a platform
-/// says so). `preview` is `false` when the platform does not exist.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(bound = "R: Serialize + DeserializeOwned")]
+/// says so). `preview` is `false` when the platform does not exist. On the wire:
+/// `{"preview": bool, "ok": …}` or `{"preview": bool, "refused": …}`.
+#[derive(Debug, Clone, PartialEq)]
 pub struct Answer<R> {
     pub preview: bool,
     pub result: Result<R, Refusal>,
+}
+
+impl<R: Serialize> Answer<R> {
+    pub fn to_wire(&self) -> Result<String, serde_json::Error> {
+        let preview = self.preview;
+        Ok(match &self.result {
+            Ok(reply) => {
+                format!("{{\"preview\":{preview},\"ok\":{}}}", serde_json::to_string(reply)?)
+            }
+            Err(refusal) => {
+                format!("{{\"preview\":{preview},\"refused\":{}}}", serde_json::to_string(refusal)?)
+            }
+        })
+    }
+}
+
+/// An answer's envelope, its reply still unread.
+#[derive(Debug, Deserialize)]
+pub struct AnswerHead<'a> {
+    pub preview: bool,
+    #[serde(borrow, default)]
+    pub ok: Option<&'a RawValue>,
+    #[serde(default)]
+    pub refused: Option<Refusal>,
+}
+
+impl<'a> AnswerHead<'a> {
+    pub fn from_wire(text: &'a str) -> Result<Self, serde_json::Error> {
+        serde_json::from_str(text)
+    }
+
+    /// The reply as `R`, or the refusal.
+    pub fn result<R: DeserializeOwned>(&self) -> Result<Result<R, Refusal>, serde_json::Error> {
+        match (&self.refused, self.ok) {
+            (Some(refusal), _) => Ok(Err(refusal.clone())),
+            (None, Some(ok)) => serde_json::from_str(ok.get()).map(Ok),
+            (None, None) => serde_json::from_str("null").map(Ok),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -67,32 +132,52 @@ mod tests {
     use super::*;
     use crate::error::ErrorCode;
 
-    #[derive(Debug, Serialize, Deserialize)]
-    struct Ping;
+    #[derive(Debug, PartialEq, Serialize, Deserialize)]
+    struct Ping {
+        n: u32,
+    }
 
     impl PlatformCommand for Ping {
         const PATH: &'static str = "/ping";
-        type Reply = u32;
+        type Reply = Vec<u32>;
     }
 
     #[test]
-    fn a_platform_command_keeps_its_path_and_wraps_its_reply_in_an_answer() {
-        assert_eq!(<ToPlatform<Ping> as Command>::PATH, "/ping");
-        let answer: <ToPlatform<Ping> as Command>::Reply = Answer { preview: true, result: Ok(7) };
-        let json = serde_json::to_string(&answer).expect("json");
-        let back: Answer<u32> = serde_json::from_str(&json).expect("back");
-        assert_eq!(back, answer);
+    fn a_command_travels_with_who_asks_and_is_read_as_its_own_type() {
+        let wire =
+            ToPlatform { auth: Auth::Verified, command: Ping { n: 7 } }.to_wire().expect("json");
+        let request = Request::from_wire(&wire).expect("an envelope");
+        assert_eq!(request.auth, Auth::Verified);
+        assert_eq!(request.command::<Ping>().expect("a ping"), Ping { n: 7 });
     }
 
     #[test]
-    fn a_refusal_travels_with_its_code_and_extra_fields() {
-        let refused: Answer<u32> = Answer {
-            preview: false,
-            result: Err(Refusal::new(ErrorCode::Forbidden, "No.")
-                .with_extra(serde_json::json!({"usage": 1}))),
-        };
-        let json = serde_json::to_value(&refused).expect("json");
-        assert_eq!(json["result"]["Err"]["code"], "forbidden");
-        assert_eq!(serde_json::from_value::<Answer<u32>>(json).expect("back"), refused);
+    fn an_answer_carries_the_reply_or_the_refusal_and_whether_the_platform_previews() {
+        let ok = Answer { preview: true, result: Ok::<_, Refusal>(vec![1u32, 2]) }
+            .to_wire()
+            .expect("json");
+        let head = AnswerHead::from_wire(&ok).expect("an envelope");
+        assert!(head.preview);
+        assert_eq!(head.result::<Vec<u32>>().expect("read"), Ok(vec![1, 2]));
+
+        let refusal =
+            Refusal::new(ErrorCode::Forbidden, "No.").with_extra(serde_json::json!({"usage": 1}));
+        let refused = Answer::<Vec<u32>> { preview: false, result: Err(refusal.clone()) }
+            .to_wire()
+            .expect("json");
+        let head = AnswerHead::from_wire(&refused).expect("an envelope");
+        assert_eq!(head.result::<Vec<u32>>().expect("read"), Err(refusal));
+        let value: serde_json::Value = serde_json::from_str(&refused).expect("json");
+        assert_eq!(value["refused"]["code"], "forbidden");
+    }
+
+    #[test]
+    fn a_reply_of_nothing_reads_back_as_nothing() {
+        let wire =
+            Answer { preview: false, result: Ok::<(), Refusal>(()) }.to_wire().expect("json");
+        assert_eq!(
+            AnswerHead::from_wire(&wire).expect("head").result::<()>().expect("read"),
+            Ok(())
+        );
     }
 }

@@ -24,6 +24,7 @@ pub struct KeySet {
 #[serde(rename_all = "camelCase")]
 pub struct PreviousKey {
     pub hash: ApiKeyHash,
+    #[serde(with = "chrono::serde::ts_milliseconds")]
     pub expires_at: Instant,
 }
 

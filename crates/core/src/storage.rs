@@ -33,7 +33,12 @@ pub fn developer_platform(clerk_user_id: &str) -> String {
 #[serde(rename_all = "camelCase")]
 pub struct KeyRecord {
     pub platform_id: PlatformId,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Milliseconds since the epoch: reading them back needs no date parser in the wasm.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "chrono::serde::ts_milliseconds_option"
+    )]
     pub expires_at: Option<Instant>,
 }
 
@@ -68,13 +73,14 @@ mod tests {
     }
 
     #[test]
-    fn key_records_are_stored_with_rfc3339_expiry_and_without_it_when_unset() {
+    fn key_records_are_stored_with_their_expiry_in_milliseconds_and_without_it_when_unset() {
         let record = KeyRecord {
             platform_id: PlatformId::parse("plt_0123456789ab").expect("valid"),
             expires_at: Some("2026-11-25T12:00:00Z".parse().expect("valid")),
         };
         let json = serde_json::to_string(&record).expect("json");
-        assert_eq!(json, r#"{"platformId":"plt_0123456789ab","expiresAt":"2026-11-25T12:00:00Z"}"#);
+        assert_eq!(json, r#"{"platformId":"plt_0123456789ab","expiresAt":1795608000000}"#);
+        assert_eq!(serde_json::from_str::<KeyRecord>(&json).expect("back"), record);
         let fresh = KeyRecord { expires_at: None, ..record };
         assert_eq!(
             serde_json::to_string(&fresh).expect("json"),

@@ -138,8 +138,20 @@ fn too_large() -> ApiError {
     )
 }
 
+/// The request's URL, parsed by the runtime's own `URL` (so no URL parser is compiled
+/// into the wasm).
+fn request_url(req: &Request) -> ApiResult<web_sys::Url> {
+    web_sys::Url::new(&req.inner().url())
+        .map_err(|_| ApiError::internal("the runtime gave a request URL it cannot parse"))
+}
+
+/// The request's path, still percent-encoded.
+pub fn path(req: &Request) -> ApiResult<String> {
+    Ok(request_url(req)?.pathname())
+}
+
 pub fn query(req: &Request, name: &str) -> ApiResult<Option<String>> {
-    Ok(req.url()?.query_pairs().find(|(k, _)| k == name).map(|(_, v)| v.into_owned()))
+    Ok(request_url(req)?.search_params().get(name))
 }
 
 /// A query parameter that must be an integer in `min..=max` when present.
@@ -206,7 +218,7 @@ async fn fetch_in_time(req: &Request) -> Result<(u16, String), NoAnswer> {
 /// which.
 pub async fn fetch_upstream(upstream: &str, req: &Request) -> ApiResult<(u16, String)> {
     fetch_in_time(req).await.map_err(|e| {
-        let url = req.url().map(|u| u.to_string()).unwrap_or_default();
+        let url = req.inner().url();
         let message = match e {
             NoAnswer::TimedOut => {
                 worker::console_error!(

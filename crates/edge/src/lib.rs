@@ -50,7 +50,7 @@ where
     }
     headers.extend(cors::response_headers(origin.as_deref(), &allowed_origins));
 
-    let path = req.path();
+    let path = http::path(&req).unwrap_or_default();
     let method = req.method().to_string();
     let outcome = match match_route(routes, &method, &path) {
         RouteMatch::Found { id, params } => {

@@ -7,7 +7,7 @@
 
 use crate::error::{ApiError, ApiResult};
 use crate::http;
-use dream_core::command::{Answer, Auth, Command, PlatformCommand, ToPlatform};
+use dream_core::command::{AnswerHead, Auth, Command, PlatformCommand, ToPlatform};
 use dream_core::ids::PlatformId;
 use js_sys::Promise;
 use wasm_bindgen::JsValue;
@@ -35,6 +35,12 @@ pub fn stub(env: &Env, binding: &str, name: &str) -> worker::Result<Stub> {
     Ok(env.durable_object(binding)?.get_by_name(name)?.into_rpc())
 }
 
+/// The path of a command as an object receives it (`https://object{PATH}`).
+pub fn command_path(req: &worker::Request) -> String {
+    let url = req.inner().url();
+    url.strip_prefix("https://object").map_or(url.clone(), str::to_string)
+}
+
 /// Sends `command` to an object and reads its reply.
 pub async fn send<C: Command>(stub: &Stub, command: &C) -> worker::Result<C::Reply> {
     let body =
@@ -52,11 +58,30 @@ pub async fn platform<C: PlatformCommand>(
     auth: Auth,
     command: C,
 ) -> ApiResult<(C::Reply, bool)> {
+    let body = ToPlatform { auth, command }.to_wire()?;
+    let (reply, preview) = ask_platform(env, platform, C::PATH, body).await?;
+    let reply = serde_json::from_str(&reply)
+        .map_err(|e| ApiError::internal(format!("object {} replied: {e}", C::PATH)))?;
+    Ok((reply, preview))
+}
+
+/// The untyped part of [`platform`]: the round trip and the answer's envelope, once in
+/// the wasm for every command. Returns the reply's JSON text.
+async fn ask_platform(
+    env: &Env,
+    platform: &PlatformId,
+    path: &str,
+    body: String,
+) -> ApiResult<(String, bool)> {
     let stub = stub(env, PLATFORM, platform.as_str())?;
-    let Answer { preview, result } = send(&stub, &ToPlatform { auth, command }).await?;
-    match result {
-        Ok(reply) => Ok((reply, preview)),
-        Err(refusal) => Err(ApiError::from(refusal).previewing(preview)),
+    let text = exchange(&stub, path, body).await?;
+    let head = AnswerHead::from_wire(&text)
+        .map_err(|e| ApiError::internal(format!("object {path} replied: {e}")))?;
+    match (head.refused, head.ok) {
+        (Some(refusal), _) => Err(ApiError::from(refusal).previewing(head.preview)),
+        (None, ok) => {
+            Ok((ok.map_or_else(|| "null".to_string(), |r| r.get().to_string()), head.preview))
+        }
     }
 }
 

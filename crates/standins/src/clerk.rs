@@ -196,7 +196,7 @@ impl Clerk {
         Router::new()
             .route("/v1/jwks", get(jwks))
             .route("/v1/users", post(create_user))
-            .route("/v1/users/{id}", get(get_user))
+            .route("/v1/users/{id}", get(get_user).delete(delete_user))
             .route("/v1/users/{id}/metadata", patch(patch_metadata))
             .route("/sign-in", get(sign_in_page).post(sign_in))
             .route("/dev/sessions", post(dev_session))
@@ -381,6 +381,17 @@ async fn get_user(
 ) -> Result<Json<Value>, ClerkError> {
     clerk.authorize(&headers)?;
     clerk.instance().users.get(&id).cloned().map(Json).ok_or_else(|| ClerkError::not_found("user"))
+}
+
+/// Clerk's `DELETE /v1/users/{id}`: the user is gone; later reads of it are `404`.
+async fn delete_user(
+    State(clerk): State<Clerk>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ClerkError> {
+    clerk.authorize(&headers)?;
+    clerk.instance().users.remove(&id).ok_or_else(|| ClerkError::not_found("user"))?;
+    Ok(Json(json!({ "object": "user", "id": id, "deleted": true })))
 }
 
 async fn patch_metadata(

@@ -141,6 +141,21 @@ async fn a_minted_session_token_verifies_with_the_published_keys_and_carries_pub
 }
 
 #[tokio::test]
+async fn a_deleted_user_is_gone_from_reads_and_metadata_patches() {
+    let clerk = StandIn::start().await;
+    let user = clerk.create_user("gone@example.com").await;
+    let (status, deleted) =
+        clerk.backend(reqwest::Method::DELETE, &format!("/v1/users/{user}"), None).await;
+    assert_eq!((status.as_u16(), deleted["deleted"].as_bool()), (200, Some(true)));
+    let (status, _) = clerk.backend(reqwest::Method::GET, &format!("/v1/users/{user}"), None).await;
+    assert_eq!(status.as_u16(), 404);
+    let patch = Some(json!({"public_metadata": {"plan": "paid"}}));
+    let (status, _) =
+        clerk.backend(reqwest::Method::PATCH, &format!("/v1/users/{user}/metadata"), patch).await;
+    assert_eq!(status.as_u16(), 404);
+}
+
+#[tokio::test]
 async fn a_metadata_patch_deep_merges_and_null_removes() {
     let clerk = StandIn::start().await;
     let user = clerk.create_user("bo@example.com").await;

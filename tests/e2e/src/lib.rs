@@ -261,6 +261,11 @@ impl ClerkStandIn {
         id
     }
 
+    /// Deletes a user, as a developer closing their Clerk account would.
+    pub async fn delete_user(&self, user_id: &str) {
+        self.backend(Method::DELETE, &format!("/v1/users/{user_id}"), Value::Null).await;
+    }
+
     /// A user's public metadata, as Clerk holds it.
     pub async fn public_metadata(&self, user_id: &str) -> Value {
         self.backend(Method::GET, &format!("/v1/users/{user_id}"), Value::Null).await

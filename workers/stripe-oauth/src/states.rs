@@ -32,7 +32,7 @@ impl DurableObject for OAuthStates {
     async fn fetch(&self, mut req: Request) -> worker::Result<Response> {
         let body = req.text().await?;
         let parse = |e: serde_json::Error| worker::Error::RustError(format!("command body: {e}"));
-        match req.path().as_str() {
+        match dream_edge::objects::command_path(&req).as_str() {
             IssueNonce::PATH => {
                 let command: IssueNonce = serde_json::from_str(&body).map_err(parse)?;
                 Response::from_json(&self.issue(command)?)

@@ -186,6 +186,23 @@ async fn a_plan_event_for_a_platform_that_does_not_exist_is_acknowledged_and_cha
     assert_eq!(answer.status, 200, "{}", answer.body);
 }
 
+#[tokio::test]
+async fn a_plan_event_for_a_developer_clerk_no_longer_has_is_applied_and_acknowledged() {
+    let dev = Developer::sign_in(json!({})).await;
+    let platform = dev.credentials().await;
+    ClerkStandIn::from_env().delete_user(&dev.user_id).await;
+    let body = plan_event(
+        &format!("evt_gone_{}", platform.id),
+        "checkout.session.completed",
+        now_seconds(),
+        &platform,
+        &format!("sub_gone_{}", platform.id),
+    );
+    let answer = deliver_plan_event(&dev, body).await;
+    assert_eq!(answer.status, 200, "Clerk answering 404 is no reason to retry: {}", answer.body);
+    assert_eq!(platform.call(Method::GET, "/v1/platform").send().await.body["plan"], "paid");
+}
+
 async fn deliver_to_api(platform: &Platform, body: String) -> Answer {
     platform
         .call(Method::POST, "/webhooks/stripe")

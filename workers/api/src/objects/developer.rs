@@ -3,8 +3,8 @@
 //! number of simultaneous `POST /v1/credentials` create exactly one platform.
 
 use super::{answer, parse};
-use dream_core::command::{Auth, Command, ToPlatform};
-use dream_core::error::{ErrorCode, Refusal};
+use dream_core::command::{Auth, Command};
+use dream_core::error::Refusal;
 use dream_core::ids::PlatformId;
 use dream_core::protocol::{Claim, ClaimPlatform, CreatePlatform, OwnedPlatform};
 use dream_edge::objects;
@@ -40,7 +40,7 @@ impl DurableObject for Developer {
 
     async fn fetch(&self, mut req: Request) -> worker::Result<Response> {
         let body = req.text().await?;
-        match req.path().as_str() {
+        match dream_edge::objects::command_path(&req).as_str() {
             ClaimPlatform::PATH => answer::<ClaimPlatform>(self.claim(parse(&body)?).await),
             OwnedPlatform::PATH => answer::<OwnedPlatform>(self.owned()),
             other => Err(super::bad_path(other)),
@@ -86,26 +86,13 @@ impl Developer {
         let platform_id = record.platform_id.clone();
         let developer = record.developer.clone().unwrap_or_default();
         self.set_claim(Some(&platform_id))?;
-        let stub = objects::stub(&self.env, objects::PLATFORM, platform_id.as_str())?;
-        let created = objects::send(
-            &stub,
-            &ToPlatform { auth: Auth::Verified, command: CreatePlatform { record } },
-        )
-        .await;
-        match created.map(|a| a.result) {
-            Ok(Ok(())) => {}
-            Ok(Err(refusal)) => {
-                self.set_claim(None)?;
-                return Ok(Err(refusal));
-            }
-            Err(e) => {
-                self.set_claim(None)?;
-                worker::console_error!("creating a developer's platform: {e}");
-                return Ok(Err(Refusal::new(
-                    ErrorCode::Internal,
-                    "Something went wrong on our side; please retry.",
-                )));
-            }
+        let created =
+            objects::platform(&self.env, &platform_id, Auth::Verified, CreatePlatform { record })
+                .await;
+        if let Err(e) = created {
+            self.set_claim(None)?;
+            let refusal = Refusal::new(e.code, e.message);
+            return Ok(Err(refusal));
         }
         if let Err(e) = Store::new(&self.env).put_developer_platform(&developer, &platform_id).await
         {

@@ -9,7 +9,7 @@
 
 use super::{now_ms, parse, StoredState};
 use dream_core::billing::{tier_bought, EndUserBilling, EndUserChange, PlanUpdate};
-use dream_core::command::{Answer, Auth, PlatformCommand, ToPlatform};
+use dream_core::command::{Answer, Auth, PlatformCommand, Request as Envelope};
 use dream_core::error::{ErrorCode, Refusal};
 use dream_core::ids::UserId;
 use dream_core::meter::{
@@ -95,7 +95,7 @@ impl DurableObject for Platform {
 
     async fn fetch(&self, mut req: Request) -> worker::Result<Response> {
         let body = req.text().await?;
-        match req.path().as_str() {
+        match dream_edge::objects::command_path(&req).as_str() {
             Track::PATH => self.run(&body, |_, c: Track| self.track(c)),
             ReadUser::PATH => self.run(&body, |_, c: ReadUser| self.read_user(&c.user_id)),
             SetUserPlan::PATH => self.run(&body, |_, c: SetUserPlan| self.set_user_plan(c)),
@@ -112,39 +112,49 @@ impl DurableObject for Platform {
             }
             ApplyPlanEvent::PATH => self.run(&body, |_, c: ApplyPlanEvent| self.plan_event(c)),
             CreatePlatform::PATH => {
-                let command: ToPlatform<CreatePlatform> = parse(&body)?;
-                let result = self.create(command.command.record).await;
+                let request = Envelope::from_wire(&body)
+                    .map_err(|e| worker::Error::RustError(format!("command envelope: {e}")))?;
+                let command: CreatePlatform = parse(request.command.get())?;
+                let result = self.create(command.record).await;
                 self.respond::<CreatePlatform>(result)
             }
             RotateKey::PATH => {
-                let ToPlatform { auth, command } = parse::<ToPlatform<RotateKey>>(&body)?;
-                let result = match self.admit_caller(&auth)? {
-                    Err(refusal) => Ok(Err(refusal)),
-                    Ok(_) => self.rotate(&auth, command).await,
+                let result = match self.envelope(&body)? {
+                    (_, Err(refusal)) => Ok(Err(refusal)),
+                    (auth, Ok(command)) => {
+                        let command: RotateKey = parse(&command)?;
+                        self.rotate(&auth, command).await
+                    }
                 };
                 self.respond::<RotateKey>(result)
             }
             SetTiers::PATH => {
-                let ToPlatform { auth, command } = parse::<ToPlatform<SetTiers>>(&body)?;
-                let result = match self.admit_caller(&auth)? {
-                    Err(refusal) => Ok(Err(refusal)),
-                    Ok(_) => self.set_tiers(command).await,
+                let result = match self.envelope(&body)? {
+                    (_, Err(refusal)) => Ok(Err(refusal)),
+                    (_, Ok(command)) => {
+                        let command: SetTiers = parse(&command)?;
+                        self.set_tiers(command).await
+                    }
                 };
                 self.respond::<SetTiers>(result)
             }
             Connect::PATH => {
-                let ToPlatform { auth, command } = parse::<ToPlatform<Connect>>(&body)?;
-                let result = match self.admit_caller(&auth)? {
-                    Err(refusal) => Ok(Err(refusal)),
-                    Ok(_) => self.connect_account(command).await,
+                let result = match self.envelope(&body)? {
+                    (_, Err(refusal)) => Ok(Err(refusal)),
+                    (_, Ok(command)) => {
+                        let command: Connect = parse(&command)?;
+                        self.connect_account(command).await
+                    }
                 };
                 self.respond::<Connect>(result)
             }
             Disconnect::PATH => {
-                let ToPlatform { auth, command } = parse::<ToPlatform<Disconnect>>(&body)?;
-                let result = match self.admit_caller(&auth)? {
-                    Err(refusal) => Ok(Err(refusal)),
-                    Ok(_) => self.disconnect_account(command).await,
+                let result = match self.envelope(&body)? {
+                    (_, Err(refusal)) => Ok(Err(refusal)),
+                    (_, Ok(command)) => {
+                        let command: Disconnect = parse(&command)?;
+                        self.disconnect_account(command).await
+                    }
                 };
                 self.respond::<Disconnect>(result)
             }
@@ -216,24 +226,40 @@ impl Platform {
         self.state.storage().sql()
     }
 
-    /// Parses a command, checks who asks, runs `decide` (synchronous) and answers.
+    /// Reads a command, checks who asks, runs `decide` (synchronous) and answers.
     fn run<C: PlatformCommand>(
         &self,
         body: &str,
         decide: impl FnOnce(&Auth, C) -> Decided<C::Reply>,
     ) -> worker::Result<Response> {
-        let ToPlatform { auth, command } = parse::<ToPlatform<C>>(body)?;
-        let result = match self.admit_caller(&auth)? {
+        let (auth, admitted) = self.envelope(body)?;
+        let result = match admitted {
             Err(refusal) => Ok(Err(refusal)),
-            Ok(_) => decide(&auth, command),
+            Ok(command) => match serde_json::from_str::<C>(&command) {
+                Ok(command) => decide(&auth, command),
+                Err(e) => Err(worker::Error::RustError(format!("command body: {e}"))),
+            },
         };
         self.respond::<C>(result)
+    }
+
+    /// The envelope of a command: who asks, and the command's JSON if they may ask.
+    fn envelope(&self, body: &str) -> worker::Result<(Auth, Result<String, Refusal>)> {
+        let request = Envelope::from_wire(body)
+            .map_err(|e| worker::Error::RustError(format!("command envelope: {e}")))?;
+        let admitted = self.admit_caller(&request.auth)?.map(|_| request.command.get().to_string());
+        Ok((request.auth, admitted))
     }
 
     fn respond<C: PlatformCommand>(&self, result: Decided<C::Reply>) -> worker::Result<Response> {
         let preview = self.loaded()?.is_some_and(|l| l.record.mode() == Mode::Preview);
         match result {
-            Ok(result) => Response::from_json(&Answer { preview, result }),
+            Ok(result) => {
+                let text = Answer { preview, result }
+                    .to_wire()
+                    .map_err(|e| worker::Error::RustError(e.to_string()))?;
+                json_response(text)
+            }
             Err(e) => Ok(Response::error(e.to_string(), 500)?),
         }
     }
@@ -809,6 +835,12 @@ impl Platform {
         }
         Ok(Ok(removed))
     }
+}
+
+fn json_response(text: String) -> worker::Result<Response> {
+    let mut response = Response::ok(text)?;
+    response.headers_mut().set("Content-Type", "application/json")?;
+    Ok(response)
 }
 
 /// Writes KV copies after a change is stored. The change stands if a copy fails (the

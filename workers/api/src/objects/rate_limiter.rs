@@ -20,7 +20,7 @@ impl DurableObject for RateLimiter {
 
     async fn fetch(&self, mut req: Request) -> worker::Result<Response> {
         let body = req.text().await?;
-        match req.path().as_str() {
+        match dream_edge::objects::command_path(&req).as_str() {
             TakeFromLimit::PATH => answer::<TakeFromLimit>(self.acquire(&parse(&body)?)),
             other => Err(super::bad_path(other)),
         }
