@@ -100,7 +100,9 @@ async fn chunked(path: &str, total: usize) -> (String, usize) {
             break;
         }
         sent += CHUNK;
-        tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+        // 1.6 MB/s: the refusal has 600 ms to arrive before 1 MiB is out, while a
+        // worker reading all 32 MiB first would take 20 s.
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
     }
     let status = tokio::time::timeout(std::time::Duration::from_secs(30), read)
         .await
