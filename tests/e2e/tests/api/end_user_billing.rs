@@ -139,7 +139,7 @@ fn event(id: &str, kind: &str, account: Option<&str>, object: Value) -> String {
     e.to_string()
 }
 
-async fn deliver(platform: &Platform, body: String) -> Answer {
+pub(crate) async fn deliver(platform: &Platform, body: String) -> Answer {
     platform
         .call(Method::POST, "/webhooks/stripe")
         .header("Stripe-Signature", &signature(&body))

@@ -3,6 +3,7 @@
 //! races between rotations, credentials, plan events and Connect all end in one state.
 
 use crate::connect::{authorize_url, get};
+use crate::end_user_billing::deliver;
 use dream_e2e::{
     all_at_once, browser, count_status, eventually, now_seconds, signature, Answer, Call,
     ClerkStandIn, Developer, Platform, Quotas, StripeStandIn,
@@ -203,35 +204,36 @@ async fn a_plan_event_for_a_developer_clerk_no_longer_has_is_applied_and_acknowl
     assert_eq!(platform.call(Method::GET, "/v1/platform").send().await.body["plan"], "paid");
 }
 
-async fn deliver_to_api(platform: &Platform, body: String) -> Answer {
-    platform
-        .call(Method::POST, "/webhooks/stripe")
-        .header("Stripe-Signature", &signature(&body))
-        .raw("application/json", body)
-        .send()
-        .await
+/// An end-user's purchase of `tier`, as Stripe sends it to the api worker.
+fn end_user_purchase(platform: &Platform, user: &str, tier: &str) -> String {
+    json!({"id": format!("evt_{tier}_{}", platform.id), "object": "event",
+        "type": "checkout.session.completed", "created": now_seconds(), "data": {"object": {
+        "client_reference_id": user, "customer": format!("cus_{user}"), "subscription": format!("sub_{user}"),
+        "metadata": {"platformId": platform.id, "userId": user, "tierId": tier}}}})
+    .to_string()
+}
+
+/// Free (5 calls) and a paid tier `id` (50 calls, $9), priced on Stripe.
+async fn with_paid_tier(platform: &Platform, id: &str) {
+    let tiers = platform
+        .put_tiers(json!([
+            {"id": "free", "name": "Free", "priceCents": 0, "limit": 5},
+            {"id": id, "name": id, "priceCents": 900, "limit": 50}
+        ]))
+        .await;
+    assert_eq!(tiers.status, 200, "{}", tiers.body);
 }
 
 #[tokio::test]
 async fn a_purchase_of_a_tier_added_a_moment_later_is_applied_on_stripes_retry() {
     let platform = Platform::register(Quotas::Raised).await;
-    let event = json!({"id": format!("evt_gold_{}", platform.id), "object": "event",
-        "type": "checkout.session.completed", "created": now_seconds(), "data": {"object": {
-        "client_reference_id": "ana", "customer": "cus_ana", "subscription": "sub_ana",
-        "metadata": {"platformId": platform.id, "userId": "ana", "tierId": "gold", "priceId": "price_gold"}}}})
-    .to_string();
-    let early = deliver_to_api(&platform, event.clone()).await;
+    let event = end_user_purchase(&platform, "ana", "gold");
+    let early = deliver(&platform, event.clone()).await;
     assert!(early.status.is_server_error(), "not applicable yet: {} {}", early.status, early.body);
     assert_eq!(platform.usage("ana").await.body["plan"], "free");
 
-    let tiers = platform
-        .put_tiers(json!([
-            {"id": "free", "name": "Free", "priceCents": 0, "limit": 5},
-            {"id": "gold", "name": "Gold", "priceCents": 900, "limit": 50}
-        ]))
-        .await;
-    assert_eq!(tiers.status, 200, "{}", tiers.body);
-    let retried = deliver_to_api(&platform, event).await;
+    with_paid_tier(&platform, "gold").await;
+    let retried = deliver(&platform, event).await;
     assert_eq!(retried.status, 200, "{}", retried.body);
     assert_eq!(platform.usage("ana").await.body["plan"], "gold");
 }
@@ -322,23 +324,13 @@ async fn an_event_signed_with_the_second_of_two_configured_secrets_is_applied() 
     let platform = Platform::register(Quotas::Raised).await;
     let second = std::env::var("DREAM_STRIPE_CONNECT_WEBHOOK_SECRET")
         .expect("set by scripts/test.sh: the workers' second webhook secret");
-    let body = json!({"id": format!("evt_second_{}", platform.id), "object": "event",
-        "type": "checkout.session.completed", "created": now_seconds(), "data": {"object": {
-        "client_reference_id": "bo", "customer": "cus_bo", "subscription": "sub_bo",
-        "metadata": {"platformId": platform.id, "userId": "bo", "tierId": "pro"}}}})
-    .to_string();
+    let body = end_user_purchase(&platform, "bo", "pro");
     let t = now_seconds();
     let signed = format!(
         "t={t},v1={}",
         dream_core::stripe::WebhookSecret::new(&second).sign(t, body.as_bytes())
     );
-    let tiers = platform
-        .put_tiers(json!([
-            {"id": "free", "name": "Free", "priceCents": 0, "limit": 5},
-            {"id": "pro", "name": "Pro", "priceCents": 900, "limit": 50}
-        ]))
-        .await;
-    assert_eq!(tiers.status, 200, "{}", tiers.body);
+    with_paid_tier(&platform, "pro").await;
     let answer = platform
         .call(Method::POST, "/webhooks/stripe")
         .header("Stripe-Signature", &signed)
@@ -379,4 +371,29 @@ async fn registrations_from_one_ipv6_64_share_one_limit() {
         assert_eq!(register(host).await.status, 201, "registration {host}");
     }
     register(0xffff).await.assert_error(429, "rate_limited");
+}
+
+#[tokio::test]
+async fn the_dashboard_backend_checks_checkout_and_portal_urls_as_the_api_worker_does() {
+    let dev = Developer::sign_in(json!({})).await;
+    dev.call(Method::POST, "/v1/checkout")
+        .json(&json!({}))
+        .send()
+        .await
+        .assert_error(404, "not_found");
+    dev.credentials().await;
+    for body in [
+        json!({ "successUrl": "javascript:alert(1)" }),
+        json!({ "cancelUrl": "/relative" }),
+        json!({ "successUrl": "https://ok.example/ with space" }),
+    ] {
+        let answer = dev.call(Method::POST, "/v1/checkout").json(&body).send().await;
+        answer.assert_error(400, "invalid_request");
+    }
+    let portal = dev
+        .call(Method::POST, "/v1/portal")
+        .json(&json!({ "returnUrl": "ftp://x.example/" }))
+        .send()
+        .await;
+    portal.assert_error(400, "invalid_request");
 }

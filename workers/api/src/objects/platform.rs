@@ -119,44 +119,17 @@ impl DurableObject for Platform {
                 self.respond::<CreatePlatform>(result)
             }
             RotateKey::PATH => {
-                let result = match self.envelope(&body)? {
-                    (_, Err(refusal)) => Ok(Err(refusal)),
-                    (auth, Ok(command)) => {
-                        let command: RotateKey = parse(&command)?;
-                        self.rotate(&auth, command).await
-                    }
-                };
-                self.respond::<RotateKey>(result)
+                self.run_async(&body, async |auth, c: RotateKey| self.rotate(&auth, c).await).await
             }
             SetTiers::PATH => {
-                let result = match self.envelope(&body)? {
-                    (_, Err(refusal)) => Ok(Err(refusal)),
-                    (_, Ok(command)) => {
-                        let command: SetTiers = parse(&command)?;
-                        self.set_tiers(command).await
-                    }
-                };
-                self.respond::<SetTiers>(result)
+                self.run_async(&body, async |_, c: SetTiers| self.set_tiers(c).await).await
             }
             Connect::PATH => {
-                let result = match self.envelope(&body)? {
-                    (_, Err(refusal)) => Ok(Err(refusal)),
-                    (_, Ok(command)) => {
-                        let command: Connect = parse(&command)?;
-                        self.connect_account(command).await
-                    }
-                };
-                self.respond::<Connect>(result)
+                self.run_async(&body, async |_, c: Connect| self.connect_account(c).await).await
             }
             Disconnect::PATH => {
-                let result = match self.envelope(&body)? {
-                    (_, Err(refusal)) => Ok(Err(refusal)),
-                    (_, Ok(command)) => {
-                        let command: Disconnect = parse(&command)?;
-                        self.disconnect_account(command).await
-                    }
-                };
-                self.respond::<Disconnect>(result)
+                self.run_async(&body, async |_, c: Disconnect| self.disconnect_account(c).await)
+                    .await
             }
             other => Err(super::bad_path(other)),
         }
@@ -239,6 +212,19 @@ impl Platform {
                 Ok(command) => decide(&auth, command),
                 Err(e) => Err(worker::Error::RustError(format!("command body: {e}"))),
             },
+        };
+        self.respond::<C>(result)
+    }
+
+    /// [`Self::run`] for a change that writes KV copies after it is stored.
+    async fn run_async<C: PlatformCommand>(
+        &self,
+        body: &str,
+        decide: impl AsyncFnOnce(Auth, C) -> Decided<C::Reply>,
+    ) -> worker::Result<Response> {
+        let result = match self.envelope(body)? {
+            (_, Err(refusal)) => Ok(Err(refusal)),
+            (auth, Ok(command)) => decide(auth, parse(&command)?).await,
         };
         self.respond::<C>(result)
     }
