@@ -12,6 +12,9 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum BodyRead {
     Continue,
+    /// A declared `Content-Length` within the cap: HTTP's framing bounds the body to
+    /// it, so it can be read whole, at once.
+    Fits,
     /// Over the cap: stop reading and answer `413 payload_too_large`.
     TooLarge,
 }
@@ -45,7 +48,7 @@ impl BodyCap {
         }
         // Too many digits for a u64 is certainly over the cap.
         match digits.parse::<u64>() {
-            Ok(n) if n <= self.limit as u64 => BodyRead::Continue,
+            Ok(n) if n <= self.limit as u64 => BodyRead::Fits,
             _ => BodyRead::TooLarge,
         }
     }
@@ -204,8 +207,8 @@ mod tests {
         let cap = BodyCap::default();
         assert_eq!(cap.declared(Some("65537")), BodyRead::TooLarge);
         assert_eq!(cap.declared(Some(" 99999999999999999999999 ")), BodyRead::TooLarge);
-        assert_eq!(cap.declared(Some("65536")), BodyRead::Continue);
-        assert_eq!(cap.declared(Some("0")), BodyRead::Continue);
+        assert_eq!(cap.declared(Some("65536")), BodyRead::Fits);
+        assert_eq!(cap.declared(Some("0")), BodyRead::Fits);
         assert_eq!(cap.declared(Some("abc")), BodyRead::Continue);
         assert_eq!(cap.declared(None), BodyRead::Continue, "chunked: the stream decides");
     }

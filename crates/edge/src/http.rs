@@ -101,11 +101,19 @@ pub async fn json_body(req: &mut Request, allow_empty: bool) -> ApiResult<JsonOb
 /// hold more than 64 KiB and one chunk.
 pub async fn body_bytes(req: &mut Request) -> ApiResult<Vec<u8>> {
     let mut cap = BodyCap::default();
-    if cap.declared(req.headers().get("Content-Length")?.as_deref()) == BodyRead::TooLarge {
-        return Err(too_large());
+    let unreadable = |_| ApiError::invalid("The request body could not be read.");
+    match cap.declared(req.headers().get("Content-Length")?.as_deref()) {
+        BodyRead::TooLarge => return Err(too_large()),
+        // One read of the runtime's instead of a stream driven from wasm.
+        BodyRead::Fits => {
+            let buffer = JsFuture::from(req.inner().array_buffer().map_err(unreadable)?)
+                .await
+                .map_err(unreadable)?;
+            return Ok(Uint8Array::new(&buffer).to_vec());
+        }
+        BodyRead::Continue => {}
     }
     let Some(stream) = req.inner().body() else { return Ok(Vec::new()) };
-    let unreadable = |_| ApiError::invalid("The request body could not be read.");
     let reader = web_sys::ReadableStreamDefaultReader::new(&stream).map_err(unreadable)?;
     let mut bytes = Vec::new();
     loop {

@@ -823,10 +823,9 @@ impl Platform {
     }
 }
 
+/// The answer's JSON text; its one reader (`dream_edge::objects`) needs no content type.
 fn json_response(text: String) -> worker::Result<Response> {
-    let mut response = Response::ok(text)?;
-    response.headers_mut().set("Content-Type", "application/json")?;
-    Ok(response)
+    Response::ok(text)
 }
 
 /// Writes KV copies after a change is stored. The change stands if a copy fails (the
