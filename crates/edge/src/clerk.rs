@@ -119,24 +119,11 @@ pub fn primary_email(user: &serde_json::Value) -> Option<&str> {
         .and_then(|e| e["email_address"].as_str())
 }
 
-/// Merges `patch` into a user's public metadata (Clerk deep-merges; `null` removes).
-/// Clerk having no such user is `404 not_found`; see [`merge_public_metadata_if_found`].
-pub async fn merge_public_metadata(env: &Env, user_id: &str, patch: Value) -> ApiResult<()> {
-    if merge_public_metadata_if_found(env, user_id, patch).await? {
-        Ok(())
-    } else {
-        Err(no_such_user(user_id))
-    }
-}
-
-/// Merges `patch` into a user's public metadata: `false` when Clerk answers that it has
-/// no such user (nothing to change, and no retry will change that). Clerk unreachable,
-/// slow, or answering anything else is `502 upstream_error`.
-pub async fn merge_public_metadata_if_found(
-    env: &Env,
-    user_id: &str,
-    patch: Value,
-) -> ApiResult<bool> {
+/// Merges `patch` into a user's public metadata (Clerk deep-merges; `null` removes):
+/// `false` when Clerk answers that it has no such user (nothing to change, and no retry
+/// will change that). Clerk unreachable, slow, or answering anything else is
+/// `502 upstream_error`.
+pub async fn merge_public_metadata(env: &Env, user_id: &str, patch: Value) -> ApiResult<bool> {
     let clerk = config::clerk(env)?;
     let url = format!("{}/v1/users/{user_id}/metadata", clerk.api_url);
     let body = serde_json::json!({ "public_metadata": patch }).to_string();

@@ -1,7 +1,8 @@
 //! Reading requests and writing responses the way the contract says: bodies read as
 //! streams up to 64 KiB ([`body_bytes`]), JSON with a JSON content type, `X-Request-Id`
 //! and CORS on every answer. And the other direction: our own outgoing calls to Stripe
-//! and Clerk, given 10 s to answer ([`fetch_upstream`], [`fetch_text`]).
+//! and Clerk, given 10 s to answer ([`fetch_upstream`]), and Durable Objects' answers
+//! ([`reply_text`]).
 
 use crate::error::{ApiError, ApiResult};
 use dream_core::error::ErrorCode;
@@ -243,17 +244,6 @@ pub async fn fetch_upstream(upstream: &str, req: &Request) -> ApiResult<(u16, St
             }
         };
         ApiError::new(ErrorCode::UpstreamError, message)
-    })
-}
-
-/// Sends `req` (to Stripe, Clerk, …) and reads the whole answer: its status and text,
-/// within [`UPSTREAM_TIMEOUT_MS`].
-pub async fn fetch_text(req: &Request) -> worker::Result<(u16, String)> {
-    fetch_in_time(req).await.map_err(|e| match e {
-        NoAnswer::TimedOut => {
-            worker::Error::RustError(format!("no answer within {} s", UPSTREAM_TIMEOUT_MS / 1000))
-        }
-        NoAnswer::Failed(detail) => worker::Error::RustError(detail),
     })
 }
 

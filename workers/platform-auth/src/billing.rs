@@ -87,7 +87,7 @@ async fn copy_to_clerk(env: &Env, view: &PlatformView) -> ApiResult<()> {
         "subscribed": view.subscribed,
         "stripeCustomerId": view.customer_id,
     });
-    if !clerk::merge_public_metadata_if_found(env, developer, metadata).await? {
+    if !clerk::merge_public_metadata(env, developer, metadata).await? {
         worker::console_log!("Clerk has no user {developer}; its plan copy is skipped");
     }
     Ok(())
