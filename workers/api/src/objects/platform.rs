@@ -1,7 +1,8 @@
 //! `Platform`, one per platform: the only writer of everything the platform owns: its
 //! key set, plan, connection (and so its mode), tiers, and every end-user's count, rate
 //! window, idempotency keys and billing. Each command is decided in one synchronous
-//! step against SQLite storage; the KV copies other readers use are written after.
+//! step against SQLite storage; the KV copies other readers use are written after (a
+//! key's pointer before the key works).
 //!
 //! A `track` is one call here: the key is checked against the key set, then
 //! `dream_core::meter::track` decides the tier limit, the platform quota, the rate
@@ -690,12 +691,13 @@ impl Platform {
         }
         let store = Store::new(&self.env);
         let key = KeyRecord { platform_id: record.platform_id.clone(), expires_at: None };
-        copies(store.put_key_record(&record.keys.current, &key)).await?;
+        before_change(store.put_key_record(&record.keys.current, &key)).await?;
         if self.loaded()?.is_some() {
             return refused(ErrorCode::Conflict, "This platform exists already.");
         }
         let loaded = self.save(record)?;
-        copies(store.put_public_tiers(&loaded.record.platform_id, &loaded.record.tiers)).await?;
+        after_change(store.put_public_tiers(&loaded.record.platform_id, &loaded.record.tiers))
+            .await;
         Ok(Ok(()))
     }
 
@@ -741,16 +743,16 @@ impl Platform {
             return Ok(Err(no_platform()));
         };
         let current = KeyRecord { platform_id: platform_id.clone(), expires_at: None };
-        copies(store.put_key_record(&command.next, &current)).await?;
+        before_change(store.put_key_record(&command.next, &current)).await?;
         let rotated = match self.try_rotate(auth, &command, true)? {
             Ok(rotated) => rotated,
             Err(refusal) => {
-                copies(store.delete_key_record(&command.next)).await?;
+                after_change(store.delete_key_record(&command.next)).await;
                 return Ok(Err(refusal));
             }
         };
         let expires_at = rotated.previous.expires_at;
-        copies(async {
+        after_change(async {
             let previous = KeyRecord { platform_id, expires_at: Some(expires_at) };
             store.put_key_record(&rotated.previous.hash, &previous).await?;
             if let Some(retired) = &rotated.retired {
@@ -758,7 +760,7 @@ impl Platform {
             }
             Ok(())
         })
-        .await?;
+        .await;
         Ok(Ok(rfc3339(expires_at)))
     }
 
@@ -779,7 +781,7 @@ impl Platform {
         let loaded = self.save(record)?;
         let record = &loaded.record;
         let store = Store::new(&self.env);
-        copies(store.put_public_tiers(&record.platform_id, &record.tiers)).await?;
+        after_change(store.put_public_tiers(&record.platform_id, &record.tiers)).await;
         Ok(Ok(record.tiers.clone()))
     }
 
@@ -791,13 +793,13 @@ impl Platform {
         let record = &loaded.record;
         let store = Store::new(&self.env);
         let hash = record.connection.as_ref().map(|c| c.account_hash.clone()).unwrap_or_default();
-        copies(async {
+        after_change(async {
             if let Some(old) = previous.filter(|old| old.account_hash != hash) {
                 store.delete_connected_platform(&old.account_hash).await?;
             }
             store.put_connected_platform(&hash, &record.platform_id).await
         })
-        .await?;
+        .await;
         Ok(Ok(record.mode()))
     }
 
@@ -817,7 +819,7 @@ impl Platform {
         self.save(record)?;
         if let Some(removed) = &removed {
             let store = Store::new(&self.env);
-            copies(store.delete_connected_platform(&removed.account_hash)).await?;
+            after_change(store.delete_connected_platform(&removed.account_hash)).await;
         }
         Ok(Ok(removed))
     }
@@ -828,10 +830,19 @@ fn json_response(text: String) -> worker::Result<Response> {
     Response::ok(text)
 }
 
-/// Writes KV copies after a change is stored. The change stands if a copy fails (the
-/// object is the truth and checks every call); the failure is logged and reported.
-async fn copies(
+/// Writes a KV copy that must exist before a change is stored (the pointer of a key
+/// about to work): if it fails, the change is not made and the caller can retry.
+async fn before_change(
     write: impl std::future::Future<Output = dream_edge::error::ApiResult<()>>,
 ) -> worker::Result<()> {
     write.await.map_err(|e| worker::Error::RustError(format!("writing a KV copy: {}", e.message)))
+}
+
+/// Writes KV copies after a change is stored. The change stands either way (the object
+/// is the truth and checks every call; a stale copy lets nobody in), so a failure is
+/// logged, and the caller still gets the answer it needs, such as a rotation's new key.
+async fn after_change(write: impl std::future::Future<Output = dream_edge::error::ApiResult<()>>) {
+    if let Err(e) = write.await {
+        worker::console_error!("writing a KV copy after a change: {}", e.message);
+    }
 }
