@@ -1,9 +1,10 @@
 //! What dream-api's workers share, so that no worker copies another: the JSON error
 //! shape ([`error`]), the HTTP conventions ([`http`]), configuration ([`config`]), the KV
-//! store behind its in-isolate cache ([`store`]), the Durable Objects' client ([`objects`]), the
-//! Clerk session-token check and Backend API ([`clerk`]), Stripe's API ([`stripe`]), what is done with a developer's platform
-//! ([`platform`]), and the request entry ([`serve`]): request id,
-//! CORS, route matching, and the one error → JSON mapping.
+//! copies behind their in-isolate cache ([`store`]), the Durable Objects' one client
+//! ([`objects`]), the Clerk session-token check and Backend API ([`clerk`]), Stripe's API
+//! ([`stripe`]), end-user billing and the platform's own plan ([`billing`]), what is done
+//! with a developer's platform ([`platform`]), and the request entry ([`serve`]): request
+//! id, CORS, route matching, and the one error → JSON mapping.
 //!
 //! The rules themselves live in `dream_core`; this crate is the I/O around them.
 

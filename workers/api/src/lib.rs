@@ -1,7 +1,8 @@
 //! The multi-tenant dream-api worker: developers' servers call it with a `pk_live_` key
 //! to define tiers and meter their end-users. Thin by design: requests are parsed into
-//! `dream_core` types, core decides, and the Durable Objects in [`objects`] own every
-//! count. What other workers share with this one is in `dream_edge`.
+//! `dream_core` types, core decides, and the Durable Objects in [`objects`] (one per
+//! platform, one per developer) are the only writers of everything that can change.
+//! What other workers share with this one is in `dream_edge`.
 
 mod auth;
 mod billing;

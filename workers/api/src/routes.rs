@@ -1,5 +1,6 @@
 //! The api worker's routes (API.md "api worker"). Each handler parses into core types,
-//! lets core or a meter decide, and answers with a [`Reply`] or an [`ApiError`].
+//! lets the platform's object (`objects::Platform`, through `dream_edge::objects`) or core
+//! decide, and answers with a [`Reply`] or an [`ApiError`].
 
 use crate::auth::{authenticate, Caller};
 use crate::billing;
