@@ -327,6 +327,8 @@ pub struct Stripe {
     client_id: Arc<str>,
     delivery: Delivery,
     account: Arc<Mutex<Account>>,
+    /// Answers to hold back (`/dev/delays`), by the `name` parameter of the request.
+    delays: Arc<Mutex<HashMap<String, u64>>>,
     http: reqwest::Client,
     state: StateFile,
 }
@@ -347,6 +349,7 @@ impl Stripe {
             client_id: DEV_CLIENT_ID.into(),
             delivery,
             account: Arc::default(),
+            delays: Arc::default(),
             http: reqwest::Client::builder()
                 .timeout(Duration::from_secs(10))
                 .build()
@@ -425,6 +428,7 @@ impl Stripe {
             .route("/oauth/deauthorize", post(oauth_deauthorize))
             .route("/dev/events", get(dev_events))
             .route("/dev/connect", get(dev_connect))
+            .route("/dev/delays", post(dev_delay))
             .layer(axum::middleware::from_fn_with_state(self.clone(), save_after_changes))
             .with_state(self.clone())
     }
@@ -793,6 +797,10 @@ async fn api(
         return StripeError::invalid("body", "The request body could not be decoded.")
             .into_response();
     };
+    let delay = params["name"].as_str().and_then(|name| stripe.delay_for(name));
+    if let Some(ms) = delay {
+        tokio::time::sleep(Duration::from_millis(ms)).await;
+    }
     let idempotency = headers
         .get("idempotency-key")
         .and_then(|v| v.to_str().ok())
@@ -1375,6 +1383,27 @@ async fn dev_events(State(stripe): State<Stripe>) -> Json<Value> {
 }
 
 /// Every account and every token issued, so that tests can tell where tokens went.
+impl Stripe {
+    fn delay_for(&self, name: &str) -> Option<u64> {
+        self.delays.lock().unwrap_or_else(std::sync::PoisonError::into_inner).get(name).copied()
+    }
+}
+
+/// `POST /dev/delays {"name": "…", "ms": N}`: from now on, a request whose `name`
+/// parameter is `name` (a product, say) is answered only after N ms, so tests can see
+/// what a worker does when Stripe is slow without slowing anything else.
+async fn dev_delay(State(stripe): State<Stripe>, Json(body): Json<Value>) -> Response {
+    let (Some(name), Some(ms)) = (body["name"].as_str(), body["ms"].as_u64()) else {
+        return StripeError::invalid("name", "Send {\"name\": \"…\", \"ms\": N}.").into_response();
+    };
+    stripe
+        .delays
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .insert(name.to_string(), ms.min(60_000));
+    Json(json!({ "name": name, "ms": ms.min(60_000) })).into_response()
+}
+
 async fn dev_connect(State(stripe): State<Stripe>) -> Json<Value> {
     let account = stripe.account();
     let accounts: Vec<Value> = account

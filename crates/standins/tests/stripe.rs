@@ -287,6 +287,30 @@ async fn an_idempotency_key_replays_the_first_answer_and_creates_nothing_twice()
 }
 
 #[tokio::test]
+async fn a_request_named_for_a_delay_is_answered_no_sooner_than_the_delay() {
+    let s = Setup::start(Delivery::default(), 0).await;
+    let set = s
+        .http
+        .post(format!("{}/dev/delays", s.base))
+        .json(&json!({"name": "Slow", "ms": 400}))
+        .send()
+        .await
+        .expect("answer");
+    assert!(set.status().is_success());
+    let started = std::time::Instant::now();
+    let (status, _, _) = s.post("/v1/products", json!({"name": "Pro"}), None).await;
+    assert_eq!(
+        (status.as_u16(), started.elapsed() < std::time::Duration::from_millis(300)),
+        (200, true)
+    );
+    let started = std::time::Instant::now();
+    let (status, product, _) = s.post("/v1/products", json!({"name": "Slow"}), None).await;
+    assert_eq!(status.as_u16(), 200);
+    assert_eq!(product["name"], "Slow");
+    assert!(started.elapsed() >= std::time::Duration::from_millis(400));
+}
+
+#[tokio::test]
 async fn deliveries_can_be_doubled_and_reversed() {
     let s = Setup::start(Delivery { twice: true, reversed: true }, 0).await;
     let price = s.price(900).await;

@@ -429,6 +429,17 @@ impl StripeStandIn {
         Self { base: env("DREAM_STRIPE_URL") }
     }
 
+    /// Makes the stand-in hold back its answer to any request whose `name` is `name`.
+    pub async fn delay(&self, name: &str, ms: u64) {
+        let answer = client()
+            .post(format!("{}/dev/delays", self.base))
+            .json(&json!({ "name": name, "ms": ms }))
+            .send()
+            .await
+            .expect("the Stripe stand-in answers");
+        assert!(answer.status().is_success(), "/dev/delays answered {}", answer.status());
+    }
+
     /// Presses "Pay" on a hosted checkout page.
     pub async fn pay(&self, checkout_url: &str) {
         let paid = browser().post(checkout_url).send().await.expect("pay");

@@ -397,3 +397,28 @@ async fn the_dashboard_backend_checks_checkout_and_portal_urls_as_the_api_worker
         .await;
     portal.assert_error(400, "invalid_request");
 }
+
+#[tokio::test]
+async fn stripe_not_answering_within_ten_seconds_is_a_502_after_ten_seconds_and_nothing_changes() {
+    let platform = Platform::register(Quotas::Raised).await;
+    let slow = format!("Slow {}", platform.id);
+    StripeStandIn::from_env().delay(&slow, 15_000).await;
+    let started = std::time::Instant::now();
+    let answer = platform
+        .put_tiers(json!([
+            {"id": "free", "name": "Free", "priceCents": 0, "limit": 5},
+            {"id": "slow", "name": slow, "priceCents": 900, "limit": 50}
+        ]))
+        .await;
+    let took = started.elapsed();
+    answer.assert_error(502, "upstream_error");
+    assert!(
+        answer.body["error"]["message"].as_str().is_some_and(|m| m.contains("10 s")),
+        "{}",
+        answer.body
+    );
+    // A 502 at all means the worker did not wait for Stripe's answer at 15 s.
+    assert!(took >= std::time::Duration::from_secs(10), "gave up after only {took:?}");
+    let tiers = platform.call(Method::GET, "/v1/tiers").send().await;
+    assert_eq!(tiers.body["tiers"].as_array().map(Vec::len), Some(1), "nothing was stored");
+}
