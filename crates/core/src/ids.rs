@@ -205,12 +205,43 @@ mod tests {
         }
     }
 
+    /// The contract's rule for a user id, written out apart from `UserId::parse`.
+    fn documented_user_id(s: &str) -> bool {
+        let alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.:@-";
+        (1..=128).contains(&s.chars().count()) && s.chars().all(|c| alphabet.contains(c))
+    }
+
+    /// Valid ids of every length, and invalid ones of each kind the rule names: too long,
+    /// empty, one character outside the alphabet anywhere, and arbitrary text.
+    fn user_id_candidate() -> impl Strategy<Value = (String, bool)> {
+        let valid = "[A-Za-z0-9_.:@-]{1,128}";
+        prop_oneof![
+            4 => valid.prop_map(|s| (s, true)),
+            1 => "[A-Za-z0-9_.:@-]{129,200}".prop_map(|s| (s, false)),
+            1 => Just((String::new(), false)),
+            3 => (valid, "[^A-Za-z0-9_.:@-]", any::<prop::sample::Index>()).prop_map(|(s, bad, at)| {
+                let mut chars: Vec<String> = s.chars().map(String::from).collect();
+                let at = at.index(chars.len() + 1);
+                chars.insert(at, bad);
+                (chars.concat(), false)
+            }),
+            1 => "\\PC{0,140}".prop_map(|s| { let ok = documented_user_id(&s); (s, ok) }),
+        ]
+    }
+
     proptest! {
+        /// A user id parses exactly when the contract allows it, and parses back as itself.
         #[test]
-        fn any_user_id_that_parses_is_within_the_documented_alphabet(s in "\\PC{0,140}") {
-            if let Ok(id) = UserId::parse(&s) {
-                prop_assert!(id.as_str().len() <= 128);
-                prop_assert!(id.as_str().bytes().all(|b| b.is_ascii_alphanumeric() || b"_.:@-".contains(&b)));
+        fn a_user_id_parses_exactly_when_it_is_1_to_128_documented_characters((s, valid) in user_id_candidate()) {
+            prop_assert_eq!(documented_user_id(&s), valid, "the generator's own label");
+            match UserId::parse(&s) {
+                Ok(id) => {
+                    prop_assert!(valid, "accepted {:?}", s);
+                    prop_assert_eq!(id.as_str(), s.as_str());
+                    prop_assert!(id.as_str().len() <= 128);
+                    prop_assert!(id.as_str().bytes().all(|b| b.is_ascii_alphanumeric() || b"_.:@-".contains(&b)));
+                }
+                Err(_) => prop_assert!(!valid, "refused {:?}", s),
             }
         }
     }

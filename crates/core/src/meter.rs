@@ -565,24 +565,84 @@ mod tests {
         ]
     }
 
+    /// The contract's rules, written out plainly: what a meter must decide, kept apart
+    /// from the meter's own state so that the properties below compare two answers.
+    #[derive(Debug, Default)]
+    struct Model {
+        /// `(year, month)` of the month `count` belongs to.
+        month: (i32, u32),
+        count: u64,
+        /// When each idempotency key's call was allowed.
+        keys: std::collections::HashMap<u8, i64>,
+    }
+
+    #[derive(Debug, PartialEq)]
+    enum Expected {
+        Replay,
+        Allowed,
+        Denied,
+    }
+
+    impl Model {
+        fn count_in(&self, now: Instant) -> u64 {
+            use chrono::Datelike;
+            if self.month == (now.year(), now.month()) {
+                self.count
+            } else {
+                0
+            }
+        }
+
+        /// A key is answered again for 24 hours after its allowed call; otherwise the
+        /// call is allowed exactly when `amount` still fits under `limit` this month.
+        fn track(&mut self, amount: u64, limit: u64, key: Option<u8>, now: Instant) -> Expected {
+            use chrono::Datelike;
+            let now_ms = now.timestamp_millis();
+            if key.and_then(|k| self.keys.get(&k)).is_some_and(|&t| now_ms - t < 24 * 3600 * 1000) {
+                return Expected::Replay;
+            }
+            let count = self.count_in(now);
+            if count + amount > limit {
+                return Expected::Denied;
+            }
+            self.month = (now.year(), now.month());
+            self.count = count + amount;
+            if let Some(k) = key {
+                self.keys.insert(k, now_ms);
+            }
+            Expected::Allowed
+        }
+    }
+
+    fn outcome(d: &TrackDecision) -> Expected {
+        match d {
+            TrackDecision::Replay { .. } => Expected::Replay,
+            TrackDecision::Allowed { .. } => Expected::Allowed,
+            _ => Expected::Denied,
+        }
+    }
+
     proptest! {
-        /// Any sequence of tracks (with and without replays) and waits across months: `count` stays within `limit`, replays
-        /// never count, and the sum of allowed amounts in a period equals the count.
+        /// Any sequence of tracks (with and without replays) and waits across months: each
+        /// call gets exactly the decision the contract's rules give (so the meter neither
+        /// allows too much nor denies what fits), `count` is what those rules count and
+        /// never exceeds `limit`, and only an allowed call changes the stored state.
         #[test]
         fn the_meter_never_lets_count_exceed_limit(limit in 0u64..60, steps in proptest::collection::vec(step(), 1..120)) {
             let mut now = at("2026-11-20T00:00:00Z");
             let mut m = UserMeter::default();
+            let mut model = Model::default();
             let mut records: std::collections::HashMap<u8, IdempotencyRecord> = Default::default();
-            let mut allowed_this_period = 0u64;
-            let mut period = BillingPeriod::containing(now).key();
             for s in steps {
                 match s {
                     Step::Track { amount, idem } => {
+                        let expected = model.track(amount, limit, idem, now);
                         let prior = idem.and_then(|k| records.get(&k));
                         let i = TrackInput { rate_limit_per_minute: 1_000, prior, ..input(amount, Some(limit)) };
                         let (d, next) = m.track(&i, now);
+                        prop_assert_eq!(outcome(&d), expected, "{:?}", d);
                         if let TrackDecision::Allowed { usage, .. } = &d {
-                            allowed_this_period += amount;
+                            prop_assert_eq!(usage.count, model.count_in(now));
                             if let Some(k) = idem {
                                 records.insert(k, IdempotencyRecord { recorded_at_ms: now.timestamp_millis(), answer: json!({"count": usage.count}) });
                             }
@@ -591,17 +651,10 @@ mod tests {
                         }
                         m = next;
                     }
-                    Step::Wait { ms } => {
-                        now += chrono::Duration::milliseconds(ms);
-                        let p = BillingPeriod::containing(now).key();
-                        if p != period {
-                            period = p;
-                            allowed_this_period = 0;
-                        }
-                    }
+                    Step::Wait { ms } => now += chrono::Duration::milliseconds(ms),
                 }
                 prop_assert!(m.usage.current(now) <= limit);
-                prop_assert_eq!(m.usage.current(now), allowed_this_period);
+                prop_assert_eq!(m.usage.current(now), model.count_in(now));
             }
         }
 
@@ -617,18 +670,29 @@ mod tests {
             let now = at("2026-11-25T12:00:00Z");
             let mut platform = PlatformMeter::default();
             let mut users = vec![UserMeter::default(); 6];
+            // The expected counts, kept by the test alone.
+            let mut expected_users = [0u64; 6];
+            let mut expected_platform = 0u64;
             for (who, amount) in calls {
-                let eligible_user = users[who].usage.count + amount <= tier;
-                let room = platform.usage.count + amount <= quota;
+                let fits = expected_users[who] + amount <= tier && expected_platform + amount <= quota;
+                if fits {
+                    expected_users[who] += amount;
+                    expected_platform += amount;
+                }
                 let i = TrackInput { platform_limit: Some(quota), rate_limit_per_minute: 1_000, ..input(amount, Some(tier)) };
                 let d = track(&mut platform, &mut users[who], &i, now);
-                prop_assert_eq!(allowed(&d), eligible_user && room, "{:?}", d);
-                prop_assert_eq!(platform.usage.count, users.iter().map(|u| u.usage.count).sum::<u64>());
+                prop_assert_eq!(allowed(&d), fits, "{:?}", d);
+                prop_assert_eq!(platform.usage.current(now), expected_platform);
+                prop_assert_eq!(users.iter().map(|u| u.usage.current(now)).collect::<Vec<_>>(), expected_users.to_vec());
                 prop_assert!(platform.usage.count <= quota);
                 prop_assert!(users.iter().all(|u| u.usage.count <= tier));
             }
         }
 
+        /// Calls at any pace: the window opens at the first call after the previous one
+        /// ended and lasts exactly a minute; in it, exactly the first `limit` calls are
+        /// allowed. The expected window is kept by the test from the call times alone,
+        /// and every decision, `remaining` and `reset_seconds` must match it.
         #[test]
         fn the_rate_window_never_allows_more_than_its_limit_in_any_window(
             limit in 1u64..20,
@@ -636,15 +700,27 @@ mod tests {
         ) {
             let mut w = RateWindow::default();
             let mut now_ms = 1_700_000_000_000i64;
-            let mut allowed_at: Vec<i64> = vec![];
+            let mut window: Option<(i64, u64)> = None;
+            let (mut allowed_total, mut expected_total) = (0u64, 0u64);
             for gap in gaps {
                 now_ms += gap;
-                if w.try_acquire(limit, RATE_WINDOW_MS, now_ms).is_ok() {
-                    allowed_at.push(now_ms);
-                }
-                let in_window = allowed_at.iter().filter(|&&t| t >= w.started_at_ms).count() as u64;
-                prop_assert!(in_window <= limit);
+                let (opened, calls) = match window {
+                    Some((opened, calls)) if now_ms < opened + 60_000 => (opened, calls),
+                    _ => (now_ms, 0),
+                };
+                let fits = calls < limit;
+                let calls = calls + u64::from(fits);
+                window = Some((opened, calls));
+                expected_total += u64::from(fits);
+                let reset = u64::try_from((opened + 60_000 - now_ms + 999) / 1000).expect("ahead");
+                let status = w.try_acquire(limit, RATE_WINDOW_MS, now_ms);
+                allowed_total += u64::from(status.is_ok());
+                prop_assert_eq!(status.is_ok(), fits, "at {} in the window opened at {}", now_ms, opened);
+                let status = status.unwrap_or_else(|refused| refused);
+                prop_assert_eq!((status.remaining, status.reset_seconds), (limit - calls, reset));
             }
+            prop_assert_eq!(allowed_total, expected_total);
+            prop_assert!(allowed_total >= 1, "the first call always fits");
         }
     }
 }
