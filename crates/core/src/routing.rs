@@ -1,6 +1,7 @@
 //! Route tables: a worker lists its routes as data, so unknown paths get `404`, known
 //! paths with the wrong method get `405` with `Allow`, and tests can compare the table
-//! with the OpenAPI document.
+//! with the OpenAPI document ([`document_differences`]). Every worker also answers the
+//! routes of [`SERVED_BY_EVERY_WORKER`] before its own.
 
 /// One route: a method and a path pattern whose `{name}` segments capture.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -53,6 +54,40 @@ fn match_pattern<'p>(pattern: &'static str, path: &'p str) -> Option<Vec<(&'stat
         }
     }
     got.next().is_none().then_some(params)
+}
+
+/// What every worker answers itself, before its own route table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Common {
+    /// `GET /health`: `{"ok": true}`.
+    Health,
+    /// `GET /openapi.json`: the worker's own OpenAPI document.
+    OpenApi,
+}
+
+pub const SERVED_BY_EVERY_WORKER: &[Route<Common>] = &[
+    Route { method: "GET", pattern: "/health", id: Common::Health },
+    Route { method: "GET", pattern: "/openapi.json", id: Common::OpenApi },
+];
+
+/// How a worker's routes (its table and [`SERVED_BY_EVERY_WORKER`]) and its OpenAPI
+/// document disagree, one line per operation: empty when every route served is
+/// documented and every documented operation is served.
+pub fn document_differences<R: Copy>(table: &[Route<R>], document: &str) -> Vec<String> {
+    let doc: serde_json::Value = match serde_json::from_str(document) {
+        Ok(doc) => doc,
+        Err(e) => return vec![format!("the document is not JSON: {e}")],
+    };
+    let documented = openapi_operations(&doc);
+    let mut served = table_operations(table);
+    served.extend(table_operations(SERVED_BY_EVERY_WORKER));
+    let undocumented = served
+        .difference(&documented)
+        .map(|(m, p)| format!("{m} {p} is served but not documented"));
+    let unserved = documented
+        .difference(&served)
+        .map(|(m, p)| format!("{m} {p} is documented but not served"));
+    undocumented.chain(unserved).collect()
 }
 
 /// The `(METHOD, pattern)` pairs of a route table.
@@ -138,6 +173,31 @@ mod tests {
         assert_eq!(percent_decode("bad%4"), None);
         assert_eq!(percent_decode("bad%zz"), None);
         assert_eq!(percent_decode("%ff"), None);
+    }
+
+    #[test]
+    fn a_document_must_describe_the_table_and_the_routes_every_worker_serves() {
+        let doc = serde_json::json!({"paths": {
+            "/health": {"get": {}},
+            "/openapi.json": {"get": {}},
+            "/v1/tiers": {"get": {}, "put": {}},
+            "/v1/usage/{userId}": {"get": {}},
+        }});
+        assert_eq!(document_differences(TABLE, &doc.to_string()), Vec::<String>::new());
+
+        let partial = serde_json::json!({"paths": {
+            "/v1/tiers": {"get": {}, "put": {}, "delete": {}},
+            "/v1/usage/{userId}": {"get": {}},
+        }});
+        assert_eq!(
+            document_differences(TABLE, &partial.to_string()),
+            vec![
+                "GET /health is served but not documented",
+                "GET /openapi.json is served but not documented",
+                "DELETE /v1/tiers is documented but not served",
+            ]
+        );
+        assert_eq!(document_differences(TABLE, "{").len(), 1);
     }
 
     #[test]

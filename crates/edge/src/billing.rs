@@ -174,7 +174,7 @@ pub async fn plan_checkout(
     let key = dream_core::stripe_form::checkout_idempotency_key(
         platform.as_str(),
         &params,
-        crate::store::now_ms() / 1000,
+        crate::clock::now_secs(),
     );
     let session = stripe::post(env, "/v1/checkout/sessions", &params, Some(&key)).await?;
     Ok(crate::http::Reply::ok(json!({ "url": session["url"], "sessionId": session["id"] }))?

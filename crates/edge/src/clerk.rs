@@ -5,11 +5,11 @@
 //! other rule is `dream_core::clerk`'s. And Clerk's Backend API: users and their public
 //! metadata, where "Clerk has no such user" and "Clerk could not be reached" stay apart.
 
+use crate::clock::now_ms;
 use crate::config::{self, ClerkConfig};
 use crate::crypto::{object, subtle};
 use crate::error::{ApiError, ApiResult};
 use crate::http;
-use crate::store::now_ms;
 use dream_core::clerk::{
     ClerkAnswer, Jwk, Jwks, JwksCache, JwksStep, SessionClaims, TokenError, UnverifiedToken,
 };

@@ -43,7 +43,7 @@ async fn aes_key(subtle: &SubtleCrypto, key: &SealingKey) -> ApiResult<CryptoKey
 /// Seals `plaintext` under `key` with a fresh random nonce.
 pub async fn seal(key: &SealingKey, plaintext: &[u8]) -> ApiResult<String> {
     let mut nonce = [0u8; NONCE_LEN];
-    crate::platform::fill_random(&mut nonce)?;
+    crate::random::fill_random(&mut nonce)?;
     let subtle = subtle()?;
     let params =
         object(&[("name", "AES-GCM".into()), ("iv", Uint8Array::from(&nonce[..]).into())])?;

@@ -10,29 +10,40 @@
 
 pub mod billing;
 pub mod clerk;
+pub mod clock;
 pub mod config;
 pub mod crypto;
+pub mod developer;
 pub mod error;
 pub mod http;
 pub mod objects;
 pub mod platform;
+pub mod random;
 pub mod store;
 pub mod stripe;
 
 use dream_core::cors;
 use dream_core::error::ErrorCode;
-use dream_core::routing::{match_route, Route, RouteMatch};
+use dream_core::routing::{match_route, Common, Route, RouteMatch, SERVED_BY_EVERY_WORKER};
 use error::{ApiError, ApiResult};
 use http::Reply;
 use std::future::Future;
 use worker::{Env, Method, Request, Response};
 
-/// Answers one request: `OPTIONS` preflights, then the route table, then `handle` for the
+/// What a worker serves: its route table, and its OpenAPI document (JSON text), which
+/// [`serve`] answers at `GET /openapi.json`.
+pub struct Service<R: Copy + 'static> {
+    pub routes: &'static [Route<R>],
+    pub openapi: &'static str,
+}
+
+/// Answers one request: `OPTIONS` preflights, then what every worker serves
+/// (`GET /health`, `GET /openapi.json`), then the route table, then `handle` for the
 /// matched route (with its path parameters); every answer gets `X-Request-Id` and CORS.
 pub async fn serve<R, F, Fut>(
     req: Request,
     env: &Env,
-    routes: &[Route<R>],
+    service: &Service<R>,
     handle: F,
 ) -> worker::Result<Response>
 where
@@ -53,19 +64,24 @@ where
 
     let path = http::path(&req).unwrap_or_default();
     let method = req.method().to_string();
-    let outcome = match match_route(routes, &method, &path) {
-        RouteMatch::Found { id, params } => {
-            let params = params.into_iter().map(|(k, v)| (k, v.to_string())).collect();
-            handle(id, req, params).await
+    let outcome = match match_route(SERVED_BY_EVERY_WORKER, &method, &path) {
+        RouteMatch::Found { id: Common::Health, .. } => {
+            Reply::ok(serde_json::json!({ "ok": true }))
         }
-        RouteMatch::MethodNotAllowed { allowed } => Err(ApiError::new(
-            ErrorCode::MethodNotAllowed,
-            format!("{method} is not allowed on {path}."),
-        )
-        .with_header("Allow", allowed.join(", "))),
-        RouteMatch::NotFound => {
-            Err(ApiError::new(ErrorCode::NotFound, format!("There is no route {path}.")))
+        RouteMatch::Found { id: Common::OpenApi, .. } => {
+            Reply::ok(serde_json::from_str::<serde_json::Value>(service.openapi)?)
         }
+        RouteMatch::MethodNotAllowed { allowed } => Err(not_allowed(&method, &path, &allowed)),
+        RouteMatch::NotFound => match match_route(service.routes, &method, &path) {
+            RouteMatch::Found { id, params } => {
+                let params = params.into_iter().map(|(k, v)| (k, v.to_string())).collect();
+                handle(id, req, params).await
+            }
+            RouteMatch::MethodNotAllowed { allowed } => Err(not_allowed(&method, &path, &allowed)),
+            RouteMatch::NotFound => {
+                Err(ApiError::new(ErrorCode::NotFound, format!("There is no route {path}.")))
+            }
+        },
     };
     let (status, body, extra) = match outcome {
         Ok(reply) => (reply.status, reply.body, reply.headers),
@@ -75,14 +91,18 @@ where
     http::to_response(status, &body, &headers)
 }
 
+fn not_allowed(method: &str, path: &str, allowed: &[&str]) -> ApiError {
+    ApiError::new(ErrorCode::MethodNotAllowed, format!("{method} is not allowed on {path}."))
+        .with_header("Allow", allowed.join(", "))
+}
+
 /// Cloudflare's `CF-Ray` when there is one, so our logs and theirs line up.
 fn request_id(req: &Request) -> String {
     if let Ok(Some(ray)) = req.headers().get("CF-Ray") {
         return ray;
     }
-    let mut bytes = [0u8; 12];
-    match getrandom::getrandom(&mut bytes) {
-        Ok(()) => format!("req_{}", bytes.iter().map(|b| format!("{b:02x}")).collect::<String>()),
-        Err(_) => format!("req_{:x}", worker::Date::now().as_millis()),
+    match random::random_hex(12) {
+        Some(hex) => format!("req_{hex}"),
+        None => format!("req_{:x}", clock::now_ms()),
     }
 }

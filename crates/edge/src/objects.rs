@@ -9,6 +9,8 @@ use crate::error::{ApiError, ApiResult};
 use crate::http;
 use dream_core::command::{AnswerHead, Auth, Command, PlatformCommand, ToPlatform};
 use dream_core::ids::PlatformId;
+use dream_core::meter::RateStatus;
+use dream_core::protocol::TakeFromLimit;
 use js_sys::Promise;
 use wasm_bindgen::JsValue;
 use worker::Env;
@@ -24,15 +26,49 @@ extern "C" {
 }
 
 /// The binding of the platforms' objects, one per platform (named by its id).
-pub const PLATFORM: &str = "PLATFORM";
+const PLATFORM: &str = "PLATFORM";
 /// The binding of the developers' objects, one per Clerk user (named by its id).
-pub const DEVELOPER: &str = "DEVELOPER";
+const DEVELOPER: &str = "DEVELOPER";
 /// The binding of the fixed-window rate limiters, one per name.
-pub const RATE_LIMITER: &str = "RATE_LIMITER";
+const RATE_LIMITER: &str = "RATE_LIMITER";
+/// The binding of the Connect `state` nonces (stripe-oauth), one per platform.
+const OAUTH_STATES: &str = "OAUTH_STATES";
 
-/// The stub of the object `name` in the namespace bound as `binding`.
+/// The stub of the object `name` in the namespace bound as `binding` (the named
+/// constructors below are the ones dream-api's workers use).
 pub fn stub(env: &Env, binding: &str, name: &str) -> worker::Result<Stub> {
     Ok(env.durable_object(binding)?.get_by_name(name)?.into_rpc())
+}
+
+/// A developer's object (one per Clerk user): the only writer of their claim.
+pub fn developer(env: &Env, clerk_user_id: &str) -> ApiResult<Stub> {
+    Ok(stub(env, DEVELOPER, clerk_user_id)?)
+}
+
+/// The fixed-window limiter `name` (`"register:…"`, `"developer:…"`, `"tiers:…"`).
+pub fn rate_limiter(env: &Env, name: &str) -> ApiResult<Stub> {
+    Ok(stub(env, RATE_LIMITER, name)?)
+}
+
+/// The Connect `state` nonces of a platform (issued and claimed once).
+pub fn oauth_states(env: &Env, platform: &PlatformId) -> ApiResult<Stub> {
+    Ok(stub(env, OAUTH_STATES, platform.as_str())?)
+}
+
+/// Takes one call from the fixed window `name`, or answers `429` with `message`.
+pub async fn take_from_limit(
+    env: &Env,
+    name: &str,
+    limit: u64,
+    window_ms: i64,
+    message: &str,
+) -> ApiResult<RateStatus> {
+    let reply = send(&rate_limiter(env, name)?, &TakeFromLimit { limit, window_ms }).await?;
+    if reply.allowed {
+        Ok(reply.rate)
+    } else {
+        Err(http::rate_limited(message, &reply.rate))
+    }
 }
 
 /// The path of a command as an object receives it (`https://object{PATH}`).

@@ -3,6 +3,7 @@
 //! to 60 s while one background read refreshes it). Nothing decides from a copy: the
 //! objects check every change themselves. Writes update the local cache at once.
 
+use crate::clock::now_ms;
 use crate::error::{ApiError, ApiResult};
 use dream_core::api_key::ApiKeyHash;
 use dream_core::cache::{Freshness, TtlCache};
@@ -13,7 +14,7 @@ use serde::de::DeserializeOwned;
 use std::cell::RefCell;
 use std::hash::Hash;
 use std::thread::LocalKey;
-use worker::{Context, Date, Env};
+use worker::{Context, Env};
 
 const FRESH_MS: i64 = 10_000;
 const USABLE_MS: i64 = 60_000;
@@ -24,10 +25,6 @@ type Cache<K, V> = RefCell<TtlCache<K, V>>;
 thread_local! {
     static KEYS: Cache<String, Option<KeyRecord>> = RefCell::new(TtlCache::new(FRESH_MS, USABLE_MS, CAPACITY));
     static TIERS: Cache<PlatformId, Option<Vec<Tier>>> = RefCell::new(TtlCache::new(FRESH_MS, USABLE_MS, CAPACITY));
-}
-
-pub fn now_ms() -> i64 {
-    Date::now().as_millis() as i64
 }
 
 #[derive(Clone)]

@@ -4,10 +4,10 @@
 //! within 10 s, become `502`; the OAuth endpoint's refusals are returned for the caller
 //! to explain.
 
+use crate::clock::now_ms;
 use crate::config;
 use crate::error::{ApiError, ApiResult};
 use crate::http;
-use crate::store::now_ms;
 use dream_core::billing::BillingAccount;
 use dream_core::error::ErrorCode;
 use dream_core::stripe::{verify_any, WebhookSecret};

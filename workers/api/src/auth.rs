@@ -10,8 +10,9 @@ use dream_core::error::ErrorCode;
 use dream_core::ids::{PlatformId, UserId};
 use dream_core::time::from_millis;
 use dream_edge::clerk;
+use dream_edge::clock::now_ms;
 use dream_edge::error::{ApiError, ApiResult};
-use dream_edge::store::{now_ms, Store};
+use dream_edge::store::Store;
 use worker::{Context, Env, Request};
 
 pub enum Caller {

@@ -6,7 +6,7 @@
 //! carries `Stripe-Account` and an event must come from that account.
 
 use crate::auth::Caller;
-use crate::routes::{end_user_of, Call};
+use crate::call::{end_user_of, Call};
 use dream_core::billing::{
     checkout_tier, deauthorized_account, end_user_event, return_url, CheckoutRequest,
     PREVIEW_END_USERS,
@@ -20,10 +20,11 @@ use dream_core::stripe_form::checkout_idempotency_key;
 use dream_edge::billing::{
     billing_account, current_prices, disconnect, plan_checkout, plan_portal, state,
 };
+use dream_edge::clock::now_ms;
 use dream_edge::error::{ApiError, ApiResult};
 use dream_edge::http::{json_body, Reply};
 use dream_edge::objects;
-use dream_edge::store::{now_ms, Store};
+use dream_edge::store::Store;
 use dream_edge::stripe;
 use serde_json::json;
 use worker::{Env, Request};

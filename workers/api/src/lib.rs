@@ -6,6 +6,7 @@
 
 mod auth;
 mod billing;
+mod call;
 pub mod objects;
 mod routes;
 
@@ -13,8 +14,8 @@ use worker::{event, Context, Env, Request, Response};
 
 #[event(fetch)]
 async fn fetch(req: Request, env: Env, ctx: Context) -> worker::Result<Response> {
-    dream_edge::serve(req, &env, routes::ROUTES, |id, req, params| {
-        let call = routes::Call { req, env: &env, ctx: &ctx, params };
+    dream_edge::serve(req, &env, &routes::SERVICE, |id, req, params| {
+        let call = call::Call { req, env: &env, ctx: &ctx, params };
         routes::handle(id, call)
     })
     .await

@@ -2,31 +2,30 @@
 //! lets the platform's object (`objects::Platform`, through `dream_edge::objects`) or core
 //! decide, and answers with a [`Reply`] or an [`ApiError`].
 
-use crate::auth::{authenticate, Caller};
+use crate::auth::Caller;
 use crate::billing;
+use crate::call::{end_user_of, not_own_user, Call};
 use dream_core::account::registration_bucket;
 use dream_core::command::Auth;
 use dream_core::error::ErrorCode;
-use dream_core::ids::{Email, IdempotencyKey, PlatformId, UserId};
+use dream_core::ids::{Email, IdempotencyKey, PlatformId};
 use dream_core::protocol::{
     CreatePlatform, GetPlatform, ReadUser, SetUserPlan, Track, TrackAnswer,
 };
-use dream_core::routing::{percent_decode, Route};
+use dream_core::routing::Route;
 use dream_edge::error::{ApiError, ApiResult};
 use dream_edge::http::{json_body, rate_headers, rate_limited, Reply};
 use dream_edge::objects;
 use dream_edge::platform;
 use dream_edge::store::Store;
+use dream_edge::Service;
 use serde_json::{json, Value};
-use worker::{Context, Env, Request};
 
 const REGISTRATIONS_PER_HOUR: u64 = 5;
 const MAX_AMOUNT: u64 = 1_000_000;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RouteId {
-    Health,
-    OpenApi,
     Register,
     Platform,
     PlatformCheckout,
@@ -46,8 +45,6 @@ pub enum RouteId {
 }
 
 pub const ROUTES: &[Route<RouteId>] = &[
-    Route { method: "GET", pattern: "/health", id: RouteId::Health },
-    Route { method: "GET", pattern: "/openapi.json", id: RouteId::OpenApi },
     Route { method: "POST", pattern: "/v1/developers", id: RouteId::Register },
     Route { method: "GET", pattern: "/v1/platform", id: RouteId::Platform },
     Route { method: "POST", pattern: "/v1/platform/checkout", id: RouteId::PlatformCheckout },
@@ -66,77 +63,12 @@ pub const ROUTES: &[Route<RouteId>] = &[
     Route { method: "GET", pattern: "/v1/public/{platformId}/tiers", id: RouteId::PublicTiers },
 ];
 
-/// `src/openapi.json`, minified by `build.rs`.
-pub const OPENAPI: &str = include_str!(concat!(env!("OUT_DIR"), "/openapi.min.json"));
-
-/// What every handler gets.
-pub struct Call<'a> {
-    pub req: Request,
-    pub env: &'a Env,
-    pub ctx: &'a Context,
-    pub params: Vec<(&'static str, String)>,
-}
-
-impl Call<'_> {
-    fn param(&self, name: &str) -> ApiResult<&str> {
-        self.params
-            .iter()
-            .find(|(n, _)| *n == name)
-            .map(|(_, v)| v.as_str())
-            .ok_or_else(|| ApiError::internal(format!("route has no {name} parameter")))
-    }
-
-    fn user_param(&self) -> ApiResult<UserId> {
-        let raw = self.param("userId")?;
-        let decoded = percent_decode(raw)
-            .ok_or_else(|| ApiError::invalid("userId is not valid percent-encoding"))?;
-        Ok(UserId::parse(&decoded)?)
-    }
-
-    pub async fn caller(&self) -> ApiResult<Caller> {
-        authenticate(&self.req, self.env, self.ctx).await
-    }
-
-    /// The platform of a developer's API key, and how its object checks the key;
-    /// end-user tokens are refused here.
-    pub async fn developer(&self) -> ApiResult<(PlatformId, Auth)> {
-        match self.caller().await? {
-            Caller::Developer { platform, auth } => Ok((platform, auth)),
-            Caller::EndUser { .. } => Err(api_key_required()),
-        }
-    }
-}
-
-fn api_key_required() -> ApiError {
-    ApiError::new(
-        ErrorCode::Forbidden,
-        "An end-user session token may only meter and read its own usage; this route needs the API key.",
-    )
-}
-
-fn not_own_user() -> ApiError {
-    ApiError::new(
-        ErrorCode::Forbidden,
-        "An end-user session token may only meter and read its own usage.",
-    )
-}
-
-/// The end-user a metering or billing call is for: the `userId` given with an API key,
-/// or the session token's own (a `userId` given must match).
-pub fn end_user_of(caller: &Caller, given: Option<&str>) -> ApiResult<UserId> {
-    match caller {
-        Caller::Developer { .. } => {
-            let user = given.ok_or_else(|| ApiError::invalid("userId is required"))?;
-            Ok(UserId::parse(user)?)
-        }
-        Caller::EndUser { user, .. } => {
-            if given.is_some_and(|given| given != user.as_str()) {
-                return Err(not_own_user());
-            }
-            Ok(user.clone())
-        }
-    }
-}
+/// The worker's routes and its OpenAPI document (`src/openapi.json`, minified by
+/// `build.rs`).
+pub const SERVICE: Service<RouteId> = Service {
+    routes: ROUTES,
+    openapi: include_str!(concat!(env!("OUT_DIR"), "/openapi.min.json")),
+};
 
 /// Answers one call; a platform in preview says so in every answer (`"preview": true`).
 pub async fn handle(route: RouteId, mut call: Call<'_>) -> ApiResult<Reply> {
@@ -163,8 +95,6 @@ pub async fn handle(route: RouteId, mut call: Call<'_>) -> ApiResult<Reply> {
 
 async fn dispatch(route: RouteId, call: &mut Call<'_>) -> ApiResult<Reply> {
     match route {
-        RouteId::Health => Reply::ok(json!({ "ok": true })),
-        RouteId::OpenApi => Reply::ok(serde_json::from_str::<Value>(OPENAPI)?),
         RouteId::Register => register(call).await,
         RouteId::Platform => platform_info(call).await,
         RouteId::PlatformCheckout => billing::platform_checkout(call).await,
@@ -204,7 +134,7 @@ async fn register(call: &mut Call<'_>) -> ApiResult<Reply> {
     let email = Email::parse(body.required_str("email")?)?;
     let new = platform::new_platform(email, body.optional_str("name")?)?;
     let ip = call.req.headers().get("CF-Connecting-IP")?.unwrap_or_else(|| "unknown".into());
-    let rate = platform::take_from_limit(
+    let rate = objects::take_from_limit(
         call.env,
         &format!("register:{}", registration_bucket(&ip)),
         REGISTRATIONS_PER_HOUR,
@@ -303,11 +233,10 @@ async fn public_tiers(call: &Call<'_>) -> ApiResult<Reply> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use dream_core::routing::{openapi_operations, table_operations};
+    use dream_core::routing::document_differences;
 
     #[test]
     fn the_openapi_document_lists_exactly_the_routes_the_worker_serves() {
-        let doc: Value = serde_json::from_str(OPENAPI).expect("valid JSON");
-        assert_eq!(openapi_operations(&doc), table_operations(ROUTES));
+        assert_eq!(document_differences(SERVICE.routes, SERVICE.openapi), Vec::<String>::new());
     }
 }

@@ -10,9 +10,10 @@ use dream_core::error::ErrorCode;
 use dream_core::protocol::{ApplyPlanEvent, PlatformView};
 use dream_core::webhook::plan_change;
 use dream_edge::billing::{plan_checkout, plan_portal};
+use dream_edge::developer::owned;
 use dream_edge::error::ApiResult;
 use dream_edge::http::{json_body, Reply};
-use dream_edge::{clerk, config, objects, platform, stripe};
+use dream_edge::{clerk, config, objects, stripe};
 use serde_json::json;
 use worker::{Env, Request};
 
@@ -30,7 +31,7 @@ pub async fn checkout(req: &mut Request, env: &Env, developer: &SessionClaims) -
     let dashboard = config::dashboard_url(env);
     let success = url_or(&body, "successUrl", format!("{dashboard}/?upgraded=1"))?;
     let cancel = url_or(&body, "cancelUrl", format!("{dashboard}/"))?;
-    let id = platform::owned(env, developer).await?;
+    let id = owned(env, developer).await?;
     plan_checkout(env, &id, Auth::Verified, &success, &cancel).await
 }
 
@@ -38,7 +39,7 @@ pub async fn checkout(req: &mut Request, env: &Env, developer: &SessionClaims) -
 pub async fn portal(req: &mut Request, env: &Env, developer: &SessionClaims) -> ApiResult<Reply> {
     let body = json_body(req, true).await?;
     let return_to = url_or(&body, "returnUrl", format!("{}/", config::dashboard_url(env)))?;
-    let id = platform::owned(env, developer).await?;
+    let id = owned(env, developer).await?;
     plan_portal(env, &id, Auth::Verified, &return_to).await
 }
 

@@ -18,13 +18,15 @@ use dream_core::oauth_state::{self, StateError};
 use dream_core::platform::Mode;
 use dream_core::protocol::{BillingState, ClaimNonce, Connect, IssueNonce};
 use dream_core::routing::Route;
-use dream_core::time::{from_millis, rfc3339};
+use dream_core::time::rfc3339;
 use dream_edge::billing::{connect_record, disconnect, reprice, seal, state};
+use dream_edge::clock::{self, now_secs};
+use dream_edge::developer::{developer_call, owned};
 use dream_edge::error::{ApiError, ApiResult};
 use dream_edge::http::Reply;
-use dream_edge::store::now_ms;
-use dream_edge::{config, objects, platform, stripe};
-use serde_json::{json, Value};
+use dream_edge::Service;
+use dream_edge::{config, objects, stripe};
+use serde_json::json;
 use worker::{event, Context, Env, Request, Response};
 
 pub use states::OAuthStates;
@@ -32,61 +34,67 @@ pub use states::OAuthStates;
 /// What the `state` HMAC key is derived for, from `TOKEN_ENCRYPTION_KEY`.
 pub const STATE_KEY_PURPOSE: &str = "stripe-connect-oauth-state";
 
+/// The routes: Stripe's redirect back (`Callback`, authenticated by its signed
+/// `state`), and a signed-in developer's calls about their own platform.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RouteId {
-    Health,
-    OpenApi,
+    Callback,
+    Developer(DeveloperRoute),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeveloperRoute {
     Status,
     Authorize,
-    Callback,
     Onboarding,
     Deauthorize,
 }
 
+use DeveloperRoute::*;
+
 pub const ROUTES: &[Route<RouteId>] = &[
-    Route { method: "GET", pattern: "/health", id: RouteId::Health },
-    Route { method: "GET", pattern: "/openapi.json", id: RouteId::OpenApi },
-    Route { method: "GET", pattern: "/v1/connect/status", id: RouteId::Status },
-    Route { method: "POST", pattern: "/v1/connect/authorize", id: RouteId::Authorize },
+    Route { method: "GET", pattern: "/v1/connect/status", id: RouteId::Developer(Status) },
+    Route { method: "POST", pattern: "/v1/connect/authorize", id: RouteId::Developer(Authorize) },
     Route { method: "GET", pattern: "/v1/connect/callback", id: RouteId::Callback },
-    Route { method: "POST", pattern: "/v1/connect/onboarding", id: RouteId::Onboarding },
-    Route { method: "POST", pattern: "/v1/connect/deauthorize", id: RouteId::Deauthorize },
+    Route { method: "POST", pattern: "/v1/connect/onboarding", id: RouteId::Developer(Onboarding) },
+    Route {
+        method: "POST",
+        pattern: "/v1/connect/deauthorize",
+        id: RouteId::Developer(Deauthorize),
+    },
 ];
 
-const OPENAPI: &str = include_str!("openapi.json");
+/// The worker's routes and its OpenAPI document.
+const SERVICE: Service<RouteId> = Service { routes: ROUTES, openapi: include_str!("openapi.json") };
 
 #[event(fetch)]
 async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response> {
-    dream_edge::serve(req, &env, ROUTES, |id, req, _| handle(id, req, &env)).await
+    dream_edge::serve(req, &env, &SERVICE, |id, req, _| handle(id, req, &env)).await
 }
 
 async fn handle(route: RouteId, req: Request, env: &Env) -> ApiResult<Reply> {
     match route {
-        RouteId::Health => return Reply::ok(json!({ "ok": true })),
-        RouteId::OpenApi => return Reply::ok(serde_json::from_str::<Value>(OPENAPI)?),
-        RouteId::Callback => return callback(&req, env).await,
-        _ => {}
+        RouteId::Callback => callback(&req, env).await,
+        RouteId::Developer(route) => for_developer(route, &req, env).await,
     }
-    let (developer, rate) = platform::developer_call(&req, env).await?;
-    let id = platform::owned(env, &developer).await?;
+}
+
+/// A signed-in developer's call (one of their calls this minute), about the platform
+/// they own.
+async fn for_developer(route: DeveloperRoute, req: &Request, env: &Env) -> ApiResult<Reply> {
+    let (developer, rate) = developer_call(req, env).await?;
+    let id = owned(env, &developer).await?;
     let reply = match route {
-        RouteId::Status => status(env, state(env, &id).await?).await,
-        RouteId::Authorize => authorize(&req, env, &id).await,
-        RouteId::Onboarding => onboarding(env, state(env, &id).await?).await,
-        RouteId::Deauthorize => deauthorize(env, &id).await,
-        RouteId::Health | RouteId::OpenApi | RouteId::Callback => {
-            unreachable!("answered above")
-        }
+        Status => status(env, state(env, &id).await?).await,
+        Authorize => authorize(req, env, &id).await,
+        Onboarding => onboarding(env, state(env, &id).await?).await,
+        Deauthorize => deauthorize(env, &id).await,
     };
     Ok(reply?.with_rate(&rate))
 }
 
 fn state_key(env: &Env) -> ApiResult<[u8; 32]> {
     Ok(config::sealing_key(env)?.derive(STATE_KEY_PURPOSE))
-}
-
-fn now_seconds() -> i64 {
-    now_ms() / 1000
 }
 
 /// Hands the platform's object its connected account (sealed); a ready account puts
@@ -132,12 +140,12 @@ async fn status(env: &Env, state: BillingState) -> ApiResult<Reply> {
 async fn authorize(req: &Request, env: &Env, platform: &PlatformId) -> ApiResult<Reply> {
     let client_id = config::required(env, "STRIPE_CLIENT_ID")?;
     let mut nonce = [0u8; 16];
-    platform::fill_random(&mut nonce)?;
+    dream_edge::random::fill_random(&mut nonce)?;
     let nonce: String = nonce.iter().map(|b| format!("{b:02x}")).collect();
-    let now = now_seconds();
+    let now = now_secs();
     let state = oauth_state::issue(&state_key(env)?, platform, &nonce, now);
     let command = IssueNonce { nonce, expires_at: now + oauth_state::LIFETIME_SECONDS, now };
-    let states = objects::stub(env, "OAUTH_STATES", platform.as_str())?;
+    let states = objects::oauth_states(env, platform)?;
     objects::send(&states, &command).await?;
     let origin = req.url()?.origin().ascii_serialization();
     let mut url =
@@ -169,9 +177,9 @@ async fn callback(req: &Request, env: &Env) -> ApiResult<Reply> {
         Ok(dream_edge::http::query(req, name)?.filter(|v| !v.is_empty()))
     };
     let state = param("state")?.ok_or_else(|| ApiError::invalid("state is missing"))?;
-    let now = now_seconds();
+    let now = now_secs();
     let claims = oauth_state::verify(&state_key(env)?, &state, now).map_err(bad_state)?;
-    let states = objects::stub(env, "OAUTH_STATES", claims.platform_id.as_str())?;
+    let states = objects::oauth_states(env, &claims.platform_id)?;
     let claimed = objects::send(&states, &ClaimNonce { nonce: claims.nonce.clone(), now }).await?;
     if !claimed {
         return Err(ApiError::invalid(
@@ -201,7 +209,7 @@ async fn callback(req: &Request, env: &Env) -> ApiResult<Reply> {
     };
     let token: OAuthToken = serde_json::from_value(token)
         .map_err(|e| ApiError::internal(format!("oauth/token answer: {e}")))?;
-    let record = token.into_record(rfc3339(from_millis(now_ms())));
+    let record = token.into_record(rfc3339(clock::now()));
     store_connection(env, &claims.platform_id, &record).await?;
     Reply::with_status(302, json!({ "connected": true }))
         .map(|r| r.with_header("Location", format!("{settings}?connected=1")))
@@ -237,7 +245,7 @@ async fn onboarding(env: &Env, state: BillingState) -> ApiResult<Reply> {
                 access_token: None,
                 refresh_token: None,
                 scope: None,
-                connected_at: rfc3339(from_millis(now_ms())),
+                connected_at: rfc3339(clock::now()),
             };
             store_connection(env, &state.platform_id, &record).await?;
             id
@@ -284,11 +292,10 @@ async fn deauthorize(env: &Env, platform: &PlatformId) -> ApiResult<Reply> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use dream_core::routing::{openapi_operations, table_operations};
+    use dream_core::routing::document_differences;
 
     #[test]
     fn the_openapi_document_lists_exactly_the_routes_the_worker_serves() {
-        let doc: Value = serde_json::from_str(OPENAPI).expect("valid JSON");
-        assert_eq!(openapi_operations(&doc), table_operations(ROUTES));
+        assert_eq!(document_differences(SERVICE.routes, SERVICE.openapi), Vec::<String>::new());
     }
 }
