@@ -18,6 +18,8 @@
 //! - [`storage`]: KV key names and stored records.
 //! - [`routing`]: route tables with `404`/`405` answers.
 //! - [`clerk`]: Clerk session-token verification and JWKS refresh rules.
+//! - [`developer`]: a developer as Clerk's Backend API returns them, and the plan copy
+//!   dream-api keeps in their `public_metadata`.
 //! - [`oauth_state`]: signed, expiring Stripe Connect OAuth `state`.
 //! - [`sealed`]: AES-256-GCM sealing of secrets at rest (Connect tokens).
 //! - [`stripe`]: Stripe webhook signature verification.
@@ -33,6 +35,7 @@ pub mod cache;
 pub mod clerk;
 pub mod command;
 pub mod cors;
+pub mod developer;
 pub mod error;
 pub mod ids;
 pub mod json;

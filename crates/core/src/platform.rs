@@ -2,7 +2,9 @@
 //! that plan's quota, and the rules that change them.
 
 use crate::api_key::ApiKeyHash;
-use crate::billing::{BillingAccount, PricedTiers, StripeAccountId, PREVIEW_END_USERS};
+use crate::billing::{
+    BillingAccount, ConnectRecord, PricedTiers, StripeAccountId, PREVIEW_END_USERS,
+};
 use crate::error::Invalid;
 use crate::ids::{Email, PlatformId};
 use crate::keys::KeySet;
@@ -140,6 +142,20 @@ impl PlatformRecord {
 
 /// SHA-256 hex of a Stripe account id: how the connected account is matched and indexed
 /// without keeping its id in clear.
+/// The account a platform's end-users pay through: ours in preview; in production the
+/// connected account (`connected`, opened), which must be ready. `None` for production
+/// without a ready account, which the platform's object never allows (a connection
+/// puts a platform in production only once its account is ready).
+pub fn paying_account(mode: Mode, connected: Option<&ConnectRecord>) -> Option<BillingAccount> {
+    match (mode, connected) {
+        (Mode::Preview, _) => Some(BillingAccount::Ours),
+        (Mode::Production, Some(record)) if record.ready => {
+            Some(BillingAccount::Connected(record.stripe_user_id.clone()))
+        }
+        (Mode::Production, _) => None,
+    }
+}
+
 pub fn account_hash(account: &StripeAccountId) -> String {
     use sha2::{Digest, Sha256};
     hex::encode(Sha256::digest(account.as_str().as_bytes()))
@@ -260,6 +276,34 @@ impl PlatformTiers {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn connected(ready: bool) -> ConnectRecord {
+        ConnectRecord {
+            stripe_user_id: StripeAccountId::parse("acct_1Dev").expect("an account id"),
+            via: crate::billing::ConnectedVia::OAuth,
+            livemode: false,
+            ready,
+            access_token: None,
+            refresh_token: None,
+            scope: None,
+            connected_at: "2026-12-01T00:00:00Z".into(),
+        }
+    }
+
+    #[test]
+    fn end_users_pay_through_ours_in_preview_and_the_ready_connected_account_in_production() {
+        assert_eq!(paying_account(Mode::Preview, None), Some(BillingAccount::Ours));
+        assert_eq!(
+            paying_account(Mode::Preview, Some(&connected(true))),
+            Some(BillingAccount::Ours)
+        );
+        assert_eq!(
+            paying_account(Mode::Production, Some(&connected(true))),
+            Some(BillingAccount::Connected(StripeAccountId::parse("acct_1Dev").unwrap()))
+        );
+        assert_eq!(paying_account(Mode::Production, Some(&connected(false))), None);
+        assert_eq!(paying_account(Mode::Production, None), None);
+    }
 
     #[test]
     fn platform_tiers_default_to_five_free_and_five_hundred_paid() {

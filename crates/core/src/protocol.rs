@@ -246,6 +246,7 @@ pub struct PlatformView {
     pub usage: Usage,
     pub created_at: String,
     pub subscribed: bool,
+    pub subscription_id: Option<String>,
     pub customer_id: Option<String>,
     pub developer: Option<String>,
 }

@@ -115,7 +115,8 @@ pub fn openapi_operations(doc: &serde_json::Value) -> std::collections::BTreeSet
         .collect()
 }
 
-/// Decodes `%XX` escapes in a path segment; `None` when they do not form UTF-8.
+/// Decodes `%XX` escapes in a path segment (or, after `+` is read as a space, in a
+/// form-encoded field: `stripe_form`); `None` when they do not form UTF-8.
 pub fn percent_decode(segment: &str) -> Option<String> {
     let bytes = segment.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());

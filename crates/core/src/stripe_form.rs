@@ -140,27 +140,9 @@ fn percent_encode(s: &str) -> String {
     out
 }
 
+/// Decodes one form-encoded key or value: `+` is a space, then `%XX` escapes.
 fn percent_decode(s: &str) -> Option<String> {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'%' => {
-                out.push(u8::from_str_radix(s.get(i + 1..i + 3)?, 16).ok()?);
-                i += 3;
-            }
-            b'+' => {
-                out.push(b' ');
-                i += 1;
-            }
-            b => {
-                out.push(b);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8(out).ok()
+    crate::routing::percent_decode(&s.replace('+', " "))
 }
 
 #[cfg(test)]

@@ -91,8 +91,15 @@ impl PlanChange {
     }
 }
 
-/// Subscription statuses under which a plan stays paid.
+/// Subscription statuses under which a plan (ours or an end-user's tier) stays paid.
 const PAID_STATUSES: [&str; 3] = ["active", "trialing", "past_due"];
+
+/// Whether a subscription in Stripe's `status` still pays for its plan: `active`,
+/// `trialing` and `past_due` (Stripe is still retrying the payment) do; `canceled`,
+/// `unpaid`, `incomplete_expired` and the rest do not.
+pub fn subscription_is_paid(status: &str) -> bool {
+    PAID_STATUSES.contains(&status)
+}
 
 pub fn plan_change(event: &StripeEvent) -> Option<PlanChange> {
     let owned = |s: Option<&str>| s.map(str::to_string);
@@ -105,7 +112,7 @@ pub fn plan_change(event: &StripeEvent) -> Option<PlanChange> {
             customer_id: owned(event.object_str(&["customer"])),
         }),
         "customer.subscription.updated"
-            if !event.object_str(&["status"]).is_some_and(|s| PAID_STATUSES.contains(&s)) =>
+            if !event.object_str(&["status"]).is_some_and(subscription_is_paid) =>
         {
             Some(PlanChange::Cancelled {
                 platform,
@@ -179,6 +186,16 @@ impl EventLedger {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_subscription_pays_while_active_trialing_or_past_due_and_not_after() {
+        for status in ["active", "trialing", "past_due"] {
+            assert!(subscription_is_paid(status), "{status}");
+        }
+        for status in ["canceled", "unpaid", "incomplete", "incomplete_expired", "paused", ""] {
+            assert!(!subscription_is_paid(status), "{status}");
+        }
+    }
     use serde_json::json;
 
     fn event(id: &str, kind: &str, created: i64, object: Value) -> StripeEvent {

@@ -12,7 +12,7 @@ use crate::stripe;
 use dream_core::billing::{plan_prices, with_price, BillingAccount, ConnectRecord, PricedTiers};
 use dream_core::command::Auth;
 use dream_core::ids::PlatformId;
-use dream_core::platform::{account_hash, Connection, Mode};
+use dream_core::platform::{account_hash, paying_account, Connection, Mode};
 use dream_core::protocol::{BillingState, Disconnect, GetBilling, SetTiers};
 use dream_core::tier::{Tier, TierConfig};
 use serde_json::json;
@@ -48,16 +48,16 @@ pub async fn seal(env: &Env, record: &ConnectRecord) -> ApiResult<Connection> {
 /// The account the platform's end-users pay through: ours in preview, the connected
 /// one in production.
 pub async fn billing_account(env: &Env, state: &BillingState) -> ApiResult<BillingAccount> {
-    if state.mode == Mode::Preview {
-        return Ok(BillingAccount::Ours);
-    }
-    match connect_record(env, state.connection.as_ref()).await? {
-        Some(record) if record.ready => Ok(BillingAccount::Connected(record.stripe_user_id)),
-        _ => Err(ApiError::internal(format!(
-            "platform {} is in production without a connected account",
+    let connected = match state.mode {
+        Mode::Preview => None,
+        Mode::Production => connect_record(env, state.connection.as_ref()).await?,
+    };
+    paying_account(state.mode, connected.as_ref()).ok_or_else(|| {
+        ApiError::internal(format!(
+            "platform {} is in production without a ready connected account",
             state.platform_id
-        ))),
-    }
+        ))
+    })
 }
 
 fn priced(state: &BillingState) -> ApiResult<PricedTiers> {
@@ -104,8 +104,7 @@ pub async fn current_prices(
     account: &BillingAccount,
 ) -> ApiResult<TierConfig> {
     let priced = priced(state)?;
-    let has_paid = priced.config.tiers().iter().any(|t| !t.is_free());
-    if !has_paid || priced.account.as_ref() == Some(account) {
+    if priced.priced_on(account) {
         return Ok(priced.config);
     }
     let tiers = price_tiers(env, state, &priced.config, account).await?;

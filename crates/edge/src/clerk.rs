@@ -13,9 +13,9 @@ use crate::http;
 use dream_core::clerk::{
     ClerkAnswer, Jwk, Jwks, JwksCache, JwksStep, SessionClaims, TokenError, UnverifiedToken,
 };
+use dream_core::developer::{ClerkUser, DeveloperMetadata};
 use dream_core::error::ErrorCode;
 use js_sys::Array;
-use serde_json::Value;
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::time::Duration;
@@ -88,16 +88,16 @@ async fn published_key(clerk: &ClerkConfig, kid: &str) -> ApiResult<Jwk> {
     }
 }
 
-/// A Clerk user, from the Backend API (`id`, `email_addresses`, `public_metadata`, …).
-/// Clerk having no such user is `404 not_found`; see [`find_user`] to tell it apart.
-pub async fn user(env: &Env, user_id: &str) -> ApiResult<Value> {
+/// A Clerk user, from the Backend API. Clerk having no such user is `404 not_found`;
+/// see [`find_user`] to tell it apart.
+pub async fn user(env: &Env, user_id: &str) -> ApiResult<ClerkUser> {
     find_user(env, user_id).await?.ok_or_else(|| no_such_user(user_id))
 }
 
 /// A Clerk user, or `None` when Clerk answers that it has no such user (deleted, or
 /// never there), which no retry will change: a webhook about it can be acknowledged.
 /// Clerk unreachable, slow, or answering anything else is `502 upstream_error`.
-pub async fn find_user(env: &Env, user_id: &str) -> ApiResult<Option<Value>> {
+pub async fn find_user(env: &Env, user_id: &str) -> ApiResult<Option<ClerkUser>> {
     let clerk = config::clerk(env)?;
     let url = format!("{}/v1/users/{user_id}", clerk.api_url);
     match backend(&clerk, Method::Get, &url, None).await? {
@@ -110,23 +110,18 @@ fn no_such_user(user_id: &str) -> ApiError {
     ApiError::new(ErrorCode::NotFound, format!("Clerk has no user {user_id}."))
 }
 
-/// The primary email address of a Clerk user.
-pub fn primary_email(user: &serde_json::Value) -> Option<&str> {
-    let primary = user["primary_email_address_id"].as_str();
-    user["email_addresses"]
-        .as_array()
-        .and_then(|all| all.iter().find(|e| e["id"].as_str() == primary).or(all.first()))
-        .and_then(|e| e["email_address"].as_str())
-}
-
-/// Merges `patch` into a user's public metadata (Clerk deep-merges; `null` removes):
-/// `false` when Clerk answers that it has no such user (nothing to change, and no retry
-/// will change that). Clerk unreachable, slow, or answering anything else is
-/// `502 upstream_error`.
-pub async fn merge_public_metadata(env: &Env, user_id: &str, patch: Value) -> ApiResult<bool> {
+/// Merges the plan copy into a developer's public metadata (Clerk deep-merges; `null`
+/// removes): `false` when Clerk answers that it has no such user (nothing to change,
+/// and no retry will change that). Clerk unreachable, slow, or answering anything else
+/// is `502 upstream_error`.
+pub async fn merge_public_metadata(
+    env: &Env,
+    user_id: &str,
+    metadata: &DeveloperMetadata,
+) -> ApiResult<bool> {
     let clerk = config::clerk(env)?;
     let url = format!("{}/v1/users/{user_id}/metadata", clerk.api_url);
-    let body = serde_json::json!({ "public_metadata": patch }).to_string();
+    let body = metadata.merge_patch().to_string();
     Ok(backend(&clerk, Method::Patch, &url, Some(body)).await?.is_some())
 }
 

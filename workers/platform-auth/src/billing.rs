@@ -6,6 +6,7 @@
 use dream_core::billing::{is_end_user_event, return_url};
 use dream_core::clerk::SessionClaims;
 use dream_core::command::Auth;
+use dream_core::developer::DeveloperMetadata;
 use dream_core::error::ErrorCode;
 use dream_core::protocol::{ApplyPlanEvent, PlatformView};
 use dream_core::webhook::plan_change;
@@ -83,12 +84,7 @@ async fn copy_to_clerk(env: &Env, view: &PlatformView) -> ApiResult<()> {
     let Some(developer) = &view.developer else {
         return Ok(());
     };
-    let metadata = json!({
-        "plan": view.plan,
-        "subscribed": view.subscribed,
-        "stripeCustomerId": view.customer_id,
-    });
-    if !clerk::merge_public_metadata(env, developer, metadata).await? {
+    if !clerk::merge_public_metadata(env, developer, &DeveloperMetadata::of(view)).await? {
         worker::console_log!("Clerk has no user {developer}; its plan copy is skipped");
     }
     Ok(())

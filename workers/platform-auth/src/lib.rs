@@ -131,7 +131,7 @@ async fn me(env: &Env, developer: &SessionClaims) -> ApiResult<Reply> {
     };
     Reply::ok(json!({
         "userId": developer.user_id,
-        "email": clerk::primary_email(&user),
+        "email": user.primary_email(),
         "plan": plan,
         "subscribed": subscribed,
         "usage": usage,
@@ -152,7 +152,7 @@ async fn create_credentials(env: &Env, developer: &SessionClaims) -> ApiResult<R
         return Err(conflict());
     }
     let user = clerk::user(env, &developer.user_id).await?;
-    let email = Email::parse(clerk::primary_email(&user).unwrap_or_default())?;
+    let email = Email::parse(user.primary_email().unwrap_or_default())?;
     let mut new = platform::new_platform(email, None)?;
     new.record.developer = Some(developer.user_id.clone());
     let id = new.record.platform_id.clone();

@@ -4,7 +4,7 @@
 use super::{BillingAccount, StripeAccountId};
 use crate::ids::{PlatformId, UserId};
 use crate::tier::{Tier, TierConfig};
-use crate::webhook::{Admission, EventLedger, StripeEvent};
+use crate::webhook::{subscription_is_paid, Admission, EventLedger, StripeEvent};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -29,8 +29,6 @@ pub enum EndUserChange {
     /// The subscription stopped: back to the first tier.
     Cancelled { subscription_id: String },
 }
-
-const PAID_STATUSES: [&str; 3] = ["active", "trialing", "past_due"];
 
 /// The connected account that revoked our access (`account.application.deauthorized`,
 /// sent when a developer disconnects dream-api from Stripe's own dashboard).
@@ -63,7 +61,7 @@ pub fn end_user_event(event: &StripeEvent) -> Option<EndUserEvent> {
         },
         "customer.subscription.updated" | "customer.subscription.deleted" => {
             let subscription_id = text("/id")?;
-            let paid = text("/status").is_some_and(|s| PAID_STATUSES.contains(&s.as_str()));
+            let paid = text("/status").is_some_and(|s| subscription_is_paid(&s));
             if event.kind.ends_with("deleted") || !paid {
                 EndUserChange::Cancelled { subscription_id }
             } else {

@@ -15,6 +15,16 @@ pub struct PricedTiers {
     pub account: Option<BillingAccount>,
 }
 
+impl PricedTiers {
+    /// Whether end-users paying through `account` can buy every tier as priced: there is
+    /// no paid tier, or the prices were created on that account. Otherwise (the platform
+    /// connected or disconnected Stripe since) the tiers must be priced there first.
+    pub fn priced_on(&self, account: &BillingAccount) -> bool {
+        let has_paid = self.config.tiers().iter().any(|t| !t.is_free());
+        !has_paid || self.account.as_ref() == Some(account)
+    }
+}
+
 /// A Stripe product and monthly price to create for a paid tier. The idempotency keys
 /// depend only on what is being created, so a retried `PUT /v1/tiers` creates nothing
 /// twice.

@@ -317,3 +317,18 @@ fn account_ids_and_tokens_keep_their_shape_and_tokens_never_print() {
     assert!(!format!("{record:?}").contains("sk_test_secret"));
     assert!(record.ready);
 }
+
+#[test]
+fn tiers_are_priced_on_an_account_when_it_created_their_prices_or_none_is_paid() {
+    let only_free = tiers(json!([{"id": "free", "name": "Free", "priceCents": 0, "limit": 5}]));
+    let free = PricedTiers { config: only_free, account: None };
+    assert!(free.priced_on(&BillingAccount::Ours));
+    assert!(free.priced_on(&acct("acct_1Dev")));
+
+    let ours = PricedTiers { config: free_and_pro(900), account: Some(BillingAccount::Ours) };
+    assert!(ours.priced_on(&BillingAccount::Ours));
+    assert!(!ours.priced_on(&acct("acct_1Dev")));
+
+    let unpriced = PricedTiers { config: free_and_pro(900), account: None };
+    assert!(!unpriced.priced_on(&BillingAccount::Ours));
+}

@@ -15,6 +15,8 @@ use serde::{Deserialize, Serialize};
 use std::cell::RefCell;
 use worker::{Response, SqlStorage};
 
+pub use dream_edge::clock::now_ms;
+
 pub use developer::Developer;
 pub use platform::Platform;
 pub use rate_limiter::RateLimiter;
@@ -93,10 +95,6 @@ impl<T: Clone + Default + Serialize + DeserializeOwned> StoredState<T> {
         *self.cached.borrow_mut() = Some(state);
         Ok(())
     }
-}
-
-pub fn now_ms() -> i64 {
-    worker::Date::now().as_millis() as i64
 }
 
 pub fn bad_path(path: &str) -> worker::Error {

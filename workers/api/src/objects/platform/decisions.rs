@@ -311,6 +311,7 @@ impl Platform {
             usage,
             created_at: r.created_at.clone(),
             subscribed: r.subscription.subscribed(),
+            subscription_id: r.subscription.subscription_id.clone(),
             customer_id: r.subscription.customer_id.clone(),
             developer: r.developer.clone(),
         })
