@@ -52,6 +52,19 @@ impl ApiError {
         self
     }
 
+    /// The error as the api worker sends it: `"preview": true` beside `error` when it is
+    /// about a platform in preview.
+    pub fn marked(mut self) -> Self {
+        if self.preview {
+            let mut extra = self.extra.take().unwrap_or_else(|| serde_json::json!({}));
+            if let Value::Object(map) = &mut extra {
+                map.insert("preview".into(), Value::Bool(true));
+            }
+            self.extra = Some(extra);
+        }
+        self
+    }
+
     pub fn status(&self) -> u16 {
         self.code.status()
     }
@@ -88,5 +101,44 @@ impl From<worker::kv::KvError> for ApiError {
 impl From<serde_json::Error> for ApiError {
     fn from(e: serde_json::Error) -> Self {
         Self::internal(format!("JSON: {e}"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn an_error_answers_with_its_codes_status_and_the_contracts_shape() {
+        let e = ApiError::new(ErrorCode::Forbidden, "Not yours.");
+        assert_eq!(e.status(), 403);
+        assert_eq!(e.body(), json!({"error": {"code": "forbidden", "message": "Not yours."}}));
+        assert_eq!(ApiError::invalid("bad").status(), 400);
+        assert_eq!(ApiError::not_found("The platform").message, "The platform was not found.");
+    }
+
+    #[test]
+    fn a_refusal_keeps_its_code_message_and_extra_fields() {
+        let refusal = Refusal::new(ErrorCode::TierLimitReached, "Limit reached.")
+            .with_extra(json!({"usage": {"used": 5}}));
+        let e = ApiError::from(refusal);
+        assert_eq!(e.status(), 403);
+        assert_eq!(e.body()["usage"], json!({"used": 5}));
+        assert_eq!(e.body()["error"]["code"], "tier_limit_reached");
+    }
+
+    #[test]
+    fn an_error_about_a_platform_in_preview_says_so_beside_its_other_fields() {
+        let e = ApiError::new(ErrorCode::RateLimited, "Slow down.")
+            .with_extra(json!({"retryAfterSeconds": 3}))
+            .previewing(true)
+            .marked();
+        assert_eq!(e.body()["preview"], true);
+        assert_eq!(e.body()["retryAfterSeconds"], 3);
+        let bare = ApiError::new(ErrorCode::NotFound, "No.").previewing(true).marked();
+        assert_eq!(bare.body()["preview"], true);
+        let production = ApiError::new(ErrorCode::NotFound, "No.").marked();
+        assert!(production.body().get("preview").is_none());
     }
 }

@@ -61,6 +61,17 @@ impl Reply {
         self.headers.extend(rate_headers(rate));
         self
     }
+
+    /// The answer as the api worker sends it: `"preview": true` in the body of an
+    /// answer about a platform in preview.
+    pub fn marked(mut self) -> Self {
+        if self.preview {
+            if let Value::Object(map) = &mut self.body {
+                map.insert("preview".into(), Value::Bool(true));
+            }
+        }
+        self
+    }
 }
 
 pub fn rate_headers(rate: &RateStatus) -> Vec<(&'static str, String)> {
@@ -254,4 +265,57 @@ pub(crate) async fn reply_text(pending: Promise) -> worker::Result<(u16, String)
     let resp: web_sys::Response = JsFuture::from(pending).await?.dyn_into()?;
     let text = JsFuture::from(resp.text()?).await?.as_string().unwrap_or_default();
     Ok((resp.status(), text))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn rate() -> RateStatus {
+        RateStatus { limit: 60, remaining: 0, reset_seconds: 0 }
+    }
+
+    #[test]
+    fn rate_headers_carry_the_limit_what_remains_and_when_it_resets() {
+        let reply = Reply::ok(json!({})).unwrap().with_rate(&RateStatus {
+            limit: 60,
+            remaining: 59,
+            reset_seconds: 42,
+        });
+        assert_eq!(
+            reply.headers,
+            vec![
+                ("RateLimit-Limit", "60".to_string()),
+                ("RateLimit-Remaining", "59".to_string()),
+                ("RateLimit-Reset", "42".to_string()),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_rate_limit_refusal_is_429_with_retry_after_of_at_least_a_second() {
+        let e = rate_limited("Slow down.", &rate());
+        assert_eq!(e.status(), 429);
+        assert_eq!(e.body(), json!({"error": {"code": "rate_limited", "message": "Slow down."}}));
+        assert!(e.headers.contains(&("Retry-After", "1".to_string())));
+        assert!(e.headers.contains(&("RateLimit-Remaining", "0".to_string())));
+    }
+
+    #[test]
+    fn only_an_answer_about_a_platform_in_preview_is_marked() {
+        let marked = Reply::ok(json!({"ok": 1})).unwrap().previewing(true).marked();
+        assert_eq!(marked.body, json!({"ok": 1, "preview": true}));
+        let plain = Reply::ok(json!({"ok": 1})).unwrap().marked();
+        assert_eq!(plain.body, json!({"ok": 1}));
+        let created = Reply::with_status(201, json!({"id": "x"})).unwrap();
+        assert_eq!(created.status, 201);
+    }
+
+    #[test]
+    fn the_body_cap_is_the_contracts_64_kib() {
+        assert_eq!(MAX_BODY_BYTES, 64 * 1024);
+        assert_eq!(too_large().status(), 413);
+        assert_eq!(too_large().body()["error"]["code"], "payload_too_large");
+    }
 }

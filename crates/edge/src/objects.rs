@@ -134,3 +134,57 @@ async fn exchange(stub: &Stub, path: &str, body: String) -> worker::Result<Strin
     }
     Ok(text)
 }
+
+#[cfg(test)]
+mod tests {
+    use dream_core::command::{Command, PlatformCommand};
+    use dream_core::protocol::*;
+    use std::collections::BTreeSet;
+
+    /// Every command, by the object that takes it. A command is routed by its path
+    /// alone, so two commands of one object must never share one.
+    fn commands() -> [(&'static str, Vec<&'static str>); 4] {
+        [
+            (
+                "Platform",
+                vec![
+                    CreatePlatform::PATH,
+                    Track::PATH,
+                    ReadUser::PATH,
+                    SetUserPlan::PATH,
+                    ListUsers::PATH,
+                    GetStats::PATH,
+                    GetPlatform::PATH,
+                    RotateKey::PATH,
+                    GetBilling::PATH,
+                    SetTiers::PATH,
+                    Connect::PATH,
+                    Disconnect::PATH,
+                    AdmitEndUser::PATH,
+                    GetEndUserBilling::PATH,
+                    ApplyEndUserEvent::PATH,
+                    ApplyPlanEvent::PATH,
+                ],
+            ),
+            ("Developer", vec![ClaimPlatform::PATH, OwnedPlatform::PATH]),
+            ("RateLimiter", vec![TakeFromLimit::PATH]),
+            ("OAuthStates", vec![IssueNonce::PATH, ClaimNonce::PATH]),
+        ]
+    }
+
+    #[test]
+    fn no_two_commands_of_one_object_share_a_path() {
+        for (object, paths) in commands() {
+            let unique: BTreeSet<_> = paths.iter().collect();
+            assert_eq!(unique.len(), paths.len(), "{object}: {paths:?}");
+            assert!(paths.iter().all(|p| p.starts_with('/')), "{object}: {paths:?}");
+        }
+    }
+
+    #[test]
+    fn every_command_core_declares_is_listed_with_its_object() {
+        let declared = include_str!("../../core/src/protocol.rs").matches("const PATH:").count();
+        let listed: usize = commands().iter().map(|(_, paths)| paths.len()).sum();
+        assert_eq!(listed, declared, "a command in dream_core::protocol is missing above");
+    }
+}

@@ -72,25 +72,7 @@ pub const SERVICE: Service<RouteId> = Service {
 
 /// Answers one call; a platform in preview says so in every answer (`"preview": true`).
 pub async fn handle(route: RouteId, mut call: Call<'_>) -> ApiResult<Reply> {
-    let mark = |body: &mut Value| {
-        if let Value::Object(map) = body {
-            map.insert("preview".into(), Value::Bool(true));
-        }
-    };
-    match dispatch(route, &mut call).await {
-        Ok(mut reply) => {
-            if reply.preview {
-                mark(&mut reply.body);
-            }
-            Ok(reply)
-        }
-        Err(mut e) if e.preview => {
-            let mut extra = e.extra.take().unwrap_or_else(|| json!({}));
-            mark(&mut extra);
-            Err(e.with_extra(extra))
-        }
-        Err(e) => Err(e),
-    }
+    dispatch(route, &mut call).await.map(Reply::marked).map_err(ApiError::marked)
 }
 
 async fn dispatch(route: RouteId, call: &mut Call<'_>) -> ApiResult<Reply> {
