@@ -11,6 +11,8 @@ use std::future::Future;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::OnceLock;
 
+pub mod openapi;
+
 /// Which worker a test talks to.
 #[derive(Debug, Clone, Copy)]
 pub enum Quotas {
@@ -100,7 +102,12 @@ pub struct Call {
 
 impl Call {
     pub fn new(quotas: Quotas, method: Method, path: &str) -> Self {
-        Self { builder: client().request(method, format!("{}{path}", base_url(quotas))) }
+        Self::to(&base_url(quotas), method, path)
+    }
+
+    /// A request to the worker at `base`, without credentials.
+    pub fn to(base: &str, method: Method, path: &str) -> Self {
+        Self { builder: client().request(method, format!("{base}{path}")) }
     }
 
     pub fn key(self, key: &str) -> Self {
@@ -188,6 +195,19 @@ impl Platform {
         let answer = self.usage(user_id).await;
         assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
         answer.body["usage"]["count"].as_u64().expect("count")
+    }
+
+    /// Tracks one call for each of the 100 end-users a preview serves, `{prefix}0` to
+    /// `{prefix}99`, ten at a time, and asserts that each was allowed.
+    pub async fn fill_preview(&self, prefix: &str) {
+        for batch in 0..10 {
+            let answers = futures::future::join_all((0..10).map(|i| {
+                self.track_body(json!({"userId": format!("{prefix}{}", batch * 10 + i)}))
+            }))
+            .await;
+            let refused = answers.iter().find(|a| a.status != StatusCode::OK);
+            assert!(refused.is_none(), "{refused:?}");
+        }
     }
 
     /// The platform's quota usage this period.
@@ -311,12 +331,7 @@ impl Developer {
     }
 
     pub fn call(&self, method: Method, path: &str) -> Call {
-        let base = std::env::var("DREAM_PLATFORM_AUTH_URL").unwrap_or_else(|_| {
-            panic!(
-                "DREAM_PLATFORM_AUTH_URL is not set: run the end-to-end tests with scripts/test.sh"
-            )
-        });
-        Call { builder: client().request(method, format!("{base}{path}")).bearer_auth(&self.token) }
+        Call::to(&platform_auth_url(), method, path).key(&self.token)
     }
 
     /// Creates the developer's platform and returns it with its key (on the default
@@ -335,11 +350,7 @@ impl Developer {
 impl Developer {
     /// A call to the stripe-oauth worker (`DREAM_STRIPE_OAUTH_URL`) as this developer.
     pub fn connect_call(&self, method: Method, path: &str) -> Call {
-        Call {
-            builder: client()
-                .request(method, format!("{}{path}", env("DREAM_STRIPE_OAUTH_URL")))
-                .bearer_auth(&self.token),
-        }
+        Call::to(&stripe_oauth_url(), method, path).key(&self.token)
     }
 
     /// Moves the developer to the paid plan (quota 500) with a signed
@@ -367,6 +378,16 @@ impl Developer {
     }
 }
 
+/// The dashboard's backend (platform-auth worker).
+pub fn platform_auth_url() -> String {
+    env("DREAM_PLATFORM_AUTH_URL")
+}
+
+/// The Stripe Connect worker (stripe-oauth).
+pub fn stripe_oauth_url() -> String {
+    env("DREAM_STRIPE_OAUTH_URL")
+}
+
 fn env(name: &str) -> String {
     std::env::var(name).unwrap_or_else(|_| {
         panic!("{name} is not set: run the end-to-end tests with scripts/test.sh")
@@ -378,11 +399,21 @@ pub fn now_seconds() -> i64 {
         as i64
 }
 
+/// The stand-ins' webhook signing secret (`whsec_…`).
+pub fn webhook_secret() -> String {
+    env("DREAM_STRIPE_WEBHOOK_SECRET")
+}
+
 /// A `Stripe-Signature` for `body` with the stand-ins' webhook secret, made now.
 pub fn signature(body: &str) -> String {
+    signature_at(&webhook_secret(), now_seconds(), body)
+}
+
+/// A `Stripe-Signature` as Stripe documents it, computed here rather than by the
+/// verifier's code: `t={t},v1=` hex HMAC-SHA256 of `"{t}.{body}"` keyed by the whole
+/// `whsec_…` secret.
+pub fn signature_at(secret: &str, t: i64, body: &str) -> String {
     use hmac::{Hmac, Mac};
-    let secret = env("DREAM_STRIPE_WEBHOOK_SECRET");
-    let t = now_seconds();
     let mut mac = <Hmac<sha2::Sha256> as Mac>::new_from_slice(secret.as_bytes()).expect("any key");
     mac.update(format!("{t}.{body}").as_bytes());
     let hex: String = mac.finalize().into_bytes().iter().map(|b| format!("{b:02x}")).collect();

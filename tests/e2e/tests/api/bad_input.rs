@@ -100,7 +100,17 @@ async fn unknown_routes_are_404_and_wrong_methods_are_405_with_allow() {
     wrong.assert_error(405, "method_not_allowed");
     let allow = wrong.header("Allow").expect("Allow");
     assert!(allow.contains("GET") && allow.contains("PUT"), "{allow}");
-    p.call(Method::GET, "/v1/usage/track").send().await; // a user named "track" may be read
+    // An end-user named "track" may be read: the route is the usage of that end-user.
+    let track = p.call(Method::GET, "/v1/usage/track").send().await;
+    assert_eq!(track.status, 200, "{}", track.body);
+    assert_eq!(
+        (track.body["userId"].as_str(), track.body["plan"].as_str()),
+        (Some("track"), Some("free"))
+    );
+    assert_eq!(
+        (track.body["usage"]["count"].as_u64(), track.body["usage"]["limit"].as_u64()),
+        (Some(0), Some(10))
+    );
     p.call(Method::PUT, "/v1/usage/track")
         .json(&json!({"userId": "victim"}))
         .send()

@@ -1,7 +1,9 @@
 //! The developer's own plan, through the Stripe stand-in: checkout, webhook, portal.
 
-use dream_core::stripe::WebhookSecret;
-use dream_e2e::{browser, eventually, Answer, ClerkStandIn, Developer, Platform};
+use dream_e2e::{
+    browser, eventually, now_seconds, signature_at, webhook_secret, Answer, ClerkStandIn,
+    Developer, Platform,
+};
 use reqwest::Method;
 use serde_json::{json, Value};
 
@@ -64,11 +66,9 @@ fn event(id: &str, kind: &str, created: i64, object: Value) -> String {
     json!({"id": id, "object": "event", "type": kind, "created": created, "data": {"object": object}}).to_string()
 }
 
+/// Delivers `body` signed now with `secret` (the signature computed by the test itself).
 async fn deliver(dev: &Developer, body: &str, secret: &str) -> Answer {
-    let now =
-        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("time").as_secs()
-            as i64;
-    let signature = format!("t={now},v1={}", WebhookSecret::new(secret).sign(now, body.as_bytes()));
+    let signature = signature_at(secret, now_seconds(), body);
     dev.call(Method::POST, "/webhooks/stripe")
         .header("Stripe-Signature", &signature)
         .raw("application/json", body.to_string())
@@ -80,7 +80,7 @@ async fn deliver(dev: &Developer, body: &str, secret: &str) -> Answer {
 async fn webhook_events_apply_once_in_order_and_only_with_a_good_signature() {
     let dev = Developer::sign_in(json!({})).await;
     let platform = dev.credentials().await;
-    let secret = std::env::var("DREAM_STRIPE_WEBHOOK_SECRET").expect("set by scripts/test.sh");
+    let secret = webhook_secret();
     let tag = dev.user_id.clone();
     let sub = format!("sub_{tag}");
     let names = json!({ "dreamApiPlatform": platform.id });
@@ -93,6 +93,11 @@ async fn webhook_events_apply_once_in_order_and_only_with_a_good_signature() {
 
     let forged = deliver(&dev, &completed, "whsec_not_ours").await;
     forged.assert_error(400, "invalid_request");
+    assert!(
+        forged.body["error"]["message"].as_str().is_some_and(|m| m.contains("matches the body")),
+        "refused for its HMAC, not its age: {}",
+        forged.body
+    );
     assert_eq!(plan(&dev).await.body["plan"], "free", "a bad signature changes nothing");
 
     assert_eq!(deliver(&dev, &completed, &secret).await.status, 200);

@@ -10,6 +10,7 @@ use dream_core::sealed::SealingKey;
 use dream_e2e::{browser, eventually, now_seconds, Answer, Developer, Platform, StripeStandIn};
 use reqwest::Method;
 use serde_json::{json, Value};
+use std::path::{Path, PathBuf};
 
 /// A paid developer (quota 500) with a platform.
 async fn developer() -> (Developer, Platform) {
@@ -69,20 +70,59 @@ async fn connect(dev: &Developer, platform: &Platform) -> String {
     connected["stripeUserId"].as_str().expect("acct_").to_string()
 }
 
-fn state_files_contain(needle: &str) -> bool {
-    fn walk(dir: &std::path::Path, needle: &[u8]) -> bool {
-        std::fs::read_dir(dir).into_iter().flatten().flatten().any(|entry| {
+/// Every file under the workers' state directory (`DREAM_STATE_DIR`, where KV and the
+/// Durable Objects' SQLite live) with its bytes. An I/O error fails the test; only a file
+/// removed between listing and reading (a store's short-lived journal) is left out.
+fn state_files() -> Vec<(PathBuf, Vec<u8>)> {
+    fn walk(dir: &Path, out: &mut Vec<(PathBuf, Vec<u8>)>) {
+        let entries =
+            std::fs::read_dir(dir).unwrap_or_else(|e| panic!("listing {}: {e}", dir.display()));
+        for entry in entries {
+            let entry = entry.unwrap_or_else(|e| panic!("listing {}: {e}", dir.display()));
             let path = entry.path();
-            if path.is_dir() {
-                walk(&path, needle)
+            let kind = entry.file_type().unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            if kind.is_dir() {
+                walk(&path, out);
             } else {
-                std::fs::read(&path)
-                    .is_ok_and(|bytes| bytes.windows(needle.len()).any(|w| w == needle))
+                match std::fs::read(&path) {
+                    Ok(bytes) => out.push((path, bytes)),
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                    Err(e) => panic!("reading {}: {e}", path.display()),
+                }
             }
-        })
+        }
     }
     let dir = std::env::var("DREAM_STATE_DIR").expect("set by scripts/test.sh");
-    walk(std::path::Path::new(&dir), needle.as_bytes())
+    let mut files = vec![];
+    walk(Path::new(&dir), &mut files);
+    files
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+/// What every sealed value (`v1.` and base64url) in `bytes` opens to under `key`; a
+/// value that does not open (another key, or not a sealed value at all) is left out.
+fn opened_sealed_values(bytes: &[u8], key: &SealingKey) -> Vec<Vec<u8>> {
+    let base64url = |b: &u8| b.is_ascii_alphanumeric() || *b == b'-' || *b == b'_';
+    let mut opened = vec![];
+    for start in (0..bytes.len().saturating_sub(3)).filter(|&i| bytes[i..].starts_with(b"v1.")) {
+        let body: Vec<u8> =
+            bytes[start + 3..].iter().take_while(|b| base64url(b)).copied().collect();
+        let sealed = format!("v1.{}", String::from_utf8_lossy(&body));
+        if let Ok(plain) = key.open(&sealed) {
+            opened.push(plain);
+        }
+    }
+    opened
+}
+
+fn sealing_key() -> SealingKey {
+    SealingKey::from_base64(
+        &std::env::var("DREAM_TOKEN_ENCRYPTION_KEY").expect("set by scripts/test.sh"),
+    )
+    .expect("a key")
 }
 
 #[tokio::test]
@@ -103,11 +143,32 @@ async fn after_connecting_through_oauth_end_users_pay_on_the_connected_account()
         .and_then(|t| t.iter().find(|t| t["stripe_user_id"] == account.as_str()))
         .expect("a token was issued")
         .clone();
+    let files = state_files();
+    let bytes: usize = files.iter().map(|(_, b)| b.len()).sum();
+    assert!(bytes > 0, "the state directory holds the workers' stores ({} files)", files.len());
+    // The scan reaches where the account is kept: it finds the sealed record there, and
+    // it opens to this very account and token.
+    let key = sealing_key();
+    let sealed: Vec<Value> = files
+        .iter()
+        .flat_map(|(_, b)| opened_sealed_values(b, &key))
+        .filter_map(|plain| serde_json::from_slice(&plain).ok())
+        .collect();
+    assert!(
+        sealed.iter().any(|r| r["stripeUserId"] == account.as_str()
+            && r["accessToken"] == token["access_token"]
+            && r["refreshToken"] == token["refresh_token"]),
+        "no sealed record of {account} in {} files ({bytes} bytes); sealed values found: {}",
+        files.len(),
+        sealed.len()
+    );
     for secret in ["access_token", "refresh_token"] {
         let value = token[secret].as_str().expect("a token");
-        assert!(!state_files_contain(value), "the {secret} is stored in clear");
+        let clear = files.iter().find(|(_, b)| contains(b, value.as_bytes()));
+        assert!(clear.is_none(), "the {secret} is stored in clear in {:?}", clear.map(|c| &c.0));
     }
-    assert!(!state_files_contain(&account), "the account id is stored sealed");
+    let clear = files.iter().find(|(_, b)| contains(b, account.as_bytes()));
+    assert!(clear.is_none(), "the account id is stored in clear in {:?}", clear.map(|c| &c.0));
 
     let price = priced(&platform).await;
     assert_eq!(stripe.get(&format!("/v1/prices/{price}"), Some(&account)).await.status, 200);
@@ -212,28 +273,26 @@ async fn a_missing_code_or_one_stripe_refuses_is_a_clear_error_and_connects_noth
 #[tokio::test]
 async fn the_101st_preview_end_user_is_refused_until_stripe_is_connected() {
     let (dev, platform) = developer().await;
-    for batch in 0..10 {
-        let answers = futures::future::join_all(
-            (0..10).map(|i| platform.track_body(json!({"userId": format!("p{}", batch * 10 + i)}))),
-        )
-        .await;
-        assert!(
-            answers.iter().all(|a| a.status == 200),
-            "{:?}",
-            answers.iter().find(|a| a.status != 200)
-        );
-    }
+    priced(&platform).await;
+    platform.fill_preview("p").await;
     let refused = platform.track("p100").await;
     refused.assert_error(403, "forbidden");
     assert!(refused.body["error"]["message"].as_str().unwrap_or("").contains("connect Stripe"));
     assert_eq!(platform.count("p100").await, 0, "a refused end-user is not counted");
     assert_eq!(platform.track("p7").await.status, 200, "end-users already served still are");
-    let checkout = platform
-        .call(Method::POST, "/v1/checkout")
-        .json(&json!({"userId": "p101", "tier": "free", "successUrl": "https://a.example/", "cancelUrl": "https://a.example/"}))
-        .send()
-        .await;
-    assert_eq!(checkout.status, 400);
+    let checkout = |user: &str| {
+        platform
+            .call(Method::POST, "/v1/checkout")
+            .json(&json!({"userId": user, "tier": "pro", "successUrl": "https://a.example/", "cancelUrl": "https://a.example/"}))
+            .send()
+    };
+    let served_checkout = checkout("p7").await;
+    assert_eq!(served_checkout.status, 200, "a served end-user may buy: {}", served_checkout.body);
+    let refused_checkout = checkout("p101").await;
+    refused_checkout.assert_error(403, "forbidden");
+    let message = refused_checkout.body["error"]["message"].as_str().unwrap_or("");
+    assert!(message.contains("at most 100 end-users") && message.contains("connect Stripe"));
+    assert_eq!(refused_checkout.body["preview"], true);
 
     connect(&dev, &platform).await;
     let served = platform.track("p100").await;

@@ -1,7 +1,7 @@
 //! The platform-auth worker (the dashboard's backend), beside the default api worker
 //! with which it shares its state.
 
-use dream_e2e::{Call, Developer, Quotas};
+use dream_e2e::{platform_auth_url, Call, Developer, Quotas};
 use reqwest::Method;
 use serde_json::json;
 
@@ -102,19 +102,23 @@ async fn routes_about_the_platform_need_credentials_first() {
 async fn the_dashboard_backend_wants_a_clerk_session_not_a_key_or_nothing() {
     let dev = Developer::sign_in(json!({})).await;
     let platform = dev.credentials().await;
-    let base = std::env::var("DREAM_PLATFORM_AUTH_URL").expect("set by scripts/test.sh");
-    let client = reqwest::Client::new();
-    let none = client.get(format!("{base}/v1/me")).send().await.expect("answer");
-    assert_eq!(none.status(), 401);
-    let key = client
-        .get(format!("{base}/v1/me"))
-        .bearer_auth(&platform.key)
-        .send()
-        .await
-        .expect("answer");
-    assert_eq!(key.status(), 401);
-    let health = client.get(format!("{base}/health")).send().await.expect("answer");
-    assert_eq!(health.status(), 200);
+    let base = platform_auth_url();
+    let none = Call::to(&base, Method::GET, "/v1/me").send().await;
+    none.assert_error(401, "unauthenticated");
+    let message = none.body["error"]["message"].as_str().unwrap_or("");
+    assert!(message.contains("Clerk session token"), "{}", none.body);
+    let key = Call::to(&base, Method::GET, "/v1/me").key(&platform.key).send().await;
+    key.assert_error(401, "unauthenticated");
+    let message = key.body["error"]["message"].as_str().unwrap_or("");
+    assert!(message.contains("not an API key"), "{}", key.body);
+    let health = Call::to(&base, Method::GET, "/health").send().await;
+    assert_eq!((health.status.as_u16(), health.body.clone()), (200, json!({"ok": true})));
+    let me = dev.call(Method::GET, "/v1/me").send().await;
+    assert_eq!(
+        me.body["platform"]["platformId"],
+        platform.id.as_str(),
+        "the session is the way in"
+    );
 }
 
 #[tokio::test]

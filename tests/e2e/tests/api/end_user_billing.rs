@@ -1,7 +1,10 @@
 //! End-users' paid tiers in preview: Stripe prices for tiers, checkout, portal and the
 //! api worker's webhook, through the Stripe stand-in (payments on dream-api's account).
 
-use dream_e2e::{eventually, now_seconds, signature, Answer, Platform, Quotas, StripeStandIn};
+use dream_e2e::{
+    eventually, now_seconds, signature, signature_at, webhook_secret, Answer, Platform, Quotas,
+    StripeStandIn,
+};
 use reqwest::Method;
 use serde_json::{json, Value};
 
@@ -173,14 +176,24 @@ async fn end_user_events_apply_once_and_only_from_the_platform_s_own_account() {
         "an event from another account changes nothing"
     );
 
-    let forged = platform
-        .call(Method::POST, "/webhooks/stripe")
-        .header("Stripe-Signature", "t=1,v1=00")
-        .raw("application/json", paid("u1", &format!("evt_x_{tag}"), None))
-        .send()
-        .await;
-    forged.assert_error(400, "invalid_request");
-    assert_eq!(plan(&platform, "u1").await.body["plan"], "free");
+    // Signed now, but not with our secret: refused for its HMAC, not for its age. Rightly
+    // signed, but over 300 s ago: refused for its age.
+    for (id, secret, at, reason) in [
+        ("x", "whsec_forged".to_string(), now_seconds(), "matches the body"),
+        ("s", webhook_secret(), now_seconds() - 301, "300 seconds old"),
+    ] {
+        let body = paid("u1", &format!("evt_{id}_{tag}"), None);
+        let refused = platform
+            .call(Method::POST, "/webhooks/stripe")
+            .header("Stripe-Signature", &signature_at(&secret, at, &body))
+            .raw("application/json", body)
+            .send()
+            .await;
+        refused.assert_error(400, "invalid_request");
+        let message = refused.body["error"]["message"].as_str().unwrap_or("");
+        assert!(message.contains(reason), "{}", refused.body);
+    }
+    assert_eq!(plan(&platform, "u1").await.body["plan"], "free", "neither changed anything");
 
     assert_eq!(deliver(&platform, paid("u1", &format!("evt_p_{tag}"), None)).await.status, 200);
     assert_eq!(plan(&platform, "u1").await.body["plan"], "pro");

@@ -45,20 +45,34 @@ async fn a_rotation_without_grace_revokes_the_old_key_at_once() {
 }
 
 #[tokio::test]
-async fn a_rotation_takes_an_empty_body_and_refuses_a_grace_over_a_day() {
+async fn a_rotation_refuses_a_grace_over_a_day_and_without_a_body_ends_the_old_key_at_once() {
     let p = Platform::register(Quotas::Raised).await;
-    p.call(Method::POST, "/v1/keys/rotate")
-        .json(&json!({"graceSeconds": 86_401}))
-        .send()
-        .await
-        .assert_error(400, "invalid_request");
+    let over =
+        p.call(Method::POST, "/v1/keys/rotate").json(&json!({"graceSeconds": 86_401})).send().await;
+    over.assert_error(400, "invalid_request");
+    let message = over.body["error"]["message"].as_str().unwrap_or("");
+    assert!(message.contains("graceSeconds must be an integer from 0 to 86400"), "{}", over.body);
     assert_eq!(
         p.call(Method::GET, "/v1/tiers").send().await.status,
         200,
         "a refused rotation changes nothing"
     );
+    // No body: the default grace, none. The answer says the old key ends now, and it does.
+    let before = now().timestamp_millis();
     let empty = p.call(Method::POST, "/v1/keys/rotate").send().await;
     assert_eq!(empty.status, 200, "{}", empty.body);
+    let after = now().timestamp_millis();
+    let stated = empty.body["previousKeyExpiresAt"].as_str().expect("previousKeyExpiresAt");
+    let expires = stated.parse::<Instant>().expect("RFC 3339").timestamp_millis();
+    // The rotation's own instant, written in whole seconds.
+    assert!(
+        before - 1000 < expires && expires <= after,
+        "no grace: the old key ends at the rotation ({stated}, made between {before} and {after} ms)"
+    );
+    p.call(Method::GET, "/v1/tiers").send().await.assert_error(401, "invalid_api_key");
+    let with_new =
+        Platform { key: empty.body["apiKey"].as_str().expect("apiKey").to_string(), ..p };
+    assert_eq!(with_new.call(Method::GET, "/v1/tiers").send().await.status, 200);
 }
 
 fn now() -> Instant {
