@@ -19,7 +19,7 @@ use dream_edge::objects;
 use dream_edge::platform;
 use dream_edge::store::Store;
 use dream_edge::Service;
-use serde_json::{json, Value};
+use serde_json::json;
 
 const REGISTRATIONS_PER_HOUR: u64 = 5;
 const MAX_AMOUNT: u64 = 1_000_000;
