@@ -1,8 +1,10 @@
 //! The dashboard's only way out: HTTP to the three workers, as API.md describes them,
 //! with the signed-in developer's session token.
 
+use crate::answers::read;
 use crate::auth;
 use crate::state::Problem;
+use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use serde_json::Value;
 use wasm_bindgen::{JsCast, JsValue};
@@ -41,12 +43,25 @@ fn js_error(e: JsValue) -> Problem {
     Problem::network(&e.as_string().unwrap_or_else(|| format!("{e:?}")))
 }
 
-async fn fetch_json(
+/// One request; the answer read as `T` (see [`read`]).
+async fn fetch_json<T: DeserializeOwned>(
     url: &str,
     method: &str,
     token: Option<&str>,
     body: Option<&Value>,
-) -> Result<Value, Problem> {
+) -> Result<T, Problem> {
+    let (status, text) = fetch_text(url, method, token, body).await?;
+    read(status, &text)
+}
+
+/// The status and body of one request, or the network's failure. Not generic, so the
+/// browser calls are compiled once whatever the answers' types.
+async fn fetch_text(
+    url: &str,
+    method: &str,
+    token: Option<&str>,
+    body: Option<&Value>,
+) -> Result<(u16, String), Problem> {
     let init = RequestInit::new();
     init.set_method(method);
     let headers = web_sys::Headers::new().map_err(js_error)?;
@@ -65,46 +80,38 @@ async fn fetch_json(
         .map_err(js_error)?
         .dyn_into()
         .map_err(js_error)?;
-    let status = response.status();
     let text = JsFuture::from(response.text().map_err(js_error)?).await.map_err(js_error)?;
-    let text = text.as_string().unwrap_or_default();
-    let json: Value = if text.is_empty() {
-        Value::Null
-    } else {
-        serde_json::from_str(&text).unwrap_or(Value::Null)
-    };
-    if (200..300).contains(&status) {
-        Ok(json)
-    } else {
-        Err(Problem::from_answer(status, &json))
-    }
+    Ok((response.status(), text.as_string().unwrap_or_default()))
 }
 
 /// `/config.json` beside the app.
 pub async fn load_config() -> Result<Config, Problem> {
-    let value = fetch_json("/config.json", "GET", None, None).await?;
-    serde_json::from_value(value).map_err(|e| Problem::network(&format!("config.json: {e}")))
+    fetch_json("/config.json", "GET", None, None).await
 }
 
+/// An answer as it came (status and body), for [`read`] to type.
+pub type RawAnswer = Result<(u16, String), Problem>;
+
 /// A call as the signed-in developer. A `401` ends the session (the caller then shows
-/// the sign-in).
+/// the sign-in). The answer is left untyped here, so this code exists once in the app
+/// whatever the answers' types.
 pub async fn call(
     config: &Config,
     worker: Worker,
     method: &str,
     path: &str,
     body: Option<Value>,
-) -> Result<Value, Problem> {
+) -> RawAnswer {
     let token = auth::token(&config.auth).await;
     let url = format!("{}{path}", config.base(worker));
-    let result = fetch_json(&url, method, token.as_deref(), body.as_ref()).await;
-    if matches!(&result, Err(p) if p.status == 401) {
+    let (status, text) = fetch_text(&url, method, token.as_deref(), body.as_ref()).await?;
+    if status == 401 {
         auth::forget();
     }
-    result
+    Ok((status, text))
 }
 
 /// A call that needs no session (public pricing).
-pub async fn public(config: &Config, path: &str) -> Result<Value, Problem> {
+pub async fn public<T: DeserializeOwned>(config: &Config, path: &str) -> Result<T, Problem> {
     fetch_json(&format!("{}{path}", config.api_url), "GET", None, None).await
 }

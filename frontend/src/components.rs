@@ -3,7 +3,7 @@
 
 use crate::state::{limit_text, money, Problem};
 use crate::{Ctx, Route};
-use serde_json::Value;
+use dream_core::tier::Tier;
 use yew::prelude::*;
 
 #[derive(Properties, PartialEq)]
@@ -93,30 +93,28 @@ pub fn nav(props: &NavProps) -> Html {
 
 #[derive(Properties, PartialEq)]
 pub struct PricingProps {
-    /// The contract's `[Tier]`.
-    pub tiers: Value,
+    pub tiers: Vec<Tier>,
 }
 
 /// The pricing table an end-user would see.
 #[function_component(PricingTable)]
 pub fn pricing_table(props: &PricingProps) -> Html {
-    let tiers = props.tiers.as_array().cloned().unwrap_or_default();
+    let tiers = &props.tiers;
     if tiers.is_empty() {
         return html! { <p class="empty">{"No tiers yet."}</p> };
     }
     html! {
         <div class="pricing">
             { for tiers.iter().map(|t| {
-                let cents = t["priceCents"].as_u64().unwrap_or(0);
+                let cents = t.price_cents;
                 let price = if cents == 0 { "$0".to_string() } else { format!("{} / month", money(cents)) };
-                let popular = t["popular"].as_bool().unwrap_or(false);
                 html! {
-                    <article class={classes!("tier", popular.then_some("popular"))}>
-                        if popular { <p class="badge">{"Most popular"}</p> }
-                        <h3>{ t["name"].as_str().unwrap_or_default() }</h3>
+                    <article class={classes!("tier", t.popular.then_some("popular"))}>
+                        if t.popular { <p class="badge">{"Most popular"}</p> }
+                        <h3>{ &t.name }</h3>
                         <p class="price">{ price }</p>
-                        <p>{ limit_text(t["limit"].as_u64()) }</p>
-                        <ul>{ for t["features"].as_array().into_iter().flatten().filter_map(Value::as_str).map(|f| html! { <li>{ f }</li> }) }</ul>
+                        <p>{ limit_text(t.limit) }</p>
+                        <ul>{ for t.features.iter().map(|f| html! { <li>{ f }</li> }) }</ul>
                     </article>
                 }
             }) }

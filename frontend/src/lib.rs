@@ -3,14 +3,17 @@
 //! as static files; it calls only the HTTP contract (API.md) of the three workers,
 //! whose addresses it reads from `/config.json`.
 //!
-//! [`state`] holds what is shown as plain functions (tested natively); [`api`] and
-//! [`auth`] are the browser's side; [`pages`] are the screens.
+//! [`state`] holds what is shown as plain functions and [`tier_editor`] the tier
+//! editor's state (both tested natively); [`answers`] types what the workers answer;
+//! [`api`] and [`auth`] are the browser's side; [`pages`] are the screens.
 
+pub mod answers;
 pub mod api;
 pub mod auth;
 pub mod components;
 pub mod pages;
 pub mod state;
+pub mod tier_editor;
 
 use api::Config;
 use std::rc::Rc;

@@ -1,12 +1,15 @@
 //! `/dashboard`: the developer's plan and this month's usage (with the upgrade), their
 //! credentials, the preview link, usage over 30 days, and their end-users.
 
-use super::{go_to, origin, query, use_read, Load};
-use crate::api::{self, Worker};
+use super::{go_to, origin, post, query, send, use_read, Load};
+use crate::answers::{Credentials, Me, Rotation, Stats, StripePage, Usage, UsersPage};
+use crate::api::Worker;
 use crate::auth;
 use crate::components::{CopyButton, Link, Loading, Nav, ProblemView};
-use crate::state::{upgrade_prompt, usage_percent, usage_text, Problem, Upgrade, Usage};
+use crate::state::{upgrade_prompt, usage_percent, usage_text, Problem, Upgrade};
 use crate::{Ctx, Route};
+use dream_core::platform::{Mode, PlatformPlan};
+use serde::de::DeserializeOwned;
 use serde_json::{json, Value};
 use yew::prelude::*;
 
@@ -22,15 +25,46 @@ struct NewKey {
     expires: Option<String>,
 }
 
+/// What a button's call is doing: `Some(Ok)` on its way, `Some(Err)` failed.
+type Busy = UseStateHandle<Option<Result<(), Problem>>>;
+
+/// A button that posts `body` to `path` of the dashboard's backend, shows that it is
+/// busy or why it failed, and hands the answer to `then`.
+fn act<T: DeserializeOwned + 'static>(
+    ctx: &Ctx,
+    busy: &Busy,
+    path: &'static str,
+    body: Value,
+    then: Callback<T>,
+) -> Callback<MouseEvent> {
+    let done = {
+        let busy = busy.clone();
+        then.reform(move |answer: T| {
+            busy.set(None);
+            answer
+        })
+    };
+    let failed = {
+        let busy = busy.clone();
+        Callback::from(move |p| busy.set(Some(Err(p))))
+    };
+    let clicked = post(ctx, Worker::PlatformAuth, path, Some(body), done, failed);
+    let busy = busy.clone();
+    Callback::from(move |e| {
+        busy.set(Some(Ok(())));
+        clicked.emit(e);
+    })
+}
+
 #[function_component(Dashboard)]
 pub fn dashboard(props: &Props) -> Html {
     let ctx = &props.ctx;
     let version = use_state(|| 0u32);
-    let me = use_read(ctx, Worker::PlatformAuth, "/v1/me".into(), *version);
+    let me: Load<Me> = use_read(ctx, Worker::PlatformAuth, "/v1/me".into(), *version);
     let stats = use_read(ctx, Worker::PlatformAuth, "/v1/stats?days=30".into(), *version);
     let users = use_read(ctx, Worker::PlatformAuth, "/v1/users?limit=50".into(), *version);
     let new_key = use_state(|| None::<NewKey>);
-    let busy = use_state(|| None::<Result<(), Problem>>);
+    let busy: Busy = use_state(|| None);
     let reload = {
         let version = version.clone();
         Callback::from(move |_| version.set(*version + 1))
@@ -38,9 +72,9 @@ pub fn dashboard(props: &Props) -> Html {
     // After paying, the plan follows Stripe's webhook: look again for a while.
     {
         let (version, me) = (version.clone(), me.clone());
-        use_effect_with(me.clone().and_then(Result::ok).map(|m| m["plan"].clone()), move |plan| {
+        use_effect_with(me.clone().and_then(Result::ok).map(|m| m.plan), move |plan| {
             let waiting = query("upgraded").is_some()
-                && plan.as_ref().is_some_and(|p| p != "paid")
+                && plan.is_some_and(|p| p != PlatformPlan::Paid)
                 && *version < 15;
             if waiting {
                 let version = version.clone();
@@ -61,59 +95,49 @@ pub fn dashboard(props: &Props) -> Html {
         }
         Some(Ok(me)) => me,
     };
-    let usage: Usage = serde_json::from_value(me["usage"].clone()).unwrap_or_default();
-    let paid = me["plan"] == "paid";
-    let platform = me["platform"].clone();
-    let platform_id = platform["platformId"].as_str().map(str::to_string);
+    let usage = &me.usage;
+    let paid = me.plan == PlatformPlan::Paid;
+    let platform = me.platform.as_ref();
+    let platform_id = platform.map(|p| p.platform_id.to_string());
 
-    let act = |method: &'static str, path: &'static str, body: Value, then: Callback<Value>| {
-        let (config, busy) = (ctx.config.clone(), busy.clone());
-        Callback::from(move |_| {
-            let (config, busy, body, then) =
-                (config.clone(), busy.clone(), body.clone(), then.clone());
-            busy.set(Some(Ok(())));
-            wasm_bindgen_futures::spawn_local(async move {
-                match api::call(&config, Worker::PlatformAuth, method, path, Some(body)).await {
-                    Ok(answer) => {
-                        busy.set(None);
-                        then.emit(answer);
-                    }
-                    Err(p) => busy.set(Some(Err(p))),
-                }
-            });
-        })
-    };
-    let to_stripe = Callback::from(|answer: Value| go_to(answer["url"].as_str().unwrap_or("/")));
+    let to_stripe = Callback::from(|page: StripePage| go_to(&page.url));
     let upgrade = act(
-        "POST",
+        ctx,
+        &busy,
         "/v1/checkout",
         json!({ "successUrl": format!("{}/dashboard?upgraded=1", origin()), "cancelUrl": format!("{}/dashboard", origin()) }),
         to_stripe.clone(),
     );
     let manage = act(
-        "POST",
+        ctx,
+        &busy,
         "/v1/portal",
         json!({ "returnUrl": format!("{}/dashboard", origin()) }),
         to_stripe,
     );
     let show_key = {
         let (new_key, reload) = (new_key.clone(), reload.clone());
-        Callback::from(move |answer: Value| {
-            new_key.set(Some(NewKey {
-                key: answer["apiKey"].as_str().unwrap_or_default().into(),
-                expires: answer["previousKeyExpiresAt"].as_str().map(str::to_string),
-            }));
+        Callback::from(move |key: NewKey| {
+            new_key.set(Some(key));
             reload.emit(());
         })
     };
-    let create = act("POST", "/v1/credentials", json!({}), show_key.clone());
+    let create = act(
+        ctx,
+        &busy,
+        "/v1/credentials",
+        json!({}),
+        show_key.reform(|c: Credentials| NewKey { key: c.api_key, expires: None }),
+    );
+    let on_rotated = show_key
+        .reform(|r: Rotation| NewKey { key: r.api_key, expires: Some(r.previous_key_expires_at) });
 
-    let prompt = upgrade_prompt(&usage, paid);
+    let prompt = upgrade_prompt(usage, paid);
     let plan_card = html! {
         <section class="card" aria-labelledby="plan-title">
             <h2 id="plan-title">{"Your plan "}<span class={classes!("badge", paid.then_some("paid"))} data-testid="plan-badge">{ if paid { "PAID" } else { "FREE" } }</span></h2>
-            <p data-testid="usage-text">{ usage_text(&usage) }</p>
-            { progress(&usage) }
+            <p data-testid="usage-text">{ usage_text(usage) }</p>
+            { progress(usage) }
             if query("upgraded").is_some() && !paid { <p role="status">{"Thank you! Your plan changes as soon as Stripe confirms the payment."}</p> }
             if prompt == Upgrade::Reached { <p class="callout" role="alert">{"You have used every call this month: the API refuses new calls until you upgrade or the month ends."}</p> }
             if prompt == Upgrade::Nearing { <p class="callout">{"You have used 80% of this month's calls. Upgrade to keep going."}</p> }
@@ -128,7 +152,7 @@ pub fn dashboard(props: &Props) -> Html {
         </section>
     };
 
-    let credentials = match &platform_id {
+    let credentials = match platform {
         None => html! {
             <section class="card" aria-labelledby="cred-title">
                 <h2 id="cred-title">{"Credentials"}</h2>
@@ -136,16 +160,16 @@ pub fn dashboard(props: &Props) -> Html {
                 <button type="button" class="primary" onclick={create}>{"Create credentials"}</button>
             </section>
         },
-        Some(id) => html! {
+        Some(p) => html! {
             <section class="card" aria-labelledby="cred-title">
                 <h2 id="cred-title">{"Credentials"}</h2>
-                <p>{"Platform ID "}<code data-testid="platform-id">{ id }</code></p>
+                <p>{"Platform ID "}<code data-testid="platform-id">{ p.platform_id.as_str() }</code></p>
                 { key_panel(&new_key) }
-                <Rotate ctx={ctx.clone()} on_rotated={show_key} />
-                <p>{"Preview page: "}<code>{ platform["previewUrl"].as_str().unwrap_or_default() }</code></p>
-                <CopyButton text={platform["previewUrl"].as_str().unwrap_or_default().to_string()} label="Copy preview link" />
-                {" "}<Link ctx={ctx.clone()} to={Route::Preview(id.clone())} label="Try demo" />
-                <p class="note">{ format!("Mode: {}", platform["mode"].as_str().unwrap_or("preview")) }</p>
+                <Rotate ctx={ctx.clone()} {on_rotated} />
+                <p>{"Preview page: "}<code>{ &p.preview_url }</code></p>
+                <CopyButton text={p.preview_url.clone()} label="Copy preview link" />
+                {" "}<Link ctx={ctx.clone()} to={Route::Preview(p.platform_id.to_string())} label="Try demo" />
+                <p class="note">{ format!("Mode: {}", mode_name(p.mode)) }</p>
             </section>
         },
     };
@@ -193,6 +217,13 @@ pub fn signed_out(ctx: &Ctx) -> Html {
     }
 }
 
+fn mode_name(mode: Mode) -> &'static str {
+    match mode {
+        Mode::Preview => "preview",
+        Mode::Production => "production",
+    }
+}
+
 fn progress(usage: &Usage) -> Html {
     match usage_percent(usage) {
         Some(p) => html! {
@@ -223,7 +254,7 @@ fn key_panel(new_key: &UseStateHandle<Option<NewKey>>) -> Html {
 #[derive(Properties, PartialEq)]
 struct RotateProps {
     ctx: Ctx,
-    on_rotated: Callback<Value>,
+    on_rotated: Callback<Rotation>,
 }
 
 /// "Rotate key", confirmed, with a grace period for the old key.
@@ -252,26 +283,23 @@ fn rotate(props: &RotateProps) -> Html {
             props.on_rotated.clone(),
         );
         Callback::from(move |_| {
-            let (config, open, problem, done) =
-                (config.clone(), open.clone(), problem.clone(), done.clone());
-            let body = json!({ "graceSeconds": *grace });
-            wasm_bindgen_futures::spawn_local(async move {
-                match api::call(
-                    &config,
-                    Worker::PlatformAuth,
-                    "POST",
-                    "/v1/credentials/rotate",
-                    Some(body),
-                )
-                .await
-                {
-                    Ok(answer) => {
-                        open.set(false);
-                        done.emit(answer);
-                    }
-                    Err(p) => problem.set(Some(p)),
+            let (open, problem, done) = (open.clone(), problem.clone(), done.clone());
+            let outcome = Callback::from(move |outcome: Result<Rotation, Problem>| match outcome {
+                Ok(rotation) => {
+                    open.set(false);
+                    done.emit(rotation);
                 }
+                Err(p) => problem.set(Some(p)),
             });
+            let body = json!({ "graceSeconds": *grace });
+            send(
+                &config,
+                Worker::PlatformAuth,
+                "POST",
+                "/v1/credentials/rotate",
+                Some(body),
+                outcome,
+            );
         })
     };
     let cancel = {
@@ -295,15 +323,15 @@ fn rotate(props: &RotateProps) -> Html {
 }
 
 /// Allowed calls per day over 30 days, as bars.
-fn chart(stats: &Load, retry: Callback<()>) -> Html {
+fn chart(stats: &Load<Stats>, retry: Callback<()>) -> Html {
     let stats = match stats {
         None => return html! { <Loading what="usage" /> },
         Some(Err(p)) => return html! { <ProblemView problem={p.clone()} {retry} /> },
         Some(Ok(s)) => s,
     };
-    let days = stats["daily"].as_array().cloned().unwrap_or_default();
-    let max = days.iter().filter_map(|d| d["calls"].as_u64()).max().unwrap_or(0).max(1);
-    let total = stats["totalCalls"].as_u64().unwrap_or(0);
+    let days = &stats.daily;
+    let max = days.iter().map(|d| d.calls).max().unwrap_or(0).max(1);
+    let total = stats.total_calls;
     let width = 10 * days.len().max(1);
     let summary = format!("{total} calls in the last 30 days, at most {max} in a day");
     html! {
@@ -315,22 +343,22 @@ fn chart(stats: &Load, retry: Callback<()>) -> Html {
                 <figure>
                     <svg viewBox={format!("0 0 {width} 100")} preserveAspectRatio="none" role="img" aria-label={summary.clone()} class="chart">
                         { for days.iter().enumerate().map(|(i, d)| {
-                            let h = d["calls"].as_u64().unwrap_or(0) * 100 / max;
-                            html! { <rect x={(i * 10 + 1).to_string()} y={(100 - h).to_string()} width="8" height={h.to_string()}><title>{ format!("{}: {} calls", d["date"].as_str().unwrap_or_default(), d["calls"]) }</title></rect> }
+                            let h = d.calls * 100 / max;
+                            html! { <rect x={(i * 10 + 1).to_string()} y={(100 - h).to_string()} width="8" height={h.to_string()}><title>{ format!("{}: {} calls", d.date, d.calls) }</title></rect> }
                         }) }
                     </svg>
-                    <figcaption>{ summary }{ format!("; {} denied.", stats["deniedCalls"]) }</figcaption>
+                    <figcaption>{ summary }{ format!("; {} denied.", stats.denied_calls) }</figcaption>
                 </figure>
             }
         </section>
     }
 }
 
-fn end_users(users: &Load, retry: Callback<()>) -> Html {
+fn end_users(users: &Load<UsersPage>, retry: Callback<()>) -> Html {
     let users = match users {
         None => return html! { <Loading what="end-users" /> },
         Some(Err(p)) => return html! { <ProblemView problem={p.clone()} {retry} /> },
-        Some(Ok(u)) => u["users"].as_array().cloned().unwrap_or_default(),
+        Some(Ok(page)) => &page.users,
     };
     html! {
         <section class="card" aria-labelledby="users-title">
@@ -340,9 +368,8 @@ fn end_users(users: &Load, retry: Callback<()>) -> Html {
             } else {
                 <div class="table-wrap"><table>
                     <thead><tr><th scope="col">{"User"}</th><th scope="col">{"Plan"}</th><th scope="col">{"Usage"}</th></tr></thead>
-                    <tbody>{ for users.iter().map(|u| {
-                        let usage: Usage = serde_json::from_value(u["usage"].clone()).unwrap_or_default();
-                        html! { <tr><td>{ u["userId"].as_str().unwrap_or_default() }</td><td>{ u["plan"].as_str().unwrap_or_default() }</td><td>{ usage_text(&usage) }</td></tr> }
+                    <tbody>{ for users.iter().map(|u| html! {
+                        <tr><td>{ &u.user_id }</td><td>{ &u.plan }</td><td>{ usage_text(&u.usage) }</td></tr>
                     }) }</tbody>
                 </table></div>
             }

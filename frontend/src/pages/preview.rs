@@ -1,11 +1,11 @@
 //! `/preview/{platformId}`: the developer's public pricing table, as their end-users
 //! would see it (no sign-in).
 
+use super::Load;
+use crate::answers::TierList;
 use crate::api;
 use crate::components::{Loading, PricingTable, ProblemView};
-use crate::state::Problem;
 use crate::Ctx;
-use serde_json::Value;
 use yew::prelude::*;
 
 #[derive(Properties, PartialEq)]
@@ -16,7 +16,7 @@ pub struct Props {
 
 #[function_component(Preview)]
 pub fn preview(props: &Props) -> Html {
-    let tiers = use_state(|| None::<Result<Value, Problem>>);
+    let tiers = use_state(|| Load::<TierList>::None);
     let version = use_state(|| 0u32);
     {
         let (tiers, config, id) =
@@ -37,7 +37,7 @@ pub fn preview(props: &Props) -> Html {
             html! { <p class="empty">{"There is no platform with this id."}</p> }
         }
         Some(Err(p)) => html! { <ProblemView problem={p.clone()} {retry} /> },
-        Some(Ok(body)) => html! { <PricingTable tiers={body["tiers"].clone()} /> },
+        Some(Ok(list)) => html! { <PricingTable tiers={list.tiers.clone()} /> },
     };
     html! {
         <main class="page preview">
