@@ -25,6 +25,18 @@ pub trait PlatformCommand: Serialize + DeserializeOwned {
     type Reply: Serialize + DeserializeOwned;
 }
 
+/// Declares a command's path and reply: `command!(PlatformCommand for Track = "/track"
+/// -> TrackAnswer);` (or `Command for …` for the other objects).
+#[macro_export]
+macro_rules! command {
+    ($kind:ident for $name:ty = $path:literal -> $reply:ty) => {
+        impl $crate::command::$kind for $name {
+            const PATH: &'static str = $path;
+            type Reply = $reply;
+        }
+    };
+}
+
 /// Who asks the platform's object. The object checks an API key itself on every call,
 /// so a rotation or revocation takes effect on the very next call everywhere, whatever
 /// a KV copy of the key still says.

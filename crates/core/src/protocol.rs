@@ -10,7 +10,7 @@
 
 use crate::api_key::ApiKeyHash;
 use crate::billing::{BillingAccount, EndUserChange, PlanUpdate};
-use crate::command::{Command, PlatformCommand};
+use crate::command;
 use crate::error::{ErrorCode, Refusal};
 use crate::ids::{IdempotencyKey, PlatformId, UserId};
 use crate::meter::{RateStatus, TrackDecision, Usage};
@@ -51,10 +51,7 @@ pub struct CreatePlatform {
     pub record: PlatformRecord,
 }
 
-impl PlatformCommand for CreatePlatform {
-    const PATH: &'static str = "/create";
-    type Reply = ();
-}
+command!(PlatformCommand for CreatePlatform = "/create" -> ());
 
 /// Meters one call for an end-user: the tier limit, the platform quota, the rate limit
 /// and idempotency, decided in one step.
@@ -69,10 +66,7 @@ pub struct Track {
     pub by_end_user: bool,
 }
 
-impl PlatformCommand for Track {
-    const PATH: &'static str = "/track";
-    type Reply = TrackAnswer;
-}
+command!(PlatformCommand for Track = "/track" -> TrackAnswer);
 
 /// What a `track` answers. Externally tagged: serde's internally tagged enums buffer
 /// the whole value first, which costs the shipped wasm kilobytes.
@@ -164,10 +158,7 @@ pub struct ReadUser {
     pub user_id: UserId,
 }
 
-impl PlatformCommand for ReadUser {
-    const PATH: &'static str = "/user";
-    type Reply = Value;
-}
+command!(PlatformCommand for ReadUser = "/user" -> Value);
 
 /// The developer's override of an end-user's tier (`plan` must be one of its tiers).
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -177,10 +168,7 @@ pub struct SetUserPlan {
     pub plan: String,
 }
 
-impl PlatformCommand for SetUserPlan {
-    const PATH: &'static str = "/user/plan";
-    type Reply = Value;
-}
+command!(PlatformCommand for SetUserPlan = "/user/plan" -> Value);
 
 /// The tier `plan` names, or the message of a `400` listing the platform's tiers.
 pub fn plan_override(config: &TierConfig, plan: &str) -> Result<String, Refusal> {
@@ -203,10 +191,7 @@ pub struct ListUsers {
     pub limit: u64,
 }
 
-impl PlatformCommand for ListUsers {
-    const PATH: &'static str = "/users";
-    type Reply = UsersPage;
-}
+command!(PlatformCommand for ListUsers = "/users" -> UsersPage);
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct UsersPage {
@@ -220,19 +205,13 @@ pub struct GetStats {
     pub days: u64,
 }
 
-impl PlatformCommand for GetStats {
-    const PATH: &'static str = "/stats";
-    type Reply = Stats;
-}
+command!(PlatformCommand for GetStats = "/stats" -> Stats);
 
 /// The platform as its developer sees it.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct GetPlatform;
 
-impl PlatformCommand for GetPlatform {
-    const PATH: &'static str = "/platform";
-    type Reply = PlatformView;
-}
+command!(PlatformCommand for GetPlatform = "/platform" -> PlatformView);
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -260,21 +239,15 @@ pub struct RotateKey {
     pub grace_seconds: u64,
 }
 
-impl PlatformCommand for RotateKey {
-    const PATH: &'static str = "/keys/rotate";
-    /// When the replaced key stops working (RFC 3339).
-    type Reply = String;
-}
+// The reply: when the replaced key stops working (RFC 3339).
+command!(PlatformCommand for RotateKey = "/keys/rotate" -> String);
 
 /// What billing needs: the mode, the sealed connection, the tiers and where they are
 /// priced.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct GetBilling;
 
-impl PlatformCommand for GetBilling {
-    const PATH: &'static str = "/billing";
-    type Reply = BillingState;
-}
+command!(PlatformCommand for GetBilling = "/billing" -> BillingState);
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -295,10 +268,7 @@ pub struct SetTiers {
     pub account: BillingAccount,
 }
 
-impl PlatformCommand for SetTiers {
-    const PATH: &'static str = "/tiers";
-    type Reply = Vec<Tier>;
-}
+command!(PlatformCommand for SetTiers = "/tiers" -> Vec<Tier>);
 
 /// Stores the connected account (sealed); a ready one puts the platform in production.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -306,10 +276,7 @@ pub struct Connect {
     pub connection: Connection,
 }
 
-impl PlatformCommand for Connect {
-    const PATH: &'static str = "/connect";
-    type Reply = Mode;
-}
+command!(PlatformCommand for Connect = "/connect" -> Mode);
 
 /// Forgets the connected account (only if it is `account_hash`, when given) and returns
 /// the platform to preview. Replies with the connection it removed.
@@ -318,10 +285,7 @@ pub struct Disconnect {
     pub account_hash: Option<String>,
 }
 
-impl PlatformCommand for Disconnect {
-    const PATH: &'static str = "/disconnect";
-    type Reply = Option<Connection>;
-}
+command!(PlatformCommand for Disconnect = "/disconnect" -> Option<Connection>);
 
 /// Admits an end-user to the preview if it has room (routes that serve an end-user
 /// without metering, such as checkout).
@@ -331,10 +295,7 @@ pub struct AdmitEndUser {
     pub user_id: UserId,
 }
 
-impl PlatformCommand for AdmitEndUser {
-    const PATH: &'static str = "/admit";
-    type Reply = bool;
-}
+command!(PlatformCommand for AdmitEndUser = "/admit" -> bool);
 
 /// An end-user's Stripe customer and subscription.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -343,10 +304,7 @@ pub struct GetEndUserBilling {
     pub user_id: UserId,
 }
 
-impl PlatformCommand for GetEndUserBilling {
-    const PATH: &'static str = "/user/billing";
-    type Reply = BillingView;
-}
+command!(PlatformCommand for GetEndUserBilling = "/user/billing" -> BillingView);
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -368,10 +326,7 @@ pub struct ApplyEndUserEvent {
     pub current_account: BillingAccount,
 }
 
-impl PlatformCommand for ApplyEndUserEvent {
-    const PATH: &'static str = "/user/event";
-    type Reply = EventOutcome;
-}
+command!(PlatformCommand for ApplyEndUserEvent = "/user/event" -> EventOutcome);
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -389,11 +344,8 @@ pub struct ApplyPlanEvent {
     pub change: PlanChange,
 }
 
-impl PlatformCommand for ApplyPlanEvent {
-    const PATH: &'static str = "/plan/event";
-    /// The platform afterwards (its Clerk copy is written from it).
-    type Reply = PlatformView;
-}
+// The reply: the platform afterwards (its Clerk copy is written from it).
+command!(PlatformCommand for ApplyPlanEvent = "/plan/event" -> PlatformView);
 
 // ---- The developer's object ----
 
@@ -404,10 +356,7 @@ pub struct ClaimPlatform {
     pub record: PlatformRecord,
 }
 
-impl Command for ClaimPlatform {
-    const PATH: &'static str = "/claim";
-    type Reply = Result<Claim, Refusal>;
-}
+command!(Command for ClaimPlatform = "/claim" -> Result<Claim, Refusal>);
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -420,10 +369,7 @@ pub enum Claim {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct OwnedPlatform;
 
-impl Command for OwnedPlatform {
-    const PATH: &'static str = "/owned";
-    type Reply = Option<PlatformId>;
-}
+command!(Command for OwnedPlatform = "/owned" -> Option<PlatformId>);
 
 // ---- The small objects ----
 
@@ -435,10 +381,7 @@ pub struct TakeFromLimit {
     pub window_ms: i64,
 }
 
-impl Command for TakeFromLimit {
-    const PATH: &'static str = "/limit";
-    type Reply = LimitReply;
-}
+command!(Command for TakeFromLimit = "/limit" -> LimitReply);
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct LimitReply {
@@ -455,10 +398,7 @@ pub struct IssueNonce {
     pub now: i64,
 }
 
-impl Command for IssueNonce {
-    const PATH: &'static str = "/issue";
-    type Reply = bool;
-}
+command!(Command for IssueNonce = "/issue" -> bool);
 
 /// Uses up a nonce: whether it was issued, unexpired and unclaimed.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -468,10 +408,7 @@ pub struct ClaimNonce {
     pub now: i64,
 }
 
-impl Command for ClaimNonce {
-    const PATH: &'static str = "/claim";
-    type Reply = bool;
-}
+command!(Command for ClaimNonce = "/claim" -> bool);
 
 #[cfg(test)]
 mod tests {
