@@ -16,6 +16,9 @@ bash scripts/setup.sh
 step "cargo fmt --check"
 cargo fmt --all --check
 
+step "structure: no source file over 700 lines, no import cycle in a crate"
+python3 scripts/structure.py
+
 step "cargo clippy -D warnings (native and wasm32)"
 cargo clippy --workspace --all-targets --quiet -- -D warnings
 cargo clippy -p dream-edge -p dream-api-worker -p dream-platform-auth -p dream-stripe-oauth -p dream-dashboard -p dream-bench-baseline --target wasm32-unknown-unknown --quiet -- -D warnings
