@@ -112,6 +112,27 @@ impl PlatformRecord {
         self.subscription.plan
     }
 
+    /// Makes `connection` the platform's connected account (a ready one puts it in
+    /// production). Returns the connection it replaced when that was another account,
+    /// whose index entry must go.
+    pub fn connect(&mut self, connection: Connection) -> Option<Connection> {
+        let hash = connection.account_hash.clone();
+        self.connection.replace(connection).filter(|old| old.account_hash != hash)
+    }
+
+    /// Forgets the connected account, back to preview: any account when `account_hash`
+    /// is `None` (the developer disconnects), or only that one (Stripe says that
+    /// account revoked us; a later connection to another account stays). Returns what it
+    /// removed.
+    pub fn disconnect(&mut self, account_hash: Option<&str>) -> Option<Connection> {
+        let matches = |c: &Connection| account_hash.is_none_or(|h| h == c.account_hash);
+        if self.connection.as_ref().is_some_and(matches) {
+            self.connection.take()
+        } else {
+            None
+        }
+    }
+
     pub fn tier_config(&self) -> TierConfig {
         TierConfig::from_stored(self.tiers.clone())
             .unwrap_or_else(TierConfig::default_for_new_platform)
@@ -338,6 +359,35 @@ mod tests {
     use crate::api_key::ApiKey;
     use crate::random::seeded;
     use serde_json::json;
+
+    fn connection(hash: &str, ready: bool) -> Connection {
+        Connection { sealed: "v1.sealed".into(), account_hash: hash.into(), ready }
+    }
+
+    #[test]
+    fn a_ready_connection_puts_the_platform_in_production_and_reports_the_account_it_replaced() {
+        let mut r = record();
+        assert_eq!(r.connect(connection("aaa", false)), None);
+        assert_eq!(r.mode(), Mode::Preview);
+        assert_eq!(r.connect(connection("aaa", true)), None, "the same account, now ready");
+        assert_eq!(r.mode(), Mode::Production);
+        let replaced = r.connect(connection("bbb", true));
+        assert_eq!(replaced.map(|c| c.account_hash), Some("aaa".to_string()));
+    }
+
+    #[test]
+    fn disconnecting_removes_any_account_or_only_the_one_named() {
+        let mut r = record();
+        r.connect(connection("bbb", true));
+        assert_eq!(r.disconnect(Some("aaa")), None, "another account revoked us: no change");
+        assert_eq!(r.mode(), Mode::Production);
+        let removed = r.disconnect(Some("bbb"));
+        assert_eq!(removed.map(|c| c.account_hash), Some("bbb".to_string()));
+        assert_eq!(r.mode(), Mode::Preview);
+        r.connect(connection("ccc", true));
+        assert!(r.disconnect(None).is_some());
+        assert_eq!(r.disconnect(None), None, "nothing left to remove");
+    }
 
     fn record() -> PlatformRecord {
         PlatformRecord::new(

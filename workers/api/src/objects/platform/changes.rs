@@ -113,13 +113,13 @@ impl Platform {
     pub(super) async fn connect_account(&self, command: Connect) -> Decided<Mode> {
         let Some(loaded) = self.loaded()? else { return Ok(Err(no_platform())) };
         let mut record = loaded.record.clone();
-        let previous = record.connection.replace(command.connection);
+        let hash = command.connection.account_hash.clone();
+        let replaced = record.connect(command.connection);
         let loaded = self.save(record)?;
         let record = &loaded.record;
         let store = Store::new(&self.env);
-        let hash = record.connection.as_ref().map(|c| c.account_hash.clone()).unwrap_or_default();
         after_change(async {
-            if let Some(old) = previous.filter(|old| old.account_hash != hash) {
+            if let Some(old) = replaced {
                 store.delete_connected_platform(&old.account_hash).await?;
             }
             store.put_connected_platform(&hash, &record.platform_id).await
@@ -133,14 +133,11 @@ impl Platform {
         command: Disconnect,
     ) -> Decided<Option<dream_core::platform::Connection>> {
         let Some(loaded) = self.loaded()? else { return Ok(Err(no_platform())) };
-        let matches = |c: &dream_core::platform::Connection| {
-            command.account_hash.as_ref().is_none_or(|h| *h == c.account_hash)
-        };
-        if !loaded.record.connection.as_ref().is_some_and(matches) {
+        let mut record = loaded.record.clone();
+        let removed = record.disconnect(command.account_hash.as_deref());
+        if removed.is_none() {
             return Ok(Ok(None));
         }
-        let mut record = loaded.record.clone();
-        let removed = record.connection.take();
         self.save(record)?;
         if let Some(removed) = &removed {
             let store = Store::new(&self.env);
