@@ -138,6 +138,29 @@ test('stripe-node raises its own error classes for the stand-in errors', async (
   await assert.rejects(wrongKey.products.create({ name: 'x' }), (e) => e instanceof Stripe.errors.StripeAuthenticationError);
 });
 
+test('stripe-node reads an unknown parameter and an injected 500 as its own error classes', async () => {
+  await assert.rejects(stripe.products.create({ name: 'Pro', descripton: 'misspelt' }), (e) => {
+    assert.ok(e instanceof Stripe.errors.StripeInvalidRequestError);
+    assert.equal(e.statusCode, 400);
+    assert.equal(e.param, 'descripton');
+    assert.equal(e.message, 'Received unknown parameter: descripton');
+    return true;
+  });
+  const fault = await fetch(`${STRIPE}/dev/faults`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ method: 'POST', path: '/v1/products', status: 500 }),
+  });
+  assert.equal(fault.status, 200);
+  await assert.rejects(stripe.products.create({ name: 'Pro' }), (e) => {
+    assert.ok(e instanceof Stripe.errors.StripeAPIError);
+    assert.equal(e.statusCode, 500);
+    return true;
+  });
+  const product = await stripe.products.create({ name: 'Pro' });
+  assert.match(product.id, /^prod_/);
+});
+
 test('stripe-node accepts the stand-in webhook signatures', async () => {
   for (let i = 0; i < 100 && delivered.length < 2; i++) await new Promise((r) => setTimeout(r, 50));
   assert.ok(delivered.length >= 2, 'the checkout above delivered its events');

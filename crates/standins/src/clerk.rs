@@ -9,6 +9,11 @@
 //!   adds a new signing key (the old one stays published, as during a real rotation).
 //! - `GET /dev/jwks-requests`: `{"count": N}`, how many requests `GET /v1/jwks` has had
 //!   since start (authorized or not), so tests can see how often a worker fetches keys.
+//!   A request answered by a fault does not reach the JWKS and is not counted.
+//! - `POST /dev/faults`, `DELETE /dev/faults`: the Backend API and the JWKS answer late
+//!   or fail on demand (see [`crate::faults`]), in Clerk's error shape.
+//! - With [`Clerk::rotating_after`], the signing key rotates by itself once, right after
+//!   the Nth session token is minted, so a whole test run sees a rotation in its midst.
 //!
 //! Backend API calls need `Authorization: Bearer <secret key>`.
 
@@ -30,7 +35,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use crate::StateFile;
+use crate::faults::Faults;
+use crate::{html_escape, StateFile};
 
 /// The secret key the stand-in accepts when `CLERK_SECRET_KEY` is not set.
 pub const DEV_SECRET_KEY: &str = "sk_test_dream_standin";
@@ -141,6 +147,10 @@ pub struct Clerk {
     state: StateFile,
     /// Requests to `/v1/jwks` since start (not kept in `--state`).
     jwks_requests: Arc<AtomicU64>,
+    /// Session tokens minted since start, and after how many the key rotates by itself.
+    minted: Arc<AtomicU64>,
+    rotate_after: Option<u64>,
+    faults: Faults,
 }
 
 impl Clerk {
@@ -170,6 +180,9 @@ impl Clerk {
             instance: Arc::new(Mutex::new(instance.unwrap_or_default())),
             state,
             jwks_requests: Arc::default(),
+            minted: Arc::default(),
+            rotate_after: None,
+            faults: Faults::new(fault_answer),
         };
         if !loaded {
             if let Err(e) = clerk.rotate_keys() {
@@ -192,8 +205,15 @@ impl Clerk {
         self.state.save(&saved);
     }
 
+    /// Rotates the signing key once, right after the `tokens`th session token is minted
+    /// (the tokens minted before keep verifying: the old key stays published).
+    pub fn rotating_after(mut self, tokens: u64) -> Self {
+        self.rotate_after = Some(tokens);
+        self
+    }
+
     pub fn router(&self) -> Router {
-        Router::new()
+        let app = Router::new()
             .route("/v1/jwks", get(jwks))
             .route("/v1/users", post(create_user))
             .route("/v1/users/{id}", get(get_user).delete(delete_user))
@@ -203,7 +223,8 @@ impl Clerk {
             .route("/dev/rotate-keys", post(dev_rotate_keys))
             .route("/dev/jwks-requests", get(dev_jwks_requests))
             .layer(axum::middleware::from_fn_with_state(self.clone(), save_after_changes))
-            .with_state(self.clone())
+            .with_state(self.clone());
+        self.faults.wrap(app)
     }
 
     fn instance(&self) -> MutexGuard<'_, Instance> {
@@ -251,8 +272,24 @@ impl Clerk {
         }
         let mut header = Header::new(Algorithm::RS256);
         header.kid = Some(key.kid.clone());
-        jsonwebtoken::encode(&header, &claims, &key.encoding)
-            .map_err(|e| ClerkError::internal(&e.to_string()))
+        let token = jsonwebtoken::encode(&header, &claims, &key.encoding)
+            .map_err(|e| ClerkError::internal(&e.to_string()))?;
+        drop(instance);
+        let minted = self.minted.fetch_add(1, Ordering::Relaxed) + 1;
+        if self.rotate_after == Some(minted) {
+            // Generating a key takes a moment: not on the caller's time.
+            let clerk = self.clone();
+            std::thread::spawn(move || match clerk.rotate_keys() {
+                Ok(kid) => {
+                    clerk.save();
+                    eprintln!(
+                        "Clerk stand-in: rotated the signing key after {minted} tokens: {kid}"
+                    );
+                }
+                Err(e) => eprintln!("Clerk stand-in: rotating the signing key: {e}"),
+            });
+        }
+        Ok(token)
     }
 
     fn authorize(&self, headers: &HeaderMap) -> Result<(), ClerkError> {
@@ -304,6 +341,16 @@ impl ClerkError {
             message: message.into(),
         }
     }
+}
+
+/// The answer of an injected fault, in Clerk's error shape.
+fn fault_answer(status: StatusCode) -> Response {
+    ClerkError {
+        status,
+        code: "internal_clerk_error",
+        message: format!("Clerk could not complete the request ({}).", status.as_u16()),
+    }
+    .into_response()
 }
 
 impl IntoResponse for ClerkError {
@@ -499,10 +546,6 @@ async fn dev_rotate_keys(State(clerk): State<Clerk>) -> Result<Json<Value>, Cler
 
 async fn dev_jwks_requests(State(clerk): State<Clerk>) -> Json<Value> {
     Json(json!({ "count": clerk.jwks_requests.load(Ordering::Relaxed) }))
-}
-
-fn html_escape(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
 }
 
 #[cfg(test)]

@@ -8,8 +8,13 @@
 //!   and signed webhook deliveries; and Stripe Connect: connected accounts and
 //!   `Stripe-Account` scoping, Account Links onboarding, and Connect OAuth
 //!   (`/oauth/authorize`, `/oauth/token`, `/oauth/deauthorize`) on the same port.
+//! - [`faults`]: both stand-ins fail on demand (`POST /dev/faults`: the next N requests
+//!   matching a method and path prefix answer late, or with a `5xx` in the service's
+//!   error shape; `DELETE /dev/faults` clears), so tests can see what the workers do
+//!   when Clerk or Stripe fails.
 
 pub mod clerk;
+pub mod faults;
 pub mod stripe;
 
 use serde::de::DeserializeOwned;
@@ -50,6 +55,15 @@ impl StateFile {
             eprintln!("saving state to {path:?}: {e}");
         }
     }
+}
+
+/// Text made safe to put in HTML, attribute values included.
+pub fn html_escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&#39;")
 }
 
 /// Refuses any address but loopback: the stand-ins mint tokens for anyone who asks.

@@ -4,6 +4,7 @@
 //! dream-standins [--clerk 127.0.0.1:8791] [--stripe 127.0.0.1:8792]
 //!                [--webhook URL]… [--price ID:CENTS]… [--state DIR]
 //!                [--client-id ID] [--deliver-twice] [--out-of-order]
+//!                [--rotate-keys-after-tokens N]
 //! ```
 //! With `--state DIR` the stand-ins keep their state in `DIR/clerk.json` and
 //! `DIR/stripe.json` between runs (otherwise only in memory).
@@ -24,7 +25,7 @@ async fn main() {
     }
 }
 
-const USAGE: &str = "usage: dream-standins [--clerk ADDR] [--stripe ADDR] [--webhook URL]... [--price ID:CENTS]... [--state DIR] [--client-id ID] [--deliver-twice] [--out-of-order]
+const USAGE: &str = "usage: dream-standins [--clerk ADDR] [--stripe ADDR] [--webhook URL]... [--price ID:CENTS]... [--state DIR] [--client-id ID] [--deliver-twice] [--out-of-order] [--rotate-keys-after-tokens N]
 
   --clerk ADDR        the Clerk stand-in's address (127.0.0.1:8791)
   --stripe ADDR       the Stripe stand-in's address (127.0.0.1:8792); it also serves
@@ -37,6 +38,12 @@ const USAGE: &str = "usage: dream-standins [--clerk ADDR] [--stripe ADDR] [--web
                       ca_dream_standin)
   --deliver-twice     deliver every Stripe event twice
   --out-of-order      deliver the events of one action newest first
+  --rotate-keys-after-tokens N
+                      rotate Clerk's signing key once, right after the Nth session token
+                      (the previous key stays published, so earlier tokens still verify)
+
+Both stand-ins fail on demand: POST /dev/faults {path, method?, status?, ms?, count?,
+contains?, seconds?}, DELETE /dev/faults (see the crate's documentation).
 
 Secrets: CLERK_SECRET_KEY, STRIPE_SECRET_KEY, STRIPE_WEBHOOK_SECRET (development defaults otherwise).";
 
@@ -45,38 +52,75 @@ fn parse_addr(flag: &str, value: Option<String>) -> Result<SocketAddr, String> {
     value.parse().map_err(|e| format!("{flag} {value}: {e}"))
 }
 
-async fn run() -> Result<(), String> {
-    let mut clerk_addr: SocketAddr = parse_addr("--clerk", Some("127.0.0.1:8791".into()))?;
-    let mut stripe_addr: SocketAddr = parse_addr("--stripe", Some("127.0.0.1:8792".into()))?;
-    let mut webhooks = Vec::new();
-    let mut delivery = Delivery::default();
-    let mut prices = Vec::new();
-    let mut state_dir: Option<std::path::PathBuf> = None;
-    let mut client_id: Option<String> = None;
-    let mut args = std::env::args().skip(1);
+/// The command line, parsed.
+struct Options {
+    clerk_addr: SocketAddr,
+    stripe_addr: SocketAddr,
+    webhooks: Vec<String>,
+    delivery: Delivery,
+    prices: Vec<(String, i64)>,
+    state_dir: Option<std::path::PathBuf>,
+    client_id: Option<String>,
+    rotate_after: Option<u64>,
+}
+
+/// The options, or `None` for `--help`.
+fn parse_options(mut args: impl Iterator<Item = String>) -> Result<Option<Options>, String> {
+    let mut o = Options {
+        clerk_addr: parse_addr("--clerk", Some("127.0.0.1:8791".into()))?,
+        stripe_addr: parse_addr("--stripe", Some("127.0.0.1:8792".into()))?,
+        webhooks: Vec::new(),
+        delivery: Delivery::default(),
+        prices: Vec::new(),
+        state_dir: None,
+        client_id: None,
+        rotate_after: None,
+    };
     while let Some(arg) = args.next() {
         match arg.as_str() {
-            "--clerk" => clerk_addr = parse_addr("--clerk", args.next())?,
-            "--stripe" => stripe_addr = parse_addr("--stripe", args.next())?,
-            "--webhook" => webhooks.push(args.next().ok_or("--webhook needs a URL")?),
+            "--clerk" => o.clerk_addr = parse_addr("--clerk", args.next())?,
+            "--stripe" => o.stripe_addr = parse_addr("--stripe", args.next())?,
+            "--webhook" => o.webhooks.push(args.next().ok_or("--webhook needs a URL")?),
             "--price" => {
                 let value = args.next().ok_or("--price needs ID:CENTS")?;
                 let (id, cents) =
                     value.split_once(':').ok_or(format!("--price {value}: expected ID:CENTS"))?;
                 let cents: i64 = cents.parse().map_err(|e| format!("--price {value}: {e}"))?;
-                prices.push((id.to_string(), cents));
+                o.prices.push((id.to_string(), cents));
             }
-            "--state" => state_dir = Some(args.next().ok_or("--state needs a directory")?.into()),
-            "--client-id" => client_id = Some(args.next().ok_or("--client-id needs an id")?),
-            "--deliver-twice" => delivery.twice = true,
-            "--out-of-order" => delivery.reversed = true,
-            "-h" | "--help" => {
-                println!("{USAGE}");
-                return Ok(());
+            "--state" => o.state_dir = Some(args.next().ok_or("--state needs a directory")?.into()),
+            "--client-id" => o.client_id = Some(args.next().ok_or("--client-id needs an id")?),
+            "--deliver-twice" => o.delivery.twice = true,
+            "--out-of-order" => o.delivery.reversed = true,
+            "--rotate-keys-after-tokens" => {
+                let value = args.next().ok_or("--rotate-keys-after-tokens needs a number")?;
+                let n = value.parse::<u64>().ok().filter(|n| *n > 0);
+                let n =
+                    n.ok_or(format!("--rotate-keys-after-tokens {value}: expected a number > 0"))?;
+                o.rotate_after = Some(n);
             }
+            "-h" | "--help" => return Ok(None),
             other => return Err(format!("unknown argument {other}\n{USAGE}")),
         }
     }
+    Ok(Some(o))
+}
+
+async fn run() -> Result<(), String> {
+    let Some(Options {
+        clerk_addr,
+        stripe_addr,
+        webhooks,
+        delivery,
+        prices,
+        state_dir,
+        client_id,
+        rotate_after,
+    }) = parse_options(std::env::args().skip(1))?
+    else {
+        println!("{USAGE}");
+        return Ok(());
+    };
     // Refuse before anything starts: a stand-in must never be reachable from outside.
     dream_standins::ensure_loopback(clerk_addr)?;
     dream_standins::ensure_loopback(stripe_addr)?;
@@ -87,11 +131,14 @@ async fn run() -> Result<(), String> {
         std::fs::create_dir_all(dir).map_err(|e| format!("--state {dir:?}: {e}"))?;
     }
     let state = |name: &str| StateFile::new(state_dir.as_ref().map(|d| d.join(name)));
-    let clerk = clerk::Clerk::with_state(
+    let mut clerk = clerk::Clerk::with_state(
         env_or("CLERK_SECRET_KEY", clerk::DEV_SECRET_KEY),
         format!("http://{clerk_addr}"),
         state("clerk.json"),
     );
+    if let Some(n) = rotate_after {
+        clerk = clerk.rotating_after(n);
+    }
     let stripe = Stripe::new(
         env_or("STRIPE_SECRET_KEY", stripe::DEV_SECRET_KEY),
         env_or("STRIPE_WEBHOOK_SECRET", stripe::DEV_WEBHOOK_SECRET),

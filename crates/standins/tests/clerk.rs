@@ -12,9 +12,13 @@ struct StandIn {
 
 impl StandIn {
     async fn start() -> Self {
+        Self::start_with(|clerk| clerk).await
+    }
+
+    async fn start_with(configure: impl FnOnce(Clerk) -> Clerk) -> Self {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("a port");
         let base = format!("http://{}", listener.local_addr().expect("addr"));
-        let app = Clerk::new(DEV_SECRET_KEY.into(), base.clone()).router();
+        let app = configure(Clerk::new(DEV_SECRET_KEY.into(), base.clone())).router();
         tokio::spawn(async move { axum::serve(listener, app).await });
         let http =
             Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("client");
@@ -261,4 +265,92 @@ fn the_binary_refuses_to_listen_beyond_loopback() {
 fn base64_url_decode(s: &str) -> Vec<u8> {
     use base64::Engine;
     base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(s).expect("base64url")
+}
+
+async fn fault(clerk: &StandIn, spec: Value) {
+    let resp = clerk
+        .http
+        .post(format!("{}/dev/faults", clerk.base))
+        .json(&spec)
+        .send()
+        .await
+        .expect("set");
+    assert_eq!(resp.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn a_fault_on_the_jwks_answers_in_clerks_error_shape_until_cleared() {
+    let clerk = StandIn::start().await;
+    fault(&clerk, json!({"method": "GET", "path": "/v1/jwks", "status": 503, "count": 5})).await;
+    let (status, body) = clerk.backend(reqwest::Method::GET, "/v1/jwks", None).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(body["errors"][0]["code"], "internal_clerk_error", "{body}");
+    assert!(body["errors"][0]["message"].as_str().is_some_and(|m| !m.is_empty()));
+    let user = clerk.create_user("faults@example.com").await;
+    assert!(!user.is_empty(), "other paths are not faulted");
+    let count: Value = clerk
+        .http
+        .get(format!("{}/dev/jwks-requests", clerk.base))
+        .send()
+        .await
+        .expect("count")
+        .json()
+        .await
+        .expect("JSON");
+    assert_eq!(count["count"], 0, "a faulted request never reached the JWKS");
+    let cleared = clerk.http.delete(format!("{}/dev/faults", clerk.base)).send().await.expect("ok");
+    assert_eq!(cleared.json::<Value>().await.expect("JSON")["cleared"], 1);
+    assert_eq!(clerk.jwks().await.keys.len(), 1);
+}
+
+#[tokio::test]
+async fn a_delaying_fault_holds_back_one_users_calls_only() {
+    let clerk = StandIn::start().await;
+    let slow = clerk.create_user("slow@example.com").await;
+    let quick = clerk.create_user("quick@example.com").await;
+    fault(&clerk, json!({"path": format!("/v1/users/{slow}"), "ms": 300, "count": 2})).await;
+    let started = std::time::Instant::now();
+    let (status, _) =
+        clerk.backend(reqwest::Method::GET, &format!("/v1/users/{quick}"), None).await;
+    assert_eq!(
+        (status, started.elapsed() < std::time::Duration::from_millis(300)),
+        (StatusCode::OK, true)
+    );
+    let started = std::time::Instant::now();
+    let (status, _) = clerk.backend(reqwest::Method::GET, &format!("/v1/users/{slow}"), None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(started.elapsed() >= std::time::Duration::from_millis(300));
+}
+
+#[tokio::test]
+async fn with_rotation_after_two_tokens_the_third_is_signed_by_a_new_key_and_the_first_still_verify(
+) {
+    let clerk = StandIn::start_with(|clerk| clerk.rotating_after(2)).await;
+    let user = clerk.create_user("rotating@example.com").await;
+    let (first, second) = (clerk.mint(&user).await, clerk.mint(&user).await);
+    let kid = |token: &str| -> Value {
+        serde_json::from_slice::<Value>(&base64_url_decode(
+            token.split('.').next().expect("header"),
+        ))
+        .expect("JSON header")["kid"]
+            .clone()
+    };
+    assert_eq!(kid(&first), kid(&second));
+    let mut keys = 1;
+    for _ in 0..200 {
+        keys = clerk.jwks().await.keys.len();
+        if keys == 2 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(keys, 2, "the key rotated after the second token");
+    let third = clerk.mint(&user).await;
+    assert_ne!(kid(&third), kid(&first));
+    let jwks = clerk.jwks().await;
+    for token in [&first, &second, &third] {
+        assert!(verify_session_token(token, &jwks, now(), &[]).is_ok());
+    }
+    clerk.mint(&user).await;
+    assert_eq!(clerk.jwks().await.keys.len(), 2, "it rotates once");
 }

@@ -1,192 +1,13 @@
-//! The Stripe stand-in over HTTP, with a webhook receiver that checks every signature
-//! with dream-core's verifier.
+//! The Stripe stand-in's API over HTTP: objects, hosted checkout and portal, events,
+//! idempotency, parameters it does not take, delays and faults.
 
-use axum::body::Bytes;
-use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
-use axum::routing::post;
-use dream_core::stripe::{verify, WebhookSecret};
-use dream_core::stripe_form;
-use dream_standins::stripe::{Delivery, Stripe, DEV_CLIENT_ID, DEV_SECRET_KEY, DEV_WEBHOOK_SECRET};
+mod common;
+
+use axum::http::StatusCode;
+use common::*;
+use dream_standins::stripe::Delivery;
 use serde_json::{json, Value};
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
-
-/// Events received, in arrival order; the first `fail_first` deliveries get a 500.
-#[derive(Clone, Default)]
-struct Receiver {
-    events: Arc<Mutex<Vec<Value>>>,
-    fail_first: Arc<Mutex<usize>>,
-}
-
-async fn receive(State(r): State<Receiver>, headers: HeaderMap, body: Bytes) -> StatusCode {
-    {
-        let mut fail = r.fail_first.lock().expect("lock");
-        if *fail > 0 {
-            *fail -= 1;
-            return StatusCode::INTERNAL_SERVER_ERROR;
-        }
-    }
-    let signature = headers["stripe-signature"].to_str().expect("ascii");
-    let now =
-        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("time").as_secs()
-            as i64;
-    if verify(&WebhookSecret::new(DEV_WEBHOOK_SECRET), signature, &body, now).is_err() {
-        return StatusCode::BAD_REQUEST;
-    }
-    r.events.lock().expect("lock").push(serde_json::from_slice(&body).expect("JSON event"));
-    StatusCode::OK
-}
-
-struct Setup {
-    base: String,
-    http: reqwest::Client,
-    received: Receiver,
-}
-
-async fn listen(app: axum::Router) -> String {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("a port");
-    let base = format!("http://{}", listener.local_addr().expect("addr"));
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    base
-}
-
-impl Setup {
-    async fn start(delivery: Delivery, fail_first: usize) -> Self {
-        let received =
-            Receiver { fail_first: Arc::new(Mutex::new(fail_first)), ..Receiver::default() };
-        let hook =
-            listen(axum::Router::new().route("/hook", post(receive)).with_state(received.clone()))
-                .await;
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("a port");
-        let base = format!("http://{}", listener.local_addr().expect("addr"));
-        let stripe = Stripe::new(
-            DEV_SECRET_KEY.into(),
-            DEV_WEBHOOK_SECRET.into(),
-            vec![format!("{hook}/hook")],
-            base.clone(),
-            delivery,
-        );
-        let app = stripe.router();
-        tokio::spawn(async move { axum::serve(listener, app).await });
-        let http = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .expect("client");
-        Self { base, http, received }
-    }
-
-    async fn post(
-        &self,
-        path: &str,
-        params: Value,
-        idempotency_key: Option<&str>,
-    ) -> (StatusCode, Value, HeaderMap) {
-        self.post_as(None, path, params, idempotency_key).await
-    }
-
-    /// A `/v1` POST as the platform (`None`) or with `Stripe-Account: account`.
-    async fn post_as(
-        &self,
-        account: Option<&str>,
-        path: &str,
-        params: Value,
-        idempotency_key: Option<&str>,
-    ) -> (StatusCode, Value, HeaderMap) {
-        let mut req = self
-            .http
-            .post(format!("{}{path}", self.base))
-            .bearer_auth(DEV_SECRET_KEY)
-            .header("Content-Type", "application/x-www-form-urlencoded")
-            .body(stripe_form::encode(&params));
-        if let Some(key) = idempotency_key {
-            req = req.header("Idempotency-Key", key);
-        }
-        if let Some(account) = account {
-            req = req.header("Stripe-Account", account);
-        }
-        let resp = req.send().await.expect("answer");
-        let (status, headers) = (resp.status(), resp.headers().clone());
-        (status, resp.json().await.expect("JSON"), headers)
-    }
-
-    /// A `/v1` GET as the platform (`None`) or with `Stripe-Account: account`.
-    async fn get_as(&self, account: Option<&str>, path: &str) -> (StatusCode, Value) {
-        let mut req = self.http.get(format!("{}{path}", self.base)).bearer_auth(DEV_SECRET_KEY);
-        if let Some(account) = account {
-            req = req.header("Stripe-Account", account);
-        }
-        let resp = req.send().await.expect("answer");
-        (resp.status(), resp.json().await.expect("JSON"))
-    }
-
-    async fn price(&self, cents: u32) -> String {
-        self.price_as(None, cents).await
-    }
-
-    async fn price_as(&self, account: Option<&str>, cents: u32) -> String {
-        let (_, product, _) =
-            self.post_as(account, "/v1/products", json!({"name": "Pro"}), None).await;
-        let (status, price, _) = self
-            .post_as(
-                account,
-                "/v1/prices",
-                json!({"product": product["id"], "unit_amount": cents, "currency": "usd", "recurring": {"interval": "month"}}),
-                None,
-            )
-            .await;
-        assert_eq!(status, StatusCode::OK, "{price}");
-        price["id"].as_str().expect("id").to_string()
-    }
-
-    async fn checkout(&self, price: &str) -> Value {
-        self.checkout_as(None, price).await
-    }
-
-    async fn checkout_as(&self, account: Option<&str>, price: &str) -> Value {
-        let (status, session, _) = self
-            .post_as(
-                account,
-                "/v1/checkout/sessions",
-                json!({
-                    "mode": "subscription",
-                    "line_items": [{"price": price, "quantity": 1}],
-                    "success_url": "http://127.0.0.1:8790/done?session={CHECKOUT_SESSION_ID}",
-                    "cancel_url": "http://127.0.0.1:8790/cancelled",
-                    "client_reference_id": "user_1",
-                    "subscription_data": {"metadata": {"reference": "user_1"}},
-                }),
-                None,
-            )
-            .await;
-        assert_eq!(status, StatusCode::OK, "{session}");
-        session
-    }
-
-    async fn pay(&self, session: &Value) -> String {
-        let url = session["url"].as_str().expect("url");
-        let page = self.http.get(url).send().await.expect("page").text().await.expect("html");
-        assert!(page.contains("Pay") && page.contains("$9.00"), "{page}");
-        let resp = self.http.post(url).send().await.expect("pay");
-        assert_eq!(resp.status(), StatusCode::SEE_OTHER);
-        resp.headers()["location"].to_str().expect("ascii").to_string()
-    }
-
-    async fn wait_for_events(&self, n: usize) -> Vec<Value> {
-        for _ in 0..100 {
-            let events = self.received.events.lock().expect("lock").clone();
-            if events.len() >= n {
-                return events;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        panic!("expected {n} events, got {:?}", self.received.events.lock().expect("lock"));
-    }
-}
-
-fn kinds(events: &[Value]) -> Vec<&str> {
-    events.iter().map(|e| e["type"].as_str().expect("type")).collect()
-}
 
 #[tokio::test]
 async fn paying_a_checkout_creates_a_subscription_and_delivers_signed_events_in_order() {
@@ -240,13 +61,8 @@ async fn cancelling_in_the_billing_portal_cancels_the_subscription_and_says_so()
         .await
         .expect("html");
     assert!(page.contains(&subscription) && page.contains("Cancel"));
-    let resp = s
-        .http
-        .post(format!("{}/cancel/{subscription}", portal["url"].as_str().expect("url")))
-        .send()
-        .await
-        .expect("cancel");
-    assert_eq!(resp.headers()["location"], "http://127.0.0.1:8790/settings");
+    let back = s.cancel_in_portal(&portal, &subscription).await;
+    assert_eq!(back, "http://127.0.0.1:8790/settings");
     let events = s.wait_for_events(3).await;
     assert_eq!(events[2]["type"], "customer.subscription.deleted");
     assert_eq!(events[2]["data"]["object"]["status"], "canceled");
@@ -337,567 +153,194 @@ async fn a_failed_delivery_is_retried() {
     assert_eq!(kinds(&events), ["customer.subscription.created", "checkout.session.completed"]);
 }
 
-// Stripe Connect: connected accounts, `Stripe-Account`, onboarding links and OAuth.
+// Parameters: what each endpoint takes, and Stripe's refusal of anything else.
 
-const REDIRECT: &str = "http://127.0.0.1:8790/connect/callback";
-
-impl Setup {
-    /// A new connected account, made by the platform through `POST /v1/accounts`.
-    async fn connected_account(&self) -> String {
-        let (status, account, _) = self
-            .post(
-                "/v1/accounts",
-                json!({"email": "dev@example.com", "metadata": {"platformId": "plt_1"}}),
-                None,
-            )
-            .await;
-        assert_eq!(status, StatusCode::OK, "{account}");
-        account["id"].as_str().expect("id").to_string()
-    }
-
-    /// A form POST to a Connect endpoint, with `bearer` in `Authorization` if given.
-    async fn connect_post(
-        &self,
-        path: &str,
-        form: Value,
-        bearer: Option<&str>,
-    ) -> reqwest::Response {
-        let mut req = self
-            .http
-            .post(format!("{}{path}", self.base))
-            .header("Content-Type", "application/x-www-form-urlencoded")
-            .body(stripe_form::encode(&form));
-        if let Some(key) = bearer {
-            req = req.bearer_auth(key);
-        }
-        req.send().await.expect("answer")
-    }
-
-    /// The authorization request's parameters, as a platform would send them.
-    fn authorize_params(state: &str) -> Value {
+fn assert_unknown(status: StatusCode, body: &Value, param: &str) {
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert_eq!(
+        body["error"],
         json!({
-            "response_type": "code",
-            "client_id": DEV_CLIENT_ID,
-            "scope": "read_write",
-            "state": state,
-            "redirect_uri": REDIRECT,
+            "type": "invalid_request_error",
+            "message": format!("Received unknown parameter: {param}"),
+            "param": param,
         })
-    }
-
-    /// Opens the approval page, then answers it with `decision`: where it redirects.
-    async fn authorize(&self, state: &str, decision: &str) -> reqwest::Url {
-        let page = self
-            .http
-            .get(format!("{}/oauth/authorize", self.base))
-            .query(&Self::authorize_params(state))
-            .send()
-            .await
-            .expect("page");
-        assert_eq!(page.status(), StatusCode::OK);
-        let html = page.text().await.expect("html");
-        assert!(html.contains(DEV_CLIENT_ID), "the page names the client: {html}");
-        assert!(html.contains(r#"action="/oauth/authorize""#), "{html}");
-        assert!(html.contains(r#"name="decision" value="approve""#), "{html}");
-        assert!(html.contains(r#"name="decision" value="deny""#), "{html}");
-        assert!(html.contains(&format!(r#"name="state" value="{state}""#)), "{html}");
-        let mut form = Self::authorize_params(state);
-        form["decision"] = json!(decision);
-        let resp = self.connect_post("/oauth/authorize", form, None).await;
-        assert_eq!(resp.status(), StatusCode::FOUND);
-        reqwest::Url::parse(resp.headers()["location"].to_str().expect("ascii")).expect("a URL")
-    }
-
-    /// Approves, exchanges the code: the token answer.
-    async fn oauth_connect(&self) -> Value {
-        let callback = self.authorize("st_1", "approve").await;
-        let code = query(&callback, "code").expect("a code");
-        let resp = self
-            .connect_post(
-                "/oauth/token",
-                json!({"grant_type": "authorization_code", "code": code}),
-                Some(DEV_SECRET_KEY),
-            )
-            .await;
-        assert_eq!(resp.status(), StatusCode::OK);
-        resp.json().await.expect("JSON")
-    }
-
-    async fn dev_connect(&self) -> Value {
-        self.http
-            .get(format!("{}/dev/connect", self.base))
-            .send()
-            .await
-            .expect("answer")
-            .json()
-            .await
-            .expect("JSON")
-    }
-}
-
-fn query(url: &reqwest::Url, name: &str) -> Option<String> {
-    url.query_pairs().find(|(k, _)| k == name).map(|(_, v)| v.into_owned())
-}
-
-#[tokio::test]
-async fn objects_created_under_a_connected_account_are_invisible_without_it_and_the_reverse() {
-    let s = Setup::start(Delivery::default(), 0).await;
-    let acct = s.connected_account().await;
-    let theirs = s.price_as(Some(&acct), 900).await;
-    let ours = s.price(900).await;
-
-    let (status, price) = s.get_as(Some(&acct), &format!("/v1/prices/{theirs}")).await;
-    assert_eq!(status, StatusCode::OK, "{price}");
-    let product = price["product"].as_str().expect("product").to_string();
-    for path in [format!("/v1/prices/{theirs}"), format!("/v1/products/{product}")] {
-        let (status, body) = s.get_as(None, &path).await;
-        assert_eq!(status, StatusCode::NOT_FOUND, "{path}: {body}");
-        assert_eq!(body["error"]["code"], "resource_missing");
-    }
-    let (status, body) = s.get_as(Some(&acct), &format!("/v1/prices/{ours}")).await;
-    assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
-    assert_eq!(body["error"]["code"], "resource_missing");
-
-    // Using another account's price is the same as naming one that does not exist.
-    let params = json!({"mode": "subscription", "success_url": "http://x", "line_items": [{"price": theirs}]});
-    let (status, body, _) = s.post("/v1/checkout/sessions", params, None).await;
-    assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
-    let session = s.checkout_as(Some(&acct), &theirs).await;
-    let path = format!("/v1/checkout/sessions/{}", session["id"].as_str().expect("id"));
-    assert_eq!(s.get_as(Some(&acct), &path).await.0, StatusCode::OK);
-    assert_eq!(s.get_as(None, &path).await.0, StatusCode::NOT_FOUND);
-    let other = s.connected_account().await;
-    assert_eq!(s.get_as(Some(&other), &path).await.0, StatusCode::NOT_FOUND);
-}
-
-#[tokio::test]
-async fn an_unknown_stripe_account_gets_403_account_invalid() {
-    let s = Setup::start(Delivery::default(), 0).await;
-    for account in ["acct_nope", ""] {
-        let (status, body, _) =
-            s.post_as(Some(account), "/v1/products", json!({"name": "Pro"}), None).await;
-        assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
-        assert_eq!(body["error"]["type"], "invalid_request_error");
-        assert_eq!(body["error"]["code"], "account_invalid");
-        let message = body["error"]["message"].as_str().expect("message");
-        assert!(
-            message.contains(&format!("does not have access to account '{account}'")),
-            "{message}"
-        );
-    }
-    let (status, body) = s.get_as(Some("acct_nope"), "/v1/prices/price_x").await;
-    assert_eq!(
-        (status, &body["error"]["code"]),
-        (StatusCode::FORBIDDEN, &json!("account_invalid"))
     );
 }
 
 #[tokio::test]
-async fn the_same_idempotency_key_under_two_accounts_is_two_requests() {
+async fn a_misspelt_parameter_is_refused_by_name_and_creates_nothing() {
     let s = Setup::start(Delivery::default(), 0).await;
-    let acct = s.connected_account().await;
-    let (_, ours, _) = s.post("/v1/products", json!({"name": "Pro"}), Some("key-1")).await;
-    let (_, theirs, headers) =
-        s.post_as(Some(&acct), "/v1/products", json!({"name": "Pro"}), Some("key-1")).await;
+    let price = s.price(900).await;
+    let checkout = |line_item: Value| json!({"mode": "subscription", "success_url": "http://x", "line_items": [line_item]});
+    let (status, body, _) =
+        s.post("/v1/checkout/sessions", checkout(json!({"prise": price})), Some("k-typo")).await;
+    assert_unknown(status, &body, "line_items[0][prise]");
+    let mut misspelt = checkout(json!({"price": price}));
+    misspelt["subscription_data"] = json!({"metdata": {"userId": "u1"}});
+    let (status, body, _) = s.post("/v1/checkout/sessions", misspelt, None).await;
+    assert_unknown(status, &body, "subscription_data[metdata]");
+    let (status, body, _) =
+        s.post("/v1/products", json!({"name": "Pro", "descripton": "x"}), None).await;
+    assert_unknown(status, &body, "descripton");
+
+    // A refused request is not an idempotent answer: the key still creates, once.
+    let (status, session, headers) =
+        s.post("/v1/checkout/sessions", checkout(json!({"price": price})), Some("k-typo")).await;
+    assert_eq!(status, StatusCode::OK, "{session}");
     assert!(headers.get("idempotent-replayed").is_none());
-    assert_ne!(ours["id"], theirs["id"]);
-    let (_, again, headers) =
-        s.post_as(Some(&acct), "/v1/products", json!({"name": "Pro"}), Some("key-1")).await;
-    assert_eq!(headers["idempotent-replayed"], "true");
-    assert_eq!(again, theirs);
 }
 
 #[tokio::test]
-async fn a_checkout_paid_on_a_connected_account_delivers_events_naming_the_account() {
+async fn a_retrieval_takes_expand_but_no_other_parameter() {
     let s = Setup::start(Delivery::default(), 0).await;
-    let acct = s.connected_account().await;
-    let price = s.price_as(Some(&acct), 900).await;
-    let session = s.checkout_as(Some(&acct), &price).await;
-    s.pay(&session).await;
-    let events = s.wait_for_events(2).await;
-    assert_eq!(kinds(&events), ["customer.subscription.created", "checkout.session.completed"]);
-    assert!(events.iter().all(|e| e["account"] == acct.as_str()), "{events:?}");
-
-    // What the Pay page made belongs to the account too.
-    let subscription = events[0]["data"]["object"]["id"].as_str().expect("id").to_string();
-    let customer = events[0]["data"]["object"]["customer"].clone();
-    let path = format!("/v1/subscriptions/{subscription}");
-    assert_eq!(s.get_as(Some(&acct), &path).await.0, StatusCode::OK);
-    assert_eq!(s.get_as(None, &path).await.0, StatusCode::NOT_FOUND);
-    let (status, _, _) = s.post(&path, json!({"cancel_at_period_end": "true"}), None).await;
-    assert_eq!(status, StatusCode::NOT_FOUND);
-    let resp = s
-        .http
-        .delete(format!("{}{path}", s.base))
-        .bearer_auth(DEV_SECRET_KEY)
-        .send()
-        .await
-        .expect("answer");
-    assert_eq!(resp.status(), StatusCode::NOT_FOUND);
-    let portal = json!({"customer": customer, "return_url": "http://127.0.0.1:8790/settings"});
-    let (status, _, _) = s.post("/v1/billing_portal/sessions", portal.clone(), None).await;
-    assert_eq!(status, StatusCode::NOT_FOUND, "the platform cannot open the account's portal");
-
-    let (status, portal, _) =
-        s.post_as(Some(&acct), "/v1/billing_portal/sessions", portal, None).await;
-    assert_eq!(status, StatusCode::OK, "{portal}");
-    let resp = s
-        .http
-        .post(format!("{}/cancel/{subscription}", portal["url"].as_str().expect("url")))
-        .send()
-        .await
-        .expect("cancel");
-    assert_eq!(resp.headers()["location"], "http://127.0.0.1:8790/settings");
-    let events = s.wait_for_events(3).await;
-    assert_eq!(events[2]["type"], "customer.subscription.deleted");
-    assert_eq!(events[2]["account"], acct.as_str());
-    let (status, cancelled) = s.get_as(Some(&acct), &path).await;
-    assert_eq!((status, &cancelled["status"]), (StatusCode::OK, &json!("canceled")));
+    let price = s.price(900).await;
+    let (status, _) = s.get_as(None, &format!("/v1/prices/{price}?expand[]=product")).await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, body) = s.get_as(None, &format!("/v1/prices/{price}?limit=3")).await;
+    assert_unknown(status, &body, "limit");
 }
 
 #[tokio::test]
-async fn accounts_are_created_unable_to_charge_and_read_back() {
+async fn every_parameter_the_workers_send_is_taken() {
+    use dream_core::billing::{plan_prices, BillingAccount, CheckoutRequest, PricedTiers};
+    use dream_core::ids::{PlatformId, UserId};
+    use dream_core::tier::TierConfig;
+
     let s = Setup::start(Delivery::default(), 0).await;
-    let acct = s.connected_account().await;
-    assert!(acct.starts_with("acct_"));
-    let (status, account) = s.get_as(None, &format!("/v1/accounts/{acct}")).await;
+    let platform = PlatformId::parse("plt_0123456789ab").expect("id");
+    let tiers = TierConfig::from_request(&[
+        json!({"id": "free", "name": "Free", "priceCents": 0, "limit": 10}),
+        json!({"id": "pro", "name": "Pro", "priceCents": 900, "limit": 1000}),
+    ])
+    .expect("tiers");
+    let previous = PricedTiers { config: TierConfig::default_for_new_platform(), account: None };
+    let (_, to_create) = plan_prices(&platform, &previous, &tiers, &BillingAccount::Ours);
+    let item = to_create.first().expect("a paid tier to price");
+    let (status, product, _) =
+        s.post("/v1/products", item.product.clone(), Some(&item.product_key)).await;
+    assert_eq!(status, StatusCode::OK, "{product}");
+    let mut price = item.price.clone();
+    price["product"] = product["id"].clone();
+    let (status, price, _) = s.post("/v1/prices", price, Some(&item.price_key)).await;
+    assert_eq!(status, StatusCode::OK, "{price}");
+    let price_id = price["id"].as_str().expect("id");
+
+    let user = UserId::parse("user_1").expect("id");
+    let tier = tiers.find("pro").expect("pro");
+    let end_user = CheckoutRequest {
+        platform: &platform,
+        user: &user,
+        tier,
+        price_id,
+        success_url: "http://127.0.0.1:8790/paid",
+        cancel_url: "http://127.0.0.1:8790/",
+        email: Some("end@example.com"),
+        customer: None,
+    };
+    let plan = dream_core::platform::plan_checkout_params(
+        &platform,
+        price_id,
+        "http://127.0.0.1:8790/dashboard",
+        "http://127.0.0.1:8790/dashboard",
+        Some("dev@example.com"),
+    );
+    for params in [end_user.params(), plan] {
+        let (status, body, _) = s.post("/v1/checkout/sessions", params, Some("k")).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+    }
+    let onboarding = json!({"type": "standard", "email": "dev@example.com",
+        "metadata": {"platformId": platform.as_str()}});
+    let (status, account, _) = s.post("/v1/accounts", onboarding, Some("onboarding:plt")).await;
     assert_eq!(status, StatusCode::OK, "{account}");
-    assert_eq!(account["object"], "account");
-    assert_eq!(account["type"], "standard");
-    assert_eq!(account["country"], "US");
-    assert_eq!(account["email"], "dev@example.com");
-    assert_eq!(account["metadata"]["platformId"], "plt_1");
-    for flag in ["charges_enabled", "details_submitted", "payouts_enabled"] {
-        assert_eq!(account[flag], false, "{flag}");
-    }
-    let (status, _, _) = s.post("/v1/accounts", json!({"type": "other"}), None).await;
-    assert_eq!(status, StatusCode::BAD_REQUEST);
-    let (status, _) = s.get_as(None, "/v1/accounts/acct_nope").await;
-    assert_eq!(status, StatusCode::NOT_FOUND);
+    let link = json!({"account": account["id"], "refresh_url": "http://r", "return_url": "http://t",
+        "type": "account_onboarding"});
+    let (status, body, _) = s.post("/v1/account_links", link, None).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
 }
 
-#[tokio::test]
-async fn account_link_onboarding_enables_charges_and_redirects_to_return_url() {
-    let s = Setup::start(Delivery::default(), 0).await;
-    let acct = s.connected_account().await;
-    let (status, link, _) = s
-        .post(
-            "/v1/account_links",
-            json!({"account": acct, "refresh_url": "http://127.0.0.1:8790/refresh", "return_url": "http://127.0.0.1:8790/return", "type": "account_onboarding"}),
-            None,
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK, "{link}");
-    assert_eq!(link["object"], "account_link");
-    assert_eq!(
-        link["expires_at"].as_i64().expect("expires_at")
-            - link["created"].as_i64().expect("created"),
-        300
-    );
-    let url = link["url"].as_str().expect("url");
-    assert!(url.starts_with(&format!("{}/connect/onboard/", s.base)), "{url}");
+// Faults on demand.
 
-    let page = s.http.get(url).send().await.expect("page").text().await.expect("html");
-    assert!(
-        page.contains("Complete onboarding") && page.contains(r#"<form method="post""#),
-        "{page}"
-    );
-    let resp = s.http.post(url).send().await.expect("onboard");
-    assert_eq!(resp.status(), StatusCode::SEE_OTHER);
-    assert_eq!(resp.headers()["location"], "http://127.0.0.1:8790/return");
-
-    let (_, account) = s.get_as(None, &format!("/v1/accounts/{acct}")).await;
-    for flag in ["charges_enabled", "details_submitted", "payouts_enabled"] {
-        assert_eq!(account[flag], true, "{flag}");
-    }
-    let events = s.wait_for_events(1).await;
-    assert_eq!(kinds(&events), ["account.updated"]);
-    assert_eq!(events[0]["account"], acct.as_str());
-    assert_eq!(events[0]["data"]["object"]["charges_enabled"], true);
-
-    // A link is used once: opening it again leads to refresh_url.
-    let again = s.http.get(url).send().await.expect("page");
-    assert_eq!(again.headers()["location"], "http://127.0.0.1:8790/refresh");
-    let unknown =
-        s.http.get(format!("{}/connect/onboard/nope", s.base)).send().await.expect("page");
-    assert_eq!(unknown.status(), StatusCode::NOT_FOUND);
-}
-
-#[tokio::test]
-async fn an_account_link_needs_account_onboarding_and_an_account_of_the_platform() {
-    let s = Setup::start(Delivery::default(), 0).await;
-    let acct = s.connected_account().await;
-    let link = |account: &str, kind: &str| json!({"account": account, "refresh_url": "http://r", "return_url": "http://t", "type": kind});
-    let (status, body, _) = s.post("/v1/account_links", link(&acct, "account_update"), None).await;
-    assert_eq!((status, &body["error"]["param"]), (StatusCode::BAD_REQUEST, &json!("type")));
-    let (status, body, _) =
-        s.post("/v1/account_links", link("acct_nope", "account_onboarding"), None).await;
-    assert_eq!(
-        (status, &body["error"]["code"]),
-        (StatusCode::NOT_FOUND, &json!("resource_missing"))
-    );
-    let (status, body, _) = s.post("/v1/account_links", json!({"account": acct}), None).await;
-    assert_eq!(
-        (status, &body["error"]["code"]),
-        (StatusCode::BAD_REQUEST, &json!("parameter_missing"))
-    );
-}
-
-#[tokio::test]
-async fn oauth_approval_gives_a_code_the_token_endpoint_exchanges_once() {
-    let s = Setup::start(Delivery::default(), 0).await;
-    let callback = s.authorize("st_a/b+c=", "approve").await;
-    assert_eq!(format!("{}{}", callback.origin().ascii_serialization(), callback.path()), REDIRECT);
-    assert_eq!(
-        query(&callback, "state").as_deref(),
-        Some("st_a/b+c="),
-        "the state comes back intact"
-    );
-    assert_eq!(query(&callback, "scope").as_deref(), Some("read_write"));
-    let code = query(&callback, "code").expect("a code");
-    assert!(code.starts_with("ac_"), "{code}");
-
-    let exchange =
-        json!({"grant_type": "authorization_code", "code": code, "client_secret": DEV_SECRET_KEY});
-    let resp = s.connect_post("/oauth/token", exchange.clone(), None).await;
+async fn fault(s: &Setup, spec: Value) -> Value {
+    let resp = s.http.post(format!("{}/dev/faults", s.base)).json(&spec).send().await.expect("set");
     assert_eq!(resp.status(), StatusCode::OK);
-    let token: Value = resp.json().await.expect("JSON");
-    let access = token["access_token"].as_str().expect("access_token");
-    let random = access.strip_prefix("sk_test_").expect("a secret key");
-    assert!(random.len() >= 24 && random.chars().all(|c| c.is_ascii_alphanumeric()), "{access}");
-    assert!(token["refresh_token"].as_str().expect("refresh").starts_with("rt_"));
-    assert!(token["stripe_publishable_key"].as_str().expect("pk").starts_with("pk_test_"));
-    assert_eq!(token["token_type"], "bearer");
-    assert_eq!(token["scope"], "read_write");
-    assert_eq!(token["livemode"], false);
-    let acct = token["stripe_user_id"].as_str().expect("stripe_user_id");
+    resp.json().await.expect("JSON")
+}
 
-    let (status, account) = s.get_as(None, &format!("/v1/accounts/{acct}")).await;
-    assert_eq!(status, StatusCode::OK);
-    assert_eq!(
-        (account["type"].clone(), account["charges_enabled"].clone()),
-        (json!("standard"), json!(true))
-    );
-    assert_eq!(account["details_submitted"], true);
-    let events = s.wait_for_events(1).await;
-    assert_eq!(kinds(&events), ["account.application.authorized"]);
-    assert_eq!(events[0]["account"], acct);
-
-    let resp = s.connect_post("/oauth/token", exchange, None).await;
-    assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
-    let body: Value = resp.json().await.expect("JSON");
-    assert_eq!(body["error"], "invalid_grant");
-    assert!(body["error_description"].as_str().expect("description").contains(&code), "{body}");
-    assert!(body.get("error").is_some_and(Value::is_string), "OAuth's shape, not the API's");
-
-    // The access token is a key acting as the account.
-    let (_, product, _) =
-        s.post_as(Some(acct), "/v1/products", json!({"name": "Theirs"}), None).await;
-    let resp = s
+#[tokio::test]
+async fn a_fault_fails_the_next_matching_requests_in_stripes_shape_and_records_nothing() {
+    let s = Setup::start(Delivery::default(), 0).await;
+    let set =
+        fault(&s, json!({"method": "POST", "path": "/v1/products", "status": 500, "count": 2}))
+            .await;
+    assert_eq!((&set["remaining"], &set["hits"]), (&json!(2), &json!(0)));
+    for _ in 0..2 {
+        let (status, body, _) = s.post("/v1/products", json!({"name": "Pro"}), Some("k1")).await;
+        assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(body["error"]["type"], "api_error", "{body}");
+        assert!(body["error"]["message"].as_str().is_some_and(|m| !m.is_empty()));
+    }
+    let (status, product, headers) =
+        s.post("/v1/products", json!({"name": "Pro"}), Some("k1")).await;
+    assert_eq!(status, StatusCode::OK, "the fault was used up: {product}");
+    assert!(headers.get("idempotent-replayed").is_none(), "the failures were not recorded");
+    let listed: Value = s
         .http
-        .get(format!("{}/v1/products/{}", s.base, product["id"].as_str().expect("id")))
-        .bearer_auth(access)
+        .get(format!("{}/dev/faults", s.base))
         .send()
         .await
-        .expect("answer");
-    assert_eq!(resp.status(), StatusCode::OK);
-}
-
-#[tokio::test]
-async fn the_token_endpoint_refuses_unknown_codes_bad_secrets_and_other_grants_in_oauths_shape() {
-    let s = Setup::start(Delivery::default(), 0).await;
-    let cases = [
-        (
-            json!({"grant_type": "authorization_code", "code": "ac_nope"}),
-            Some(DEV_SECRET_KEY),
-            400,
-            "invalid_grant",
-        ),
-        (
-            json!({"grant_type": "refresh_token", "code": "ac_nope"}),
-            Some(DEV_SECRET_KEY),
-            400,
-            "unsupported_grant_type",
-        ),
-        (
-            json!({"grant_type": "authorization_code", "code": "ac_nope"}),
-            Some("sk_test_wrong"),
-            401,
-            "invalid_client",
-        ),
-        (
-            json!({"grant_type": "authorization_code", "code": "ac_nope", "client_secret": "sk_test_wrong"}),
-            None,
-            401,
-            "invalid_client",
-        ),
-        (
-            json!({"grant_type": "authorization_code", "code": "ac_nope"}),
-            None,
-            401,
-            "invalid_client",
-        ),
-    ];
-    for (form, bearer, status, error) in cases {
-        let resp = s.connect_post("/oauth/token", form.clone(), bearer).await;
-        assert_eq!(resp.status().as_u16(), status, "{form}");
-        let body: Value = resp.json().await.expect("JSON");
-        assert_eq!(body["error"], error, "{form}: {body}");
-        assert!(body["error_description"].is_string(), "{body}");
-    }
-    let resp = s
-        .connect_post(
-            "/oauth/token",
-            json!({"grant_type": "authorization_code", "code": "ac_nope"}),
-            Some(DEV_SECRET_KEY),
-        )
-        .await;
-    let body: Value = resp.json().await.expect("JSON");
-    assert_eq!(body["error_description"], "Authorization code does not exist: ac_nope");
-}
-
-#[tokio::test]
-async fn denying_oauth_redirects_with_access_denied_and_the_state() {
-    let s = Setup::start(Delivery::default(), 0).await;
-    let callback = s.authorize("st_denied", "deny").await;
-    assert_eq!(query(&callback, "error").as_deref(), Some("access_denied"));
+        .expect("list")
+        .json()
+        .await
+        .expect("JSON");
     assert_eq!(
-        query(&callback, "error_description").as_deref(),
-        Some("The user denied your request")
+        (&listed["data"][0]["hits"], &listed["data"][0]["remaining"]),
+        (&json!(2), &json!(0))
     );
-    assert_eq!(query(&callback, "state").as_deref(), Some("st_denied"));
-    assert!(query(&callback, "code").is_none());
-    assert!(
-        callback.as_str().contains("error_description=The+user+denied+your+request"),
-        "{callback}"
-    );
-    assert_eq!(s.dev_connect().await["accounts"], json!([]), "no account was connected");
 }
 
 #[tokio::test]
-async fn a_bad_authorization_request_gets_an_error_page_and_no_redirect() {
+async fn a_fault_with_contains_fails_only_requests_carrying_that_text_until_cleared() {
     let s = Setup::start(Delivery::default(), 0).await;
-    let mut cases = Vec::new();
-    for (name, value) in [
-        ("client_id", Some("ca_other")),
-        ("client_id", None),
-        ("response_type", Some("token")),
-        ("redirect_uri", None),
-        ("redirect_uri", Some("javascript:alert(1)")),
-    ] {
-        let mut params = Setup::authorize_params("st_1");
-        match value {
-            Some(value) => params[name] = json!(value),
-            None => {
-                params.as_object_mut().expect("an object").remove(name);
-            }
-        }
-        cases.push(params);
-    }
-    for params in cases {
-        let resp = s
-            .http
-            .get(format!("{}/oauth/authorize", s.base))
-            .query(&params)
-            .send()
-            .await
-            .expect("page");
-        assert_eq!(resp.status(), StatusCode::BAD_REQUEST, "{params}");
-        assert!(resp.headers().get("location").is_none());
-        let body: Value = resp.json().await.expect("JSON");
-        assert!(body["error"].is_string() && body["error_description"].is_string(), "{body}");
-        let mut form = params.clone();
-        form["decision"] = json!("approve");
-        let resp = s.connect_post("/oauth/authorize", form, None).await;
-        assert_eq!(resp.status(), StatusCode::BAD_REQUEST, "{params}");
-    }
-    assert_eq!(s.dev_connect().await["accounts"], json!([]));
-}
-
-#[tokio::test]
-async fn deauthorizing_makes_the_account_unusable_and_a_second_deauthorize_fails() {
-    let s = Setup::start(Delivery::default(), 0).await;
-    let token = s.oauth_connect().await;
-    let acct = token["stripe_user_id"].as_str().expect("acct").to_string();
-    let access = token["access_token"].as_str().expect("access").to_string();
-    let (status, _, _) = s.post_as(Some(&acct), "/v1/products", json!({"name": "Pro"}), None).await;
-    assert_eq!(status, StatusCode::OK);
-
-    let deauthorize = json!({"client_id": DEV_CLIENT_ID, "stripe_user_id": acct});
-    let resp =
-        s.connect_post("/oauth/deauthorize", deauthorize.clone(), Some(DEV_SECRET_KEY)).await;
-    assert_eq!(resp.status(), StatusCode::OK);
-    assert_eq!(resp.json::<Value>().await.expect("JSON"), json!({"stripe_user_id": acct}));
-
-    let (status, body, _) =
-        s.post_as(Some(&acct), "/v1/products", json!({"name": "Pro"}), None).await;
-    assert_eq!(
-        (status, &body["error"]["code"]),
-        (StatusCode::FORBIDDEN, &json!("account_invalid"))
-    );
-    let resp = s
+    let set = fault(
+        &s,
+        json!({"path": "/v1/products", "status": 503, "contains": "plt_mine", "count": 100}),
+    )
+    .await;
+    let mine = json!({"name": "Pro", "metadata": {"platformId": "plt_mine"}});
+    let theirs = json!({"name": "Pro", "metadata": {"platformId": "plt_theirs"}});
+    assert_eq!(s.post("/v1/products", mine.clone(), None).await.0, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(s.post("/v1/products", theirs, None).await.0, StatusCode::OK);
+    let cleared = s
         .http
-        .post(format!("{}/v1/products", s.base))
-        .bearer_auth(&access)
-        .body("name=Pro")
+        .delete(format!("{}/dev/faults/{}", s.base, set["id"].as_str().expect("id")))
         .send()
         .await
-        .expect("answer");
-    assert_eq!(resp.status(), StatusCode::UNAUTHORIZED, "its access token is revoked");
-
-    let connect = s.dev_connect().await;
-    assert_eq!(connect["accounts"][0]["id"], acct.as_str());
-    assert_eq!(connect["accounts"][0]["connected"], false);
-    assert_eq!(connect["tokens"][0]["access_token"], access.as_str());
-    assert_eq!(connect["tokens"][0]["revoked"], true);
-
-    let events = s.wait_for_events(2).await;
-    assert_eq!(
-        kinds(&events),
-        ["account.application.authorized", "account.application.deauthorized"]
-    );
-    assert_eq!(events[1]["account"], acct.as_str());
-    assert_eq!(events[1]["data"]["object"]["id"], DEV_CLIENT_ID);
-
-    let resp = s.connect_post("/oauth/deauthorize", deauthorize, Some(DEV_SECRET_KEY)).await;
-    assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
-    let body: Value = resp.json().await.expect("JSON");
-    assert_eq!(
-        body,
-        json!({"error": "invalid_client", "error_description": format!("No such user: {acct}")})
-    );
-    let resp = s
-        .connect_post(
-            "/oauth/deauthorize",
-            json!({"client_id": DEV_CLIENT_ID, "stripe_user_id": "acct_x"}),
-            Some("sk_test_wrong"),
-        )
-        .await;
-    assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
+        .expect("clear");
+    assert_eq!(cleared.json::<Value>().await.expect("JSON")["cleared"], 1);
+    assert_eq!(s.post("/v1/products", mine, None).await.0, StatusCode::OK);
 }
 
 #[tokio::test]
-async fn dev_connect_lists_accounts_and_every_token_issued() {
+async fn a_delaying_fault_answers_late_and_then_for_real() {
     let s = Setup::start(Delivery::default(), 0).await;
-    let made = s.connected_account().await;
-    let token = s.oauth_connect().await;
-    let connect = s.dev_connect().await;
-    let accounts = connect["accounts"].as_array().expect("accounts");
-    assert_eq!(accounts.len(), 2);
-    let by_id = |id: &str| accounts.iter().find(|a| a["id"] == id).cloned().expect("listed");
-    assert_eq!(by_id(&made)["charges_enabled"], false);
-    assert_eq!(by_id(&made)["connected"], true);
-    let oauth = by_id(token["stripe_user_id"].as_str().expect("acct"));
-    assert_eq!(
-        (oauth["charges_enabled"].clone(), oauth["connected"].clone()),
-        (json!(true), json!(true))
-    );
-    assert_eq!(
-        connect["tokens"],
-        json!([{
-            "stripe_user_id": token["stripe_user_id"],
-            "access_token": token["access_token"],
-            "refresh_token": token["refresh_token"],
-            "revoked": false,
-        }])
-    );
+    fault(&s, json!({"path": "/v1/products", "ms": 300})).await;
+    let started = std::time::Instant::now();
+    let (status, _, _) = s.post("/v1/products", json!({"name": "Pro"}), None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(started.elapsed() >= Duration::from_millis(300));
+    let started = std::time::Instant::now();
+    s.post("/v1/products", json!({"name": "Pro"}), None).await;
+    assert!(started.elapsed() < Duration::from_millis(300), "one request only");
+}
+
+#[tokio::test]
+async fn a_fault_that_could_never_fire_or_is_not_a_5xx_is_refused() {
+    let s = Setup::start(Delivery::default(), 0).await;
+    for spec in [json!({"path": "/v1/products", "status": 404}), json!({"path": "/v1/products"})] {
+        let resp =
+            s.http.post(format!("{}/dev/faults", s.base)).json(&spec).send().await.expect("set");
+        assert_eq!(resp.status(), StatusCode::BAD_REQUEST, "{spec}");
+    }
+    let cleared = s.http.delete(format!("{}/dev/faults", s.base)).send().await.expect("clear");
+    assert_eq!(cleared.json::<Value>().await.expect("JSON")["cleared"], 0);
 }
