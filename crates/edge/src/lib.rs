@@ -28,7 +28,7 @@ use dream_core::routing::{match_route, Common, Route, RouteMatch, SERVED_BY_EVER
 use error::{ApiError, ApiResult};
 use http::Reply;
 use std::future::Future;
-use worker::{Env, Method, Request, Response};
+use worker::{Env, Request, Response};
 
 /// What a worker serves: its route table, and its OpenAPI document (JSON text), which
 /// [`serve`] answers at `GET /openapi.json`.
@@ -56,14 +56,16 @@ where
     let allowed_origins = config::allowed_origins(env);
 
     let mut headers = vec![("X-Request-Id", request_id)];
-    if req.method() == Method::Options {
+    // The method as sent: `worker::Method` reads any method it does not know (`QUERY`,
+    // `FOO`) as `GET`, which would answer it as if it were one.
+    let method = req.inner().method();
+    if method == "OPTIONS" {
         headers.extend(cors::preflight_headers(origin.as_deref(), &allowed_origins));
         return http::empty_response(204, &headers);
     }
     headers.extend(cors::response_headers(origin.as_deref(), &allowed_origins));
 
     let path = http::path(&req).unwrap_or_default();
-    let method = req.method().to_string();
     let outcome = match match_route(SERVED_BY_EVERY_WORKER, &method, &path) {
         RouteMatch::Found { id: Common::Health, .. } => {
             Reply::ok(serde_json::json!({ "ok": true }))
