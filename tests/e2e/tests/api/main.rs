@@ -13,3 +13,4 @@ mod keys;
 mod metering;
 mod one_writer;
 mod registration;
+mod upstream;
