@@ -43,6 +43,21 @@ fn escape(token: &str) -> String {
     token.replace('~', "~0").replace('/', "~1")
 }
 
+/// A JSON pointer written as a URI fragment: characters a fragment may not hold (the
+/// `{}` of path templates) percent-encoded.
+fn fragment(pointer: &str) -> String {
+    pointer
+        .bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-._~/!$&'()*+,;=:@".contains(&b) {
+                char::from(b).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
 impl Document {
     pub fn new(doc: Value) -> Self {
         assert!(
@@ -114,7 +129,7 @@ impl Document {
         };
         let pointer = format!("{response}/content/application~1json/schema");
         let mut root = self.doc.clone();
-        root["$ref"] = json!(format!("#{pointer}"));
+        root["$ref"] = json!(format!("#{}", fragment(&pointer)));
         let validator = jsonschema::draft202012::options()
             .should_validate_formats(true)
             .build(&root)
@@ -176,5 +191,58 @@ impl Findings {
             "answers that do not match the document:\n{}",
             report.join("\n")
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use reqwest::StatusCode;
+
+    fn api() -> Document {
+        let text = include_str!("../../../workers/api/src/openapi.json");
+        Document::new(serde_json::from_str(text).expect("JSON"))
+    }
+
+    fn answer(status: u16, body: Value) -> Answer {
+        Answer {
+            status: StatusCode::from_u16(status).expect("a status"),
+            headers: Default::default(),
+            body,
+        }
+    }
+
+    fn usage() -> Value {
+        json!({"count": 1, "limit": 5, "remaining": 4, "periodStart": "2026-11-01T00:00:00Z",
+               "periodEnd": "2026-12-01T00:00:00Z", "resetsAt": "2026-12-01T00:00:00Z"})
+    }
+
+    #[test]
+    fn an_answer_as_documented_passes_through_refs_and_templated_paths() {
+        let doc = api();
+        let tracked = json!({"allowed": true, "userId": "u1", "plan": "free", "usage": usage()});
+        assert!(doc.check("POST", "/v1/usage/track", &answer(200, tracked)).is_ok());
+        let read = json!({"userId": "u1", "plan": "free", "usage": usage()});
+        assert!(doc.check("GET", "/v1/usage/{userId}", &answer(200, read)).is_ok());
+        let bad = json!({"error": {"code": "invalid_request", "message": "userId is required"}});
+        assert!(doc.check("POST", "/v1/usage/track", &answer(400, bad)).is_ok());
+    }
+
+    #[test]
+    fn a_missing_field_a_wrong_format_a_wrong_code_or_an_unlisted_status_is_a_mismatch() {
+        let doc = api();
+        let no_usage = json!({"allowed": true, "userId": "u1", "plan": "free"});
+        let m = doc.check("POST", "/v1/usage/track", &answer(200, no_usage)).expect_err("usage");
+        assert_eq!((m.operation.as_str(), m.status), ("POST /v1/usage/track", 200));
+        let mut late = usage();
+        late["resetsAt"] = json!("next month");
+        let read = json!({"userId": "u1", "plan": "free", "usage": late});
+        assert!(doc.check("GET", "/v1/usage/{userId}", &answer(200, read)).is_err(), "date-time");
+        let wrong = json!({"error": {"code": "conflict", "message": "no"}});
+        assert!(doc.check("POST", "/v1/usage/track", &answer(400, wrong)).is_err(), "the code");
+        let teapot = json!({"error": {"code": "internal", "message": "no"}});
+        let m = doc.check("GET", "/v1/tiers", &answer(418, teapot)).expect_err("unlisted");
+        assert!(m.problems[0].contains("not documented"), "{m}");
+        assert!(doc.check("GET", "/v1/nowhere", &answer(200, json!({}))).is_err());
     }
 }

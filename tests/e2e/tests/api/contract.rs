@@ -166,7 +166,7 @@ async fn every_api_answer_to_a_well_formed_call_matches_its_documented_schema() 
     api.params = vec![("platformId", "plt_000000000000".to_string())];
     let unknown = api.ask(open, Method::GET, "/v1/public/{platformId}/tiers", None).await;
     unknown.assert_error(404, "not_found");
-    api.findings.assert_only(24, &[]);
+    api.findings.assert_only(21, &[]);
 }
 
 #[tokio::test]
@@ -200,7 +200,10 @@ async fn every_refusal_of_a_track_matches_its_documented_schema() {
     preview.assert_error(403, "forbidden");
 
     api.findings.assert_only(6, &[]);
-    api_raised.findings.assert_only(2, &[]);
+    // Known: the document lists only `tier_limit_reached` and `platform_quota_reached`
+    // for a track's 403, but the worker also refuses with `403 forbidden` (an end-user
+    // token's amount above 1, a full preview), as API.md says it must.
+    api_raised.findings.assert_only(2, &[("POST /v1/usage/track", 403, "forbidden")]);
 }
 
 #[tokio::test]
@@ -230,7 +233,7 @@ async fn every_answer_of_the_dashboard_backend_and_the_connect_worker_matches_th
     let operations = auth.sweep(as_dev).await.len();
     assert_eq!(operations, 12, "the document lists every route of the dashboard's backend");
     auth.sweep(|m, path| Call::to(&platform_auth_url(), m, path)).await;
-    auth.findings.assert_only(34, &[]);
+    auth.findings.assert_only(32, &[]);
 
     let mut connect = Worker::at(&stripe_oauth_url(), vec![]).await;
     let as_dev = |m: Method, path: &str| dev.connect_call(m, path);
