@@ -5,7 +5,7 @@
 //! Fields the dashboard does not need may be left out: unknown fields are ignored, as
 //! the contract allows (`"preview": true` is added to answers in preview, for one).
 
-use crate::state::Problem;
+use crate::state::{ErrorDetail, Problem};
 use dream_core::ids::PlatformId;
 use dream_core::platform::{Mode, PlatformPlan};
 use dream_core::tier::Tier;
@@ -112,14 +112,6 @@ pub struct StripePage {
 pub struct ErrorAnswer {
     #[serde(default)]
     pub error: ErrorDetail,
-}
-
-#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
-pub struct ErrorDetail {
-    #[serde(default)]
-    pub code: String,
-    #[serde(default)]
-    pub message: String,
 }
 
 /// Reads an answer: a success as `T`, anything else as the problem it states.

@@ -2,7 +2,6 @@
 //! and percentages, when to offer an upgrade, money, and error advice (the tier editor
 //! is in [`crate::tier_editor`]). No browser here, so all of it is tested natively.
 
-use crate::answers::ErrorDetail;
 use dream_core::meter::Usage;
 
 /// "3 / 5 calls this month", or "3 calls this month (unlimited)".
@@ -23,6 +22,15 @@ pub fn usage_percent(usage: &Usage) -> Option<u8> {
 }
 
 /// Whether and how urgently to offer the paid plan.
+/// The `error` of the contract's JSON error answer (`{"error": {code, message}}`).
+#[derive(Debug, Clone, Default, PartialEq, serde::Deserialize)]
+pub struct ErrorDetail {
+    #[serde(default)]
+    pub code: String,
+    #[serde(default)]
+    pub message: String,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Upgrade {
     None,
