@@ -628,7 +628,7 @@ mod tests {
         /// allows too much nor denies what fits), `count` is what those rules count and
         /// never exceeds `limit`, and only an allowed call changes the stored state.
         #[test]
-        fn the_meter_never_lets_count_exceed_limit(limit in 0u64..60, steps in proptest::collection::vec(step(), 1..120)) {
+        fn the_meter_allows_exactly_what_fits_and_never_lets_count_exceed_limit(limit in 0u64..60, steps in proptest::collection::vec(step(), 1..120)) {
             let mut now = at("2026-11-20T00:00:00Z");
             let mut m = UserMeter::default();
             let mut model = Model::default();
@@ -694,7 +694,7 @@ mod tests {
         /// allowed. The expected window is kept by the test from the call times alone,
         /// and every decision, `remaining` and `reset_seconds` must match it.
         #[test]
-        fn the_rate_window_never_allows_more_than_its_limit_in_any_window(
+        fn the_rate_window_allows_exactly_the_first_limit_calls_of_each_minute_long_window(
             limit in 1u64..20,
             gaps in proptest::collection::vec(0i64..5_000, 1..200),
         ) {
