@@ -35,8 +35,10 @@ run_dir=$(mktemp -d)
 export DREAM_LOGS="$run_dir/logs"
 trap 'stop_workers; rm -rf "$run_dir"' EXIT
 # Every Stripe event reaches every worker that takes them; each applies only its own.
-start_standins standins 18795 18796 --price price_dream_platform:2900 \
-  --webhook http://127.0.0.1:18789/webhooks/stripe --webhook http://127.0.0.1:18787/webhooks/stripe \
+# Stripe delivers each event twice and newest first; Clerk rotates its signing key once,
+# after the 12th session token, so the run sees a rotation in its midst.
+start_standins standins 18795 18796 --price price_dream_platform:2900 --deliver-twice --out-of-order \
+  --rotate-keys-after-tokens 12 --webhook http://127.0.0.1:18789/webhooks/stripe --webhook http://127.0.0.1:18787/webhooks/stripe \
   --webhook http://127.0.0.1:18788/webhooks/stripe
 token_key=$(head -c 32 /dev/urandom | base64)
 # The dashboard the browser tests drive is served on 18780; the end-to-end tests speak

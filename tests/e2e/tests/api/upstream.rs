@@ -193,8 +193,13 @@ async fn refused_until_the_jwks_is_asked(faults: &Faults, id: &str) -> Answer {
 #[tokio::test]
 async fn the_jwks_failing_refuses_an_unknown_key_id_with_401_and_the_worker_fetches_again_after() {
     let _serial = serial().lock().await;
-    let dev = Developer::sign_in(json!({})).await;
-    dev.credentials().await;
+    let signed_in = Developer::sign_in(json!({})).await;
+    signed_in.credentials().await;
+    // This test waits out the worker's minute between fetches for unknown key ids: its
+    // token must outlive that.
+    let token =
+        ClerkStandIn::from_env().token(&signed_in.user_id, "http://127.0.0.1:8790", 600).await;
+    let dev = Developer { user_id: signed_in.user_id, token };
     every_worker_holds_the_jwks(&dev).await;
     let clerk = Faults::clerk();
     let down = json!({ "method": "GET", "path": "/v1/jwks", "status": 503, "count": 1000 });
