@@ -3,7 +3,7 @@
 
 use crate::api_key::ApiKeyHash;
 use crate::billing::{
-    BillingAccount, ConnectRecord, PricedTiers, StripeAccountId, PREVIEW_END_USERS,
+    account_hash, BillingAccount, ConnectRecord, PricedTiers, StoredAccount, PREVIEW_END_USERS,
 };
 use crate::error::Invalid;
 use crate::ids::{Email, PlatformId};
@@ -53,7 +53,7 @@ pub struct PlatformRecord {
     pub tiers: Vec<Tier>,
     /// The account the tiers' Stripe prices were created on (`None`: none yet).
     #[serde(default)]
-    pub prices_account: Option<BillingAccount>,
+    pub prices_account: Option<StoredAccount>,
 }
 
 /// The platform's own subscription to dream-api.
@@ -161,8 +161,6 @@ impl PlatformRecord {
     }
 }
 
-/// SHA-256 hex of a Stripe account id: how the connected account is matched and indexed
-/// without keeping its id in clear.
 /// The account a platform's end-users pay through: ours in preview; in production the
 /// connected account (`connected`, opened), which must be ready. `None` for production
 /// without a ready account, which the platform's object never allows (a connection
@@ -175,11 +173,6 @@ pub fn paying_account(mode: Mode, connected: Option<&ConnectRecord>) -> Option<B
         }
         (Mode::Production, _) => None,
     }
-}
-
-pub fn account_hash(account: &StripeAccountId) -> String {
-    use sha2::{Digest, Sha256};
-    hex::encode(Sha256::digest(account.as_str().as_bytes()))
 }
 
 impl Subscription {
@@ -297,6 +290,7 @@ impl PlatformTiers {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::billing::StripeAccountId;
 
     fn connected(ready: bool) -> ConnectRecord {
         ConnectRecord {

@@ -9,7 +9,7 @@
 //! name; `OAuthStates`, the Connect OAuth nonces of one platform.
 
 use crate::api_key::ApiKeyHash;
-use crate::billing::{BillingAccount, EndUserChange, PlanUpdate};
+use crate::billing::{BillingAccount, EndUserChange, PlanUpdate, StoredAccount};
 use crate::command;
 use crate::error::{ErrorCode, Refusal};
 use crate::ids::{IdempotencyKey, PlatformId, UserId};
@@ -257,7 +257,7 @@ pub struct BillingState {
     pub mode: Mode,
     pub connection: Option<Connection>,
     pub tiers: Vec<Tier>,
-    pub prices_account: Option<BillingAccount>,
+    pub prices_account: Option<StoredAccount>,
 }
 
 /// Stores tiers priced on `account`; refused (`409`) if the platform's end-users no
@@ -310,8 +310,18 @@ command!(PlatformCommand for GetEndUserBilling = "/user/billing" -> BillingView)
 #[serde(rename_all = "camelCase")]
 pub struct BillingView {
     pub customer_id: Option<String>,
-    pub customer_account: Option<BillingAccount>,
+    pub customer_account: Option<StoredAccount>,
     pub subscription_id: Option<String>,
+}
+
+impl BillingView {
+    /// The end-user's Stripe customer if it exists on `account`, the one end-users pay
+    /// through now: a customer of ours is unknown to a connected account, and the other
+    /// way round, so after the platform connects or disconnects they start again.
+    pub fn customer_on(&self, account: &BillingAccount) -> Option<&str> {
+        let here = self.customer_account.as_ref() == Some(&StoredAccount::from(account));
+        self.customer_id.as_deref().filter(|_| here)
+    }
 }
 
 /// Applies a Stripe event to an end-user's plan, once and in order. The tier bought is
@@ -413,6 +423,25 @@ command!(Command for ClaimNonce = "/claim" -> bool);
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_customer_counts_only_on_the_account_it_was_created_on() {
+        let connected = BillingAccount::Connected(
+            crate::billing::StripeAccountId::parse("acct_1Dev").expect("an account id"),
+        );
+        let ours = BillingView {
+            customer_id: Some("cus_1".into()),
+            customer_account: Some(StoredAccount::Ours),
+            subscription_id: None,
+        };
+        assert_eq!(ours.customer_on(&BillingAccount::Ours), Some("cus_1"));
+        assert_eq!(ours.customer_on(&connected), None);
+        let theirs =
+            BillingView { customer_account: Some(StoredAccount::from(&connected)), ..ours.clone() };
+        assert_eq!(theirs.customer_on(&connected), Some("cus_1"));
+        assert_eq!(theirs.customer_on(&BillingAccount::Ours), None);
+        assert_eq!(BillingView::default().customer_on(&BillingAccount::Ours), None);
+    }
     use crate::meter::Usage;
 
     fn now() -> crate::time::Instant {

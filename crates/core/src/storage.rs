@@ -18,7 +18,7 @@ pub fn tier_config(platform: &PlatformId) -> String {
 
 /// `connected-account:{sha256(acct_…)}` → platformId: which platform a Connect event
 /// about an account concerns, without keeping the account id in clear (the hash is
-/// `platform::account_hash`).
+/// `billing::account_hash`).
 pub fn connected_account(account_hash: &str) -> String {
     format!("connected-account:{account_hash}")
 }
@@ -55,7 +55,7 @@ mod tests {
     #[test]
     fn a_connected_account_is_indexed_by_its_hash_never_in_clear() {
         let account = crate::billing::StripeAccountId::parse("acct_1Secret").expect("valid");
-        let name = connected_account(&crate::platform::account_hash(&account));
+        let name = connected_account(&crate::billing::account_hash(&account));
         assert!(name.starts_with("connected-account:"));
         assert!(!name.contains("1Secret"));
     }

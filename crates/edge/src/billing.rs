@@ -9,10 +9,12 @@ use crate::crypto;
 use crate::error::{ApiError, ApiResult};
 use crate::objects;
 use crate::stripe;
-use dream_core::billing::{plan_prices, with_price, BillingAccount, ConnectRecord, PricedTiers};
+use dream_core::billing::{
+    account_hash, plan_prices, with_price, BillingAccount, ConnectRecord, PricedTiers,
+};
 use dream_core::command::Auth;
 use dream_core::ids::PlatformId;
-use dream_core::platform::{account_hash, paying_account, Connection, Mode};
+use dream_core::platform::{paying_account, Connection, Mode};
 use dream_core::protocol::{BillingState, Disconnect, GetBilling, SetTiers};
 use dream_core::tier::{Tier, TierConfig};
 use serde_json::json;

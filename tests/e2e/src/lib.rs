@@ -200,10 +200,16 @@ impl Platform {
     /// Tracks one call for each of the 100 end-users a preview serves, `{prefix}0` to
     /// `{prefix}99`, ten at a time, and asserts that each was allowed.
     pub async fn fill_preview(&self, prefix: &str) {
-        for batch in 0..10 {
-            let answers = futures::future::join_all((0..10).map(|i| {
-                self.track_body(json!({"userId": format!("{prefix}{}", batch * 10 + i)}))
-            }))
+        self.serve_end_users(prefix, 100).await;
+    }
+
+    /// Tracks one call for each of `n` new end-users (`{prefix}0`, `{prefix}1`, …), ten
+    /// at a time, each of which must be allowed.
+    pub async fn serve_end_users(&self, prefix: &str, n: usize) {
+        for batch in (0..n).collect::<Vec<_>>().chunks(10) {
+            let answers = futures::future::join_all(
+                batch.iter().map(|i| self.track_body(json!({"userId": format!("{prefix}{i}")}))),
+            )
             .await;
             let refused = answers.iter().find(|a| a.status != StatusCode::OK);
             assert!(refused.is_none(), "{refused:?}");

@@ -7,6 +7,7 @@
 
 use crate::auth::Caller;
 use crate::call::{end_user_of, Call};
+use dream_core::billing::account_hash;
 use dream_core::billing::{
     checkout_tier, deauthorized_account, end_user_event, return_url, CheckoutRequest,
     PREVIEW_END_USERS,
@@ -14,8 +15,9 @@ use dream_core::billing::{
 use dream_core::command::Auth;
 use dream_core::error::ErrorCode;
 use dream_core::ids::Email;
-use dream_core::platform::account_hash;
-use dream_core::protocol::{AdmitEndUser, ApplyEndUserEvent, EventOutcome, GetEndUserBilling};
+use dream_core::protocol::{
+    AdmitEndUser, ApplyEndUserEvent, EventOutcome, GetBilling, GetEndUserBilling,
+};
 use dream_core::stripe_form::checkout_idempotency_key;
 use dream_edge::billing::{
     billing_account, current_prices, disconnect, plan_checkout, plan_portal, state,
@@ -50,30 +52,17 @@ pub async fn checkout(call: &mut Call<'_>) -> ApiResult<Reply> {
     let email = body.optional_str("email")?.map(Email::parse).transpose()?;
 
     let platform = caller.platform();
-    let (admitted, preview) = objects::platform(
-        call.env,
-        platform,
-        caller.auth(),
-        AdmitEndUser { user_id: user.clone() },
-    )
-    .await?;
+    let (state, preview) = objects::platform(call.env, platform, caller.auth(), GetBilling).await?;
     let result = async {
-        let state = state(call.env, platform).await?;
         let account = billing_account(call.env, &state).await?;
         let tiers = current_prices(call.env, &state, &account).await?;
         let tier = checkout_tier(&tiers, tier_id)?;
         let price_id = tier.stripe_price_id.as_deref().ok_or_else(|| {
             ApiError::internal(format!("paid tier {} has no Stripe price", tier.id))
         })?;
-        if !admitted {
-            return Err(preview_full());
-        }
         let command = GetEndUserBilling { user_id: user.clone() };
         let (billing, _) = objects::platform(call.env, platform, Auth::Verified, command).await?;
-        let customer = billing
-            .customer_id
-            .as_deref()
-            .filter(|_| billing.customer_account.as_ref() == Some(&account));
+        let customer = billing.customer_on(&account);
         let params = CheckoutRequest {
             platform,
             user: &user,
@@ -90,6 +79,13 @@ pub async fn checkout(call: &mut Call<'_>) -> ApiResult<Reply> {
         let session =
             stripe::post_as(call.env, &account, "/v1/checkout/sessions", &params, Some(&key))
                 .await?;
+        // A checkout that started takes one of the preview's end-user seats; one refused
+        // here is never handed out (an unused session expires by itself).
+        let admit = AdmitEndUser { user_id: user.clone() };
+        let (admitted, _) = objects::platform(call.env, platform, Auth::Verified, admit).await?;
+        if !admitted {
+            return Err(preview_full());
+        }
         Reply::ok(json!({ "url": session["url"], "sessionId": session["id"] }))
     }
     .await;
@@ -107,10 +103,7 @@ pub async fn portal(call: &mut Call<'_>) -> ApiResult<Reply> {
     let (billing, preview) = objects::platform(call.env, platform, caller.auth(), command).await?;
     let result = async {
         let account = billing_account(call.env, &state(call.env, platform).await?).await?;
-        let customer = billing
-            .customer_id
-            .filter(|_| billing.customer_account.as_ref() == Some(&account))
-            .ok_or_else(|| {
+        let customer = billing.customer_on(&account).ok_or_else(|| {
                 ApiError::new(
                     ErrorCode::NotFound,
                     format!("{user} has no subscription on this platform's Stripe account yet; start with POST /v1/checkout."),

@@ -77,6 +77,32 @@ impl BillingAccount {
     }
 }
 
+/// SHA-256 hex of a Stripe account id: how a connected account is matched, indexed and
+/// remembered without keeping its id in clear.
+pub fn account_hash(account: &StripeAccountId) -> String {
+    use sha2::{Digest, Sha256};
+    hex::encode(Sha256::digest(account.as_str().as_bytes()))
+}
+
+/// An account as it is stored (the one a platform's tier prices were created on, the
+/// one an end-user's Stripe customer exists on): ours, or a connected account by its
+/// [`account_hash`], so its id is never stored in clear.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum StoredAccount {
+    Ours,
+    Connected { account_hash: String },
+}
+
+impl From<&BillingAccount> for StoredAccount {
+    fn from(account: &BillingAccount) -> Self {
+        match account {
+            BillingAccount::Ours => Self::Ours,
+            BillingAccount::Connected(id) => Self::Connected { account_hash: account_hash(id) },
+        }
+    }
+}
+
 /// A Stripe secret issued to us for a connected account. `Debug` never prints it.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(transparent)]

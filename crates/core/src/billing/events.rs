@@ -1,7 +1,7 @@
 //! What a Stripe event means for one end-user, and their billing applied once and in
 //! order; the preview's end-user limit.
 
-use super::{BillingAccount, StripeAccountId};
+use super::{BillingAccount, StoredAccount, StripeAccountId};
 use crate::ids::{PlatformId, UserId};
 use crate::tier::{Tier, TierConfig};
 use crate::webhook::{subscription_is_paid, Admission, EventLedger, StripeEvent};
@@ -100,7 +100,7 @@ pub struct EndUserBilling {
     pub customer_id: Option<String>,
     /// The account the customer exists on (a customer of ours is unknown to a connected
     /// account, and the other way round).
-    pub customer_account: Option<BillingAccount>,
+    pub customer_account: Option<StoredAccount>,
     pub subscription_id: Option<String>,
     pub ledger: EventLedger,
 }
@@ -141,7 +141,9 @@ impl EndUserBilling {
         let accepted = match change {
             EndUserChange::Subscribed { .. } => from_current,
             EndUserChange::Cancelled { .. } => {
-                from_current || (from.is_some() && from == self.customer_account)
+                from_current
+                    || (from.is_some()
+                        && from.as_ref().map(StoredAccount::from) == self.customer_account)
             }
         };
         if !accepted || self.ledger.check(event) != Admission::Apply {
@@ -152,7 +154,7 @@ impl EndUserBilling {
                 let tier = tier?;
                 if customer_id.is_some() {
                     self.customer_id.clone_from(customer_id);
-                    self.customer_account = from;
+                    self.customer_account = from.as_ref().map(StoredAccount::from);
                 }
                 if subscription_id.is_some() {
                     self.subscription_id.clone_from(subscription_id);

@@ -1,7 +1,7 @@
 //! Which of a platform's tiers need a Stripe product and price, and the parameters
 //! of an end-user's checkout.
 
-use super::BillingAccount;
+use super::{BillingAccount, StoredAccount};
 use crate::error::Invalid;
 use crate::ids::{PlatformId, TierId, UserId};
 use crate::tier::{Tier, TierConfig};
@@ -12,7 +12,7 @@ use serde_json::{json, Value};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PricedTiers {
     pub config: TierConfig,
-    pub account: Option<BillingAccount>,
+    pub account: Option<StoredAccount>,
 }
 
 impl PricedTiers {
@@ -21,7 +21,7 @@ impl PricedTiers {
     /// connected or disconnected Stripe since) the tiers must be priced there first.
     pub fn priced_on(&self, account: &BillingAccount) -> bool {
         let has_paid = self.config.tiers().iter().any(|t| !t.is_free());
-        !has_paid || self.account.as_ref() == Some(account)
+        !has_paid || self.account == Some(StoredAccount::from(account))
     }
 }
 
@@ -48,7 +48,7 @@ pub fn plan_prices(
     next: &TierConfig,
     account: &BillingAccount,
 ) -> (TierConfig, Vec<PriceToCreate>) {
-    let same_account = previous.account.as_ref() == Some(account);
+    let same_account = previous.account == Some(StoredAccount::from(account));
     let mut to_create = vec![];
     let tiers = next
         .tiers()

@@ -74,7 +74,7 @@ fn a_paid_tier_without_a_price_gets_one_with_stable_idempotency_keys() {
 #[test]
 fn a_tier_keeps_its_price_until_its_price_or_the_account_changes() {
     let priced = with_price(&free_and_pro(900), &TierId::parse("pro").expect("id"), "price_pro");
-    let previous = PricedTiers { config: priced, account: Some(BillingAccount::Ours) };
+    let previous = PricedTiers { config: priced, account: Some(StoredAccount::Ours) };
     let (same, create) =
         plan_prices(&platform(), &previous, &free_and_pro(900), &BillingAccount::Ours);
     assert!(create.is_empty());
@@ -199,7 +199,7 @@ fn billing_events_apply_once_in_order_and_only_to_the_current_subscription() {
         Some(PlanUpdate::Set { tier: "pro".into() })
     );
     assert_eq!(b.customer_id.as_deref(), Some("cus_1"));
-    assert_eq!(b.customer_account, Some(BillingAccount::Ours));
+    assert_eq!(b.customer_account, Some(StoredAccount::Ours));
     assert_eq!(
         b.apply(&c1, &sub(&c1), Some("pro"), &BillingAccount::Ours),
         Some(PlanUpdate::Keep),
@@ -325,10 +325,23 @@ fn tiers_are_priced_on_an_account_when_it_created_their_prices_or_none_is_paid()
     assert!(free.priced_on(&BillingAccount::Ours));
     assert!(free.priced_on(&acct("acct_1Dev")));
 
-    let ours = PricedTiers { config: free_and_pro(900), account: Some(BillingAccount::Ours) };
+    let ours = PricedTiers { config: free_and_pro(900), account: Some(StoredAccount::Ours) };
     assert!(ours.priced_on(&BillingAccount::Ours));
     assert!(!ours.priced_on(&acct("acct_1Dev")));
 
     let unpriced = PricedTiers { config: free_and_pro(900), account: None };
     assert!(!unpriced.priced_on(&BillingAccount::Ours));
+}
+
+#[test]
+fn the_account_prices_were_made_on_is_remembered_by_hash_never_by_id() {
+    let connected = acct("acct_1SecretShape");
+    let stored = serde_json::to_string(&StoredAccount::from(&connected)).expect("JSON");
+    assert!(!stored.contains("acct_1SecretShape"), "{stored}");
+    assert!(stored.contains(&account_hash(&StripeAccountId::parse("acct_1SecretShape").unwrap())));
+    let priced =
+        PricedTiers { config: free_and_pro(900), account: Some(StoredAccount::from(&connected)) };
+    assert!(priced.priced_on(&connected));
+    assert!(!priced.priced_on(&acct("acct_1Other")));
+    assert!(!priced.priced_on(&BillingAccount::Ours));
 }

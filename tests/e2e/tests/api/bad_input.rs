@@ -100,6 +100,13 @@ async fn unknown_routes_are_404_and_wrong_methods_are_405_with_allow() {
     wrong.assert_error(405, "method_not_allowed");
     let allow = wrong.header("Allow").expect("Allow");
     assert!(allow.contains("GET") && allow.contains("PUT"), "{allow}");
+    // A method the runtime has no name for is not taken for a GET.
+    let query = Method::from_bytes(b"QUERY").expect("a method");
+    for path in ["/v1/tiers", "/v1/platform", "/health", "/openapi.json"] {
+        let unknown = p.call(query.clone(), path).send().await;
+        unknown.assert_error(405, "method_not_allowed");
+        assert!(unknown.header("Allow").is_some_and(|a| a.contains("GET")), "{path}");
+    }
     // An end-user named "track" may be read: the route is the usage of that end-user.
     let track = p.call(Method::GET, "/v1/usage/track").send().await;
     assert_eq!(track.status, 200, "{}", track.body);

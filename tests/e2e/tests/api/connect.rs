@@ -176,6 +176,10 @@ async fn after_connecting_through_oauth_end_users_pay_on_the_connected_account()
     let tracked = platform.track("someone-else").await;
     assert!(tracked.body.get("preview").is_none(), "production answers carry no preview flag");
     upgrade_and_cancel(&platform, "connected-buyer", Some(&account)).await;
+    // Priced and bought on the connected account: still nowhere in clear.
+    let files = state_files();
+    let clear = files.iter().find(|(_, b)| contains(b, account.as_bytes()));
+    assert!(clear.is_none(), "the account id is stored in clear in {:?}", clear.map(|c| &c.0));
 
     let disconnected = dev.connect_call(Method::POST, "/v1/connect/deauthorize").send().await;
     assert_eq!(disconnected.body, json!({"connected": false, "mode": "preview"}));
@@ -297,6 +301,26 @@ async fn the_101st_preview_end_user_is_refused_until_stripe_is_connected() {
     connect(&dev, &platform).await;
     let served = platform.track("p100").await;
     assert_eq!(served.status, 200, "{}", served.body);
+}
+
+#[tokio::test]
+async fn a_checkout_that_cannot_start_takes_no_seat_of_the_preview() {
+    let (_dev, platform) = developer().await;
+    priced(&platform).await;
+    platform.serve_end_users("s", 99).await;
+    let checkout = |user: &str, tier: &str| {
+        platform
+            .call(Method::POST, "/v1/checkout")
+            .json(&json!({"userId": user, "tier": tier, "successUrl": "https://a.example/", "cancelUrl": "https://a.example/"}))
+            .send()
+    };
+    let unknown = checkout("newcomer", "gold").await;
+    unknown.assert_error(400, "invalid_request");
+    assert!(unknown.body["error"]["message"].as_str().unwrap_or("").contains("free, pro"));
+    checkout("newcomer", "free").await.assert_error(400, "invalid_request");
+    let hundredth = platform.track("last-seat").await;
+    assert_eq!(hundredth.status, 200, "the refused checkouts took no seat: {}", hundredth.body);
+    platform.track("one-too-many").await.assert_error(403, "forbidden");
 }
 
 #[tokio::test]

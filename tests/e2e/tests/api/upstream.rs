@@ -143,6 +143,29 @@ async fn stripe_failing_to_create_a_checkout_session_is_a_502_that_stores_nothin
     eventually("the upgrade to Pro", || platform.usage(user), |a| a.body["plan"] == "pro").await;
 }
 
+#[tokio::test]
+async fn a_checkout_stripe_failed_takes_no_seat_of_the_preview() {
+    let _serial = serial().lock().await;
+    let platform = Platform::register(Quotas::Raised).await;
+    crate::end_user_billing::priced(&platform).await;
+    platform.serve_end_users("seated", 99).await;
+    let spec = json!({ "method": "POST", "path": "/v1/checkout/sessions", "status": 500,
+        "contains": platform.id, "count": 5 });
+    Faults::stripe()
+        .during(spec, |_| async {
+            let answer = platform
+                .call(Method::POST, "/v1/checkout")
+                .json(&checkout("newcomer"))
+                .send()
+                .await;
+            answer.assert_error(502, "upstream_error");
+        })
+        .await;
+    let last = platform.track("last-seat").await;
+    assert_eq!(last.status, 200, "the failed checkout took no seat: {}", last.body);
+    platform.track("one-too-many").await.assert_error(403, "forbidden");
+}
+
 /// A session token whose header names a key Clerk never published.
 fn unknown_kid_token() -> String {
     let encode = |v: Value| URL_SAFE_NO_PAD.encode(v.to_string());

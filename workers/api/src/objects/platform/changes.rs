@@ -102,7 +102,7 @@ impl Platform {
         }
         let mut record = loaded.record.clone();
         record.tiers = command.tiers;
-        record.prices_account = Some(command.account);
+        record.prices_account = Some(StoredAccount::from(&command.account));
         let loaded = self.save(record)?;
         let record = &loaded.record;
         let store = Store::new(&self.env);

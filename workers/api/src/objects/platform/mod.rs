@@ -12,7 +12,7 @@ mod changes;
 mod decisions;
 
 use super::{now_ms, parse, StoredState};
-use dream_core::billing::{tier_bought, EndUserBilling, EndUserChange, PlanUpdate};
+use dream_core::billing::{tier_bought, EndUserBilling, EndUserChange, PlanUpdate, StoredAccount};
 use dream_core::command::{Answer, Auth, PlatformCommand, Request as Envelope};
 use dream_core::error::{ErrorCode, Refusal};
 use dream_core::ids::UserId;
