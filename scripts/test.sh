@@ -78,6 +78,12 @@ fail() {
 }
 cargo test -p dream-e2e --quiet || fail
 
+step "TypeScript SDK tests: @dream-api/client against the workers above"
+# Built here (dist/ is not checked in), then its tests meter, retry and fail through
+# proxies against the two api workers, the Clerk stand-in and the Stripe stand-in.
+(cd sdk/typescript && npm ci --no-audit --no-fund --loglevel=error >/dev/null && npm run --silent build)
+(cd sdk/typescript && node --test --test-reporter=dot test/*.test.mjs) || fail
+
 step "fidelity tests: the stand-ins and the worker against the official Stripe and Clerk SDKs"
 (cd tests/fidelity && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
 (cd tests/fidelity && STANDINS_BIN="$DREAM_ROOT/target/debug/dream-standins" node --test --test-reporter=dot) || fail
