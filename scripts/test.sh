@@ -21,7 +21,7 @@ python3 scripts/structure.py
 
 step "cargo clippy -D warnings (native and wasm32)"
 cargo clippy --workspace --all-targets --quiet -- -D warnings
-cargo clippy -p dream-edge -p dream-api-worker -p dream-platform-auth -p dream-stripe-oauth -p dream-dashboard -p dream-bench-baseline --target wasm32-unknown-unknown --quiet -- -D warnings
+cargo clippy -p dream-edge -p dream-api-worker -p dream-platform-auth -p dream-stripe-oauth -p dream-dashboard -p dream-bench-baseline -p dream-api-client --target wasm32-unknown-unknown --quiet -- -D warnings
 
 step "unit and property tests"
 cargo test --workspace --exclude dream-e2e --quiet
@@ -29,6 +29,7 @@ cargo test --workspace --exclude dream-e2e --quiet
 cargo build -p dream-standins --quiet
 step "build the workers"
 bash scripts/build.sh
+cargo build --target wasm32-unknown-unknown -p dream-api-client --quiet
 
 step "end-to-end tests"
 run_dir=$(mktemp -d)

@@ -21,9 +21,6 @@ use std::future::Future;
 use std::sync::{PoisonError, RwLock};
 use std::time::Duration;
 
-/// Where the client calls when no `base_url` is given: the local stack
-/// (`scripts/dev.sh`). A deployment sets its own with [`ClientBuilder::base_url`].
-pub const DEFAULT_BASE_URL: &str = "http://127.0.0.1:8787";
 /// How long one attempt waits for its whole answer.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Retries after the first attempt.
@@ -67,11 +64,14 @@ impl Credential {
     }
 }
 
-/// Configures a [`Client`]: a credential (an API key or a token provider), and
-/// optionally `base_url`, `timeout`, `max_retries` and `fail_open`.
+/// Configures a [`Client`]: a credential (an API key or a token provider) and
+/// `base_url`, both required, and optionally `timeout`, `max_retries` and `fail_open`.
+///
+/// There is no default address: a default would send a deployed app's calls somewhere
+/// it did not choose, and under fail-open let every action through uncounted.
 pub struct ClientBuilder {
     credential: Option<Result<Credential, Error>>,
-    base_url: String,
+    base_url: Option<String>,
     timeout: Duration,
     max_retries: u32,
     fail_open: bool,
@@ -81,7 +81,7 @@ impl Default for ClientBuilder {
     fn default() -> Self {
         Self {
             credential: None,
-            base_url: DEFAULT_BASE_URL.to_string(),
+            base_url: None,
             timeout: DEFAULT_TIMEOUT,
             max_retries: DEFAULT_MAX_RETRIES,
             fail_open: false,
@@ -111,7 +111,7 @@ impl ClientBuilder {
 
     /// The api worker's address, `http` or `https` (a path prefix is kept).
     pub fn base_url(mut self, base_url: impl Into<String>) -> Self {
-        self.base_url = base_url.into();
+        self.base_url = Some(base_url.into());
         self
     }
 
@@ -139,12 +139,12 @@ impl ClientBuilder {
         let credential = self
             .credential
             .ok_or_else(|| invalid("Give the client an API key or a token provider.".into()))??;
-        let base = Url::parse(&self.base_url)
+        let base_url =
+            self.base_url.ok_or_else(|| invalid("Give the client a base_url.".into()))?;
+        let base = Url::parse(&base_url)
             .ok()
             .filter(|url| matches!(url.scheme(), "http" | "https") && url.has_host())
-            .ok_or_else(|| {
-                invalid(format!("base_url {:?} is not an http(s) URL.", self.base_url))
-            })?;
+            .ok_or_else(|| invalid(format!("base_url {base_url:?} is not an http(s) URL.")))?;
         let http = http_client().map_err(|e| invalid(format!("No HTTP client: {e}.")))?;
         let transport =
             Transport { http, base, timeout: self.timeout, policy: Policy::new(self.max_retries) };
@@ -201,14 +201,18 @@ fn json(body: &impl Serialize) -> Result<Option<Vec<u8>>, Error> {
 }
 
 impl Client {
-    /// A client for the developer's server, with defaults (see [`ClientBuilder`]).
-    pub fn new(api_key: &str) -> Result<Self, Error> {
-        Self::builder().api_key(api_key).build()
+    /// A client for the developer's server at `base_url` (the api worker), with the
+    /// defaults of [`ClientBuilder`].
+    pub fn new(api_key: &str, base_url: &str) -> Result<Self, Error> {
+        Self::builder().api_key(api_key).base_url(base_url).build()
     }
 
-    /// A client speaking as a signed-in end-user, with defaults.
-    pub fn with_token(provider: impl TokenProvider + 'static) -> Result<Self, Error> {
-        Self::builder().token(provider).build()
+    /// A client speaking as a signed-in end-user, with the defaults of [`ClientBuilder`].
+    pub fn with_token(
+        provider: impl TokenProvider + 'static,
+        base_url: &str,
+    ) -> Result<Self, Error> {
+        Self::builder().token(provider).base_url(base_url).build()
     }
 
     pub fn builder() -> ClientBuilder {
@@ -337,5 +341,46 @@ impl Client {
             *key.write().unwrap_or_else(PoisonError::into_inner) = rotation.api_key.clone();
         }
         Ok(rotation)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key() -> String {
+        ApiKey::generate(&mut |buf: &mut [u8]| buf.fill(3)).expose().to_string()
+    }
+
+    #[test]
+    fn a_mistyped_key_is_refused_before_any_call() {
+        let mut typo = key();
+        typo.pop();
+        let error = Client::new(&typo, "http://127.0.0.1:1").expect_err("not a key");
+        assert_eq!((error.status, error.code.as_str()), (0, "invalid_api_key"));
+    }
+
+    #[test]
+    fn a_client_needs_an_http_base_url_and_has_no_default_one() {
+        let missing = Client::builder().api_key(&key()).build().expect_err("no base_url");
+        assert_eq!(missing.code, "invalid_request");
+        assert!(Client::new(&key(), "ftp://example.com").is_err());
+        assert!(Client::new(&key(), "https://api.example.com").is_ok());
+    }
+
+    #[test]
+    fn paths_keep_the_base_urls_prefix_and_encode_each_segment() {
+        let client = Client::new(&key(), "https://example.com/dream/").expect("a client");
+        let query = [("cursor", "a&b".to_string())];
+        let url = client.inner.transport.url(&["v1", "usage", "a/b?c"], &query);
+        assert_eq!(url.as_str(), "https://example.com/dream/v1/usage/a%2Fb%3Fc?cursor=a%26b");
+    }
+
+    #[test]
+    fn debug_output_names_the_mode_but_never_the_key() {
+        let key = key();
+        let client = Client::new(&key, "https://api.example.com").expect("a client");
+        let shown = format!("{client:?}");
+        assert!(shown.contains("api key") && !shown.contains(&key), "{shown}");
     }
 }

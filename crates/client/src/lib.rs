@@ -5,7 +5,7 @@
 //! # async fn run() -> Result<(), dream_api_client::Error> {
 //! use dream_api_client::{Client, Track, TrackOptions};
 //!
-//! let dream = Client::new("pk_live_…")?;
+//! let dream = Client::new("pk_live_…", "https://api.example.com")?;
 //! match dream.track("user_123", TrackOptions::default()).await? {
 //!     Track::Allowed { usage, .. } => println!("go ahead; {:?} left", usage.remaining),
 //!     Track::Denied { reason, .. } => println!("refused: {}", reason.code()),
@@ -37,8 +37,7 @@ mod transport;
 mod types;
 
 pub use client::{
-    Client, ClientBuilder, TokenProvider, DEFAULT_BASE_URL, DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT,
-    MAX_USERS_PAGE,
+    Client, ClientBuilder, TokenProvider, DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT, MAX_USERS_PAGE,
 };
 pub use error::Error;
 pub use runtime::{BoxFuture, MaybeSend, MaybeSendSync};

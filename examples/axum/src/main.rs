@@ -10,7 +10,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
-use dream_api_client::{Client, DenyReason, Track, TrackOptions, DEFAULT_BASE_URL};
+use dream_api_client::{Client, DenyReason, Track, TrackOptions};
 use serde_json::json;
 use std::io::Write;
 
@@ -24,7 +24,8 @@ const QUOTES: [&str; 3] = [
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let key =
         std::env::var("DREAM_API_KEY").map_err(|_| "set DREAM_API_KEY to your pk_live_… key")?;
-    let base_url = std::env::var("DREAM_API_URL").unwrap_or_else(|_| DEFAULT_BASE_URL.into());
+    let base_url =
+        std::env::var("DREAM_API_URL").unwrap_or_else(|_| "http://127.0.0.1:8787".into());
     let bind = std::env::var("BIND").unwrap_or_else(|_| "127.0.0.1:3000".into());
     // Fail open: if dream-api cannot be reached, serve the request uncounted rather
     // than turn every visitor away.
