@@ -59,8 +59,9 @@ export interface TrackOptions {
 /** Why a `track` was refused. Nothing was counted. */
 export type DenialReason = "tier_limit_reached" | "platform_quota_reached" | "rate_limited";
 
+/** Check `allowed`, then `degraded` (only with `failOpen`), to reach `usage`. */
 export type TrackResult =
-  | Marked<Schemas["TrackResponse"]>
+  | (Marked<Schemas["TrackResponse"]> & { degraded?: false })
   | {
       allowed: false;
       reason: DenialReason;

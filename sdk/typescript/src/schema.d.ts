@@ -489,12 +489,12 @@ export interface components {
              * @description Up to 20 lines for a pricing page, each at most 200 characters.
              * @default []
              */
-            features: string[];
+            features?: string[];
             /**
              * @description Highlight this tier on pricing pages.
              * @default false
              */
-            popular: boolean;
+            popular?: boolean;
         };
         /**
          * @example {
@@ -623,7 +623,7 @@ export interface components {
              * @description Units to count; an amount that does not fit in what is left is denied whole.
              * @default 1
              */
-            amount: number;
+            amount?: number;
             /** @description 1 to 255 printable ASCII characters. Repeating a key for the same `userId` within 24 h of an allowed call returns that first answer (with `Idempotent-Replayed: true`) and counts nothing; denied calls are not remembered. */
             idempotencyKey?: string;
         };
@@ -754,7 +754,7 @@ export interface components {
              * @description How long the current key keeps working after the rotation; `0` stops it at once.
              * @default 0
              */
-            graceSeconds: number;
+            graceSeconds?: number;
         };
         RotateKeyResponse: {
             /** @description The new key; shown only in this response. */
