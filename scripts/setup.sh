@@ -46,4 +46,14 @@ if [ ! -f "$DREAM_NPM_TOOLS/.installed" ]; then
   touch "$DREAM_NPM_TOOLS/.installed"
 fi
 
-step "tools ready: node $("$DREAM_NODE_BIN/node" --version), wrangler $(wrangler --version 2>/dev/null | tail -1), wasm-bindgen $("$WASM_BINDGEN_BIN" --version | cut -d' ' -f2)"
+# schemathesis (PyPI), which fuzzes each worker against its own OpenAPI document: a
+# virtualenv with exactly tools/fuzz-requirements.txt.
+if [ ! -x "$SCHEMATHESIS_BIN" ]; then
+  step "schemathesis into $DREAM_FUZZ_TOOLS"
+  rm -rf "$DREAM_FUZZ_TOOLS"
+  python3 -m venv "$DREAM_FUZZ_TOOLS"
+  "$DREAM_FUZZ_TOOLS/bin/pip" install --quiet --no-deps --disable-pip-version-check \
+    -r "$DREAM_ROOT/tools/fuzz-requirements.txt"
+fi
+
+step "tools ready: node $("$DREAM_NODE_BIN/node" --version), wrangler $(wrangler --version 2>/dev/null | tail -1), wasm-bindgen $("$WASM_BINDGEN_BIN" --version | cut -d' ' -f2), $("$SCHEMATHESIS_BIN" --version)"

@@ -26,7 +26,7 @@ cargo clippy -p dream-edge -p dream-api-worker -p dream-platform-auth -p dream-s
 step "unit and property tests"
 cargo test --workspace --exclude dream-e2e --quiet
 
-cargo build -p dream-standins --quiet
+cargo build -p dream-standins -p dream-api-example-axum --quiet
 step "build the workers"
 bash scripts/build.sh
 cargo build --target wasm32-unknown-unknown -p dream-api-client --quiet
@@ -85,6 +85,9 @@ step "TypeScript SDK tests: @dream-api/client against the workers above"
 (cd sdk/typescript && npm ci --no-audit --no-fund --loglevel=error >/dev/null && npm run --silent build)
 (cd sdk/typescript && node --test --test-reporter=dot test/*.test.mjs) || fail
 
+step "schemathesis: each worker fuzzed against its own OpenAPI document"
+FUZZ_REPORTS="$run_dir/fuzz" bash tests/fuzz/run.sh || fail
+
 step "fidelity tests: the stand-ins and the worker against the official Stripe and Clerk SDKs"
 (cd tests/fidelity && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
 (cd tests/fidelity && STANDINS_BIN="$DREAM_ROOT/target/debug/dream-standins" node --test --test-reporter=dot) || fail
@@ -103,4 +106,12 @@ rm -rf "$artifacts" && mkdir -p "$artifacts"
 (cd tests/browser && DASHBOARD_URL="$dashboard" DREAM_API_URL=http://127.0.0.1:18787 DREAM_ARTIFACTS="$artifacts" \
   node --test --test-reporter=dot) || { echo "screenshots: $artifacts" >&2; fail; }
 echo "screenshots: $artifacts"
+step "examples: the Express server and the Hono worker metering with @dream-api/client, and the client in Chromium"
+# Each example installs the client from sdk/typescript (built above) as an app would;
+# the tests start each one on a free loopback port against the raised api worker, and
+# load the client into a page of the dashboard's origin, which the api worker allows.
+for dir in examples/express examples/hono-worker tests/examples; do
+  (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+done
+(cd tests/examples && DREAM_PAGE_ORIGIN="$dashboard" node --test --test-concurrency=1 --test-reporter=dot) || fail
 step "all tests passed"

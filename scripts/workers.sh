@@ -74,12 +74,23 @@ write_dashboard_config() {
         auth: {kind: "local", signInUrl: $signIn}}' >"$dir/config.json")
 }
 
+# stop_workers: SIGTERM to every process group started above; a group still there
+# after 10 s (workerd under wrangler has been seen to outlive SIGTERM) gets SIGKILL.
 stop_workers() {
-  local pid
+  local pid alive
   for pid in "${DREAM_PIDS[@]}"; do
     kill -- "-$pid" 2>/dev/null || kill "$pid" 2>/dev/null || true
   done
+  for _ in $(seq 1 40); do
+    alive=0
+    for pid in "${DREAM_PIDS[@]}"; do
+      if kill -0 -- "-$pid" 2>/dev/null; then alive=1; fi
+    done
+    [[ $alive == 0 ]] && break
+    sleep 0.25
+  done
   for pid in "${DREAM_PIDS[@]}"; do
+    kill -KILL -- "-$pid" 2>/dev/null || true
     wait "$pid" 2>/dev/null || true
   done
   DREAM_PIDS=()

@@ -119,11 +119,13 @@ impl JsonObject {
         }
     }
 
-    /// An integer in `min..=max`; `1.0` is not an integer here, nor is `"1"`.
+    /// An integer in `min..=max`. As JSON Schema counts them, `5.0` and `5e0` are the
+    /// integer 5 (a client's JSON encoder may write whole numbers so); `5.5` and `"5"` are
+    /// not integers.
     pub fn optional_int(&self, field: &str, min: u64, max: u64) -> Result<Option<u64>, Invalid> {
         match self.get(field) {
             None => Ok(None),
-            Some(v) => match v.as_u64() {
+            Some(v) => match whole_number(v) {
                 Some(n) if (min..=max).contains(&n) => Ok(Some(n)),
                 _ => Err(Invalid::new(format!("{field} must be an integer from {min} to {max}"))),
             },
@@ -137,6 +139,17 @@ impl JsonObject {
             Some(_) => Err(Invalid::new(format!("{field} must be an array"))),
         }
     }
+}
+
+/// A JSON number that is a whole number ≥ 0 (written `5`, `5.0` or `5e0`), as
+/// JSON Schema's `integer` counts them; `None` for fractions, negatives, and numbers
+/// past 2^53, where a float no longer holds every integer.
+pub fn whole_number(v: &Value) -> Option<u64> {
+    const EXACT: f64 = 9_007_199_254_740_992.0;
+    v.as_u64().or_else(|| {
+        let f = v.as_f64()?;
+        (f.fract() == 0.0 && (0.0..=EXACT).contains(&f)).then_some(f as u64)
+    })
 }
 
 #[cfg(test)]
@@ -167,9 +180,14 @@ mod tests {
 
     #[test]
     fn integers_must_be_whole_and_in_range() {
-        let o = obj(r#"{"a": 5, "b": 1.5, "c": -1, "d": "5", "e": 1e3}"#);
+        let o = obj(
+            r#"{"a": 5, "b": 1.5, "c": -1, "d": "5", "e": 1e3, "f": 245.0, "g": -0.0, "h": 1e300}"#,
+        );
         assert_eq!(o.optional_int("a", 1, 10), Ok(Some(5)));
-        for field in ["b", "c", "d", "e"] {
+        assert_eq!(o.optional_int("e", 0, 10_000), Ok(Some(1000)));
+        assert_eq!(o.optional_int("f", 0, 10_000), Ok(Some(245)));
+        assert_eq!(o.optional_int("g", 0, 10), Ok(Some(0)));
+        for field in ["b", "c", "d", "h"] {
             assert!(o.optional_int(field, 0, 10_000).is_err(), "{field}");
         }
         assert_eq!(o.optional_int("a", 6, 10).unwrap_err().0, "a must be an integer from 6 to 10");

@@ -2,7 +2,7 @@
 
 use crate::error::Invalid;
 use crate::ids::TierId;
-use crate::json::JsonObject;
+use crate::json::{whole_number, JsonObject};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -113,7 +113,9 @@ fn parse_tier(value: &Value) -> Result<Tier, String> {
     let limit = match o.get("limit") {
         None if map.contains_key("limit") => None,
         None => return Err("limit is required (an integer ≥ 0, or null for unlimited)".into()),
-        Some(v) => Some(v.as_u64().ok_or("limit must be an integer ≥ 0, or null for unlimited")?),
+        Some(v) => {
+            Some(whole_number(v).ok_or("limit must be an integer ≥ 0, or null for unlimited")?)
+        }
     };
     let features = match o.get("features") {
         None => vec![],

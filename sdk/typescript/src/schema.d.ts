@@ -486,15 +486,15 @@ export interface components {
             /** @description Calls (units) per month: an integer ≥ 0, or `null` for unlimited. Required: the field must be present, even when `null`. */
             limit: number | null;
             /**
-             * @description Up to 20 lines for a pricing page, each at most 200 characters.
+             * @description Up to 20 lines for a pricing page, each at most 200 characters. `null` is the same as leaving it out.
              * @default []
              */
-            features?: string[];
+            features?: string[] | null;
             /**
-             * @description Highlight this tier on pricing pages.
+             * @description Highlight this tier on pricing pages. `null` is the same as leaving it out.
              * @default false
              */
-            popular?: boolean;
+            popular?: boolean | null;
         };
         /**
          * @example {
@@ -514,6 +514,7 @@ export interface components {
         TierList: {
             /** @description In order; the first tier is free and is where new end-users start. */
             tiers: components["schemas"]["Tier"][];
+            preview?: components["schemas"]["Preview"];
         };
         /**
          * @example {
@@ -569,6 +570,7 @@ export interface components {
         RegisterResponse: {
             platformId: components["schemas"]["PlatformId"];
             apiKey: components["schemas"]["ApiKey"];
+            preview?: components["schemas"]["Preview"];
         };
         /**
          * @example {
@@ -608,6 +610,7 @@ export interface components {
             usage: components["schemas"]["Usage"];
             /** Format: date-time */
             createdAt: string;
+            preview?: components["schemas"]["Preview"];
         };
         /**
          * @description `userId` is required with the API key; with an end-user session token it may be left out (it is the token's `sub`).
@@ -620,12 +623,12 @@ export interface components {
         TrackRequest: {
             userId: components["schemas"]["UserId"];
             /**
-             * @description Units to count; an amount that does not fit in what is left is denied whole.
+             * @description Units to count; an amount that does not fit in what is left is denied whole. `null` is the same as leaving it out.
              * @default 1
              */
-            amount?: number;
-            /** @description 1 to 255 printable ASCII characters. Repeating a key for the same `userId` within 24 h of an allowed call returns that first answer (with `Idempotent-Replayed: true`) and counts nothing; denied calls are not remembered. */
-            idempotencyKey?: string;
+            amount?: number | null;
+            /** @description 1 to 255 printable ASCII characters. Repeating a key for the same `userId` within 24 h of an allowed call returns that first answer (with `Idempotent-Replayed: true`) and counts nothing; denied calls are not remembered. `null` is the same as leaving it out. */
+            idempotencyKey?: string | null;
         };
         /**
          * @example {
@@ -647,6 +650,7 @@ export interface components {
             plan: components["schemas"]["TierId"];
             /** @description The end-user's usage against their tier's limit. */
             usage: components["schemas"]["Usage"];
+            preview?: components["schemas"]["Preview"];
         };
         /**
          * @example {
@@ -670,6 +674,7 @@ export interface components {
             plan: components["schemas"]["TierId"];
             /** @description The end-user's usage after this call was counted. */
             usage: components["schemas"]["Usage"];
+            preview?: components["schemas"]["Preview"];
         };
         /**
          * @example {
@@ -703,6 +708,7 @@ export interface components {
             users: components["schemas"]["UserUsage"][];
             /** @description Pass as `cursor` for the next page; `null` on the last page. */
             nextCursor: string | null;
+            preview?: components["schemas"]["Preview"];
         };
         DailyCount: {
             /**
@@ -743,6 +749,7 @@ export interface components {
             uniqueUsers: number;
             /** @description One entry per day of the window, oldest first, ending today (UTC); zeros for quiet days. */
             daily: components["schemas"]["DailyCount"][];
+            preview?: components["schemas"]["Preview"];
         };
         /**
          * @example {
@@ -751,10 +758,10 @@ export interface components {
          */
         RotateKeyRequest: {
             /**
-             * @description How long the current key keeps working after the rotation; `0` stops it at once.
+             * @description How long the current key keeps working after the rotation; `0` stops it at once. `null` is the same as leaving it out.
              * @default 0
              */
-            graceSeconds?: number;
+            graceSeconds?: number | null;
         };
         RotateKeyResponse: {
             /** @description The new key; shown only in this response. */
@@ -764,6 +771,7 @@ export interface components {
              * @description When the previous key stops working: now plus `graceSeconds` (now itself when it is 0).
              */
             previousKeyExpiresAt: string;
+            preview?: components["schemas"]["Preview"];
         };
         /**
          * @example {
@@ -812,48 +820,60 @@ export interface components {
             tier: components["schemas"]["TierId"];
             /**
              * Format: uri
-             * @description Absolute http(s) URL.
+             * @description An absolute http(s) URL of at most 2048 characters that RFC 3986 allows in a URI (a non-ASCII domain or path is sent encoded: punycode, `%XX`).
              */
             successUrl: string;
             /**
              * Format: uri
-             * @description Absolute http(s) URL.
+             * @description An absolute http(s) URL of at most 2048 characters that RFC 3986 allows in a URI (a non-ASCII domain or path is sent encoded: punycode, `%XX`).
              */
             cancelUrl: string;
             /**
              * Format: email
-             * @description Prefills Stripe Checkout for a first purchase.
+             * @description Prefills Stripe Checkout for a first purchase. `null` is the same as leaving it out.
              */
-            email?: string;
+            email?: string | null;
         };
         CheckoutResponse: {
             /** Format: uri */
             url: string;
             sessionId: string;
-            preview?: boolean;
+            preview?: components["schemas"]["Preview"];
         };
         PortalRequest: {
             userId?: components["schemas"]["UserId"];
-            /** Format: uri */
+            /**
+             * Format: uri
+             * @description An absolute http(s) URL of at most 2048 characters that RFC 3986 allows in a URI (a non-ASCII domain or path is sent encoded: punycode, `%XX`).
+             */
             returnUrl: string;
         };
         PortalResponse: {
             /** Format: uri */
             url: string;
-            preview?: boolean;
+            preview?: components["schemas"]["Preview"];
         };
         WebhookReceived: {
             /** @constant */
             received: true;
         };
         PlanCheckoutRequest: {
-            /** Format: uri */
+            /**
+             * Format: uri
+             * @description An absolute http(s) URL of at most 2048 characters that RFC 3986 allows in a URI (a non-ASCII domain or path is sent encoded: punycode, `%XX`).
+             */
             successUrl: string;
-            /** Format: uri */
+            /**
+             * Format: uri
+             * @description An absolute http(s) URL of at most 2048 characters that RFC 3986 allows in a URI (a non-ASCII domain or path is sent encoded: punycode, `%XX`).
+             */
             cancelUrl: string;
         };
         PlanPortalRequest: {
-            /** Format: uri */
+            /**
+             * Format: uri
+             * @description An absolute http(s) URL of at most 2048 characters that RFC 3986 allows in a URI (a non-ASCII domain or path is sent encoded: punycode, `%XX`).
+             */
             returnUrl: string;
         };
         /** @description The call may not be metered as sent; nothing was counted. An end-user session token meters one call at a time (`amount` above 1 needs the API key), or the platform is in preview and already serves its 100 end-users (connect Stripe to serve more). */
@@ -863,6 +883,11 @@ export interface components {
                 code?: "forbidden";
             };
         };
+        /**
+         * @description Present, and `true`, on every answer about a platform in preview (not yet connected to Stripe: end-users pay on dream-api's test account and at most 100 are served); absent in production.
+         * @constant
+         */
+        Preview: true;
     };
     responses: {
         /** @description `invalid_request`: the body is not a JSON object sent as `application/json`, or a field or parameter breaks a rule; the message names it. */
@@ -1284,6 +1309,10 @@ export interface operations {
             429: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
                     [name: string]: unknown;
                 };
                 content: {

@@ -155,11 +155,14 @@ impl CheckoutRequest<'_> {
     }
 }
 
-/// A URL an end-user is sent back to: absolute `http` or `https`.
+/// A URL an end-user is sent back to: absolute `http` or `https`, at most 2048
+/// characters, each one RFC 3986 allows in a URI (an international domain or path is
+/// written encoded: punycode, `%XX`), as the documents' `format: uri` says.
 pub fn return_url(field: &str, value: &str) -> Result<String, Invalid> {
+    let uri_char = |c: char| c.is_ascii_alphanumeric() || "-._~:/?#[]@!$&'()*+,;=%".contains(c);
     let ok = (value.starts_with("https://") || value.starts_with("http://"))
         && value.len() <= 2048
-        && !value.chars().any(|c| c.is_whitespace() || c.is_control());
+        && value.chars().all(uri_char);
     if ok {
         Ok(value.to_string())
     } else {

@@ -129,7 +129,19 @@ fn checkout_names_the_platform_and_end_user_on_the_session_and_subscription() {
 #[test]
 fn return_urls_must_be_absolute_http() {
     assert!(return_url("successUrl", "https://a.example/x?y=1").is_ok());
-    for bad in ["/relative", "javascript:alert(1)", "ftp://x", "https://a b", ""] {
+    assert!(return_url("successUrl", "https://xn--caf-dma.example/%C3%A9?a=1#top").is_ok());
+    let long = format!("https://a.example/{}", "x".repeat(2048));
+    for bad in [
+        "/relative",
+        "javascript:alert(1)",
+        "ftp://x",
+        "https://a b",
+        "",
+        "https://<x>",
+        "https://a.example/{x}",
+        "https://café.example",
+        &long,
+    ] {
         assert!(return_url("successUrl", bad).is_err(), "{bad}");
     }
 }
