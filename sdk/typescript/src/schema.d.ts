@@ -818,15 +818,9 @@ export interface components {
             userId?: components["schemas"]["UserId"];
             /** @description A paid tier of the platform. */
             tier: components["schemas"]["TierId"];
-            /**
-             * Format: uri
-             * @description An absolute http(s) URL of at most 2048 characters that RFC 3986 allows in a URI (a non-ASCII domain or path is sent encoded: punycode, `%XX`).
-             */
+            /** @description An absolute http(s) URL of at most 2048 characters that RFC 3986 allows in a URI (a non-ASCII domain or path is sent encoded: punycode, `%XX`). */
             successUrl: string;
-            /**
-             * Format: uri
-             * @description An absolute http(s) URL of at most 2048 characters that RFC 3986 allows in a URI (a non-ASCII domain or path is sent encoded: punycode, `%XX`).
-             */
+            /** @description An absolute http(s) URL of at most 2048 characters that RFC 3986 allows in a URI (a non-ASCII domain or path is sent encoded: punycode, `%XX`). */
             cancelUrl: string;
             /**
              * Format: email
@@ -842,10 +836,7 @@ export interface components {
         };
         PortalRequest: {
             userId?: components["schemas"]["UserId"];
-            /**
-             * Format: uri
-             * @description An absolute http(s) URL of at most 2048 characters that RFC 3986 allows in a URI (a non-ASCII domain or path is sent encoded: punycode, `%XX`).
-             */
+            /** @description An absolute http(s) URL of at most 2048 characters that RFC 3986 allows in a URI (a non-ASCII domain or path is sent encoded: punycode, `%XX`). */
             returnUrl: string;
         };
         PortalResponse: {
@@ -858,22 +849,13 @@ export interface components {
             received: true;
         };
         PlanCheckoutRequest: {
-            /**
-             * Format: uri
-             * @description An absolute http(s) URL of at most 2048 characters that RFC 3986 allows in a URI (a non-ASCII domain or path is sent encoded: punycode, `%XX`).
-             */
+            /** @description An absolute http(s) URL of at most 2048 characters that RFC 3986 allows in a URI (a non-ASCII domain or path is sent encoded: punycode, `%XX`). */
             successUrl: string;
-            /**
-             * Format: uri
-             * @description An absolute http(s) URL of at most 2048 characters that RFC 3986 allows in a URI (a non-ASCII domain or path is sent encoded: punycode, `%XX`).
-             */
+            /** @description An absolute http(s) URL of at most 2048 characters that RFC 3986 allows in a URI (a non-ASCII domain or path is sent encoded: punycode, `%XX`). */
             cancelUrl: string;
         };
         PlanPortalRequest: {
-            /**
-             * Format: uri
-             * @description An absolute http(s) URL of at most 2048 characters that RFC 3986 allows in a URI (a non-ASCII domain or path is sent encoded: punycode, `%XX`).
-             */
+            /** @description An absolute http(s) URL of at most 2048 characters that RFC 3986 allows in a URI (a non-ASCII domain or path is sent encoded: punycode, `%XX`). */
             returnUrl: string;
         };
         /** @description The call may not be metered as sent; nothing was counted. An end-user session token meters one call at a time (`amount` above 1 needs the API key), or the platform is in preview and already serves its 100 end-users (connect Stripe to serve more). */
