@@ -3,9 +3,8 @@
 //! crate).
 
 use dream_core::api_key::ApiKey;
-use dream_core::ids::{PlatformId, TierId, UserId};
+use dream_core::ids::{TierId, UserId};
 use dream_core::meter::Usage;
-use dream_core::platform::{Mode, PlatformPlan};
 use dream_core::tier::Tier;
 use serde::{Deserialize, Serialize};
 
@@ -20,21 +19,8 @@ pub struct UserUsage {
     pub usage: Usage,
 }
 
-/// The developer's platform (`GET /v1/platform`): its own plan with dream-api and that
-/// plan's quota across all end-users.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct PlatformInfo {
-    pub platform_id: PlatformId,
-    pub name: Option<String>,
-    pub email: String,
-    pub mode: Mode,
-    pub plan: PlatformPlan,
-    /// The platform quota: units metered this month across all end-users.
-    pub usage: Usage,
-    /// RFC 3339.
-    pub created_at: String,
-}
+/// The developer's platform (`GET /v1/platform`), as the api worker writes it.
+pub use dream_core::protocol::PlatformInfo;
 
 /// `POST /v1/checkout`: Stripe Checkout for an end-user's paid tier.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

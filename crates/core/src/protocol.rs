@@ -230,6 +230,37 @@ pub struct PlatformView {
     pub developer: Option<String>,
 }
 
+/// The developer's platform as `GET /v1/platform` answers it: its own plan with
+/// dream-api and that plan's quota across all end-users (what of [`PlatformView`] is
+/// the developer's to see).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PlatformInfo {
+    pub platform_id: PlatformId,
+    pub name: Option<String>,
+    pub email: String,
+    pub mode: Mode,
+    pub plan: PlatformPlan,
+    /// The platform quota: units metered this month across all end-users.
+    pub usage: Usage,
+    /// RFC 3339.
+    pub created_at: String,
+}
+
+impl From<PlatformView> for PlatformInfo {
+    fn from(view: PlatformView) -> Self {
+        Self {
+            platform_id: view.platform_id,
+            name: view.name,
+            email: view.email,
+            mode: view.mode,
+            plan: view.plan,
+            usage: view.usage,
+            created_at: view.created_at,
+        }
+    }
+}
+
 /// Makes `next` the platform's key. Asked with a key (`Auth::Key`), that key must be
 /// the current one; the dashboard's developer may always rotate.
 #[derive(Debug, Clone, Serialize, Deserialize)]
