@@ -53,7 +53,7 @@ impl DeveloperMetadata {
     /// The copy of a platform's plan, as its object holds it now.
     pub fn of(view: &PlatformView) -> Self {
         Self {
-            plan: view.plan,
+            plan: view.info.plan,
             subscribed: view.subscribed,
             subscription_id: view.subscription_id.clone(),
             stripe_customer_id: view.customer_id.clone(),

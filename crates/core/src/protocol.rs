@@ -213,17 +213,13 @@ pub struct GetPlatform;
 
 command!(PlatformCommand for GetPlatform = "/platform" -> PlatformView);
 
+/// The platform as its object holds it: what the developer sees (`info`, the answer of
+/// `GET /v1/platform`) and what only the workers use.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PlatformView {
-    pub platform_id: PlatformId,
-    pub name: Option<String>,
-    pub email: String,
-    pub mode: Mode,
-    pub plan: PlatformPlan,
-    /// The platform quota this month, under the plan.
-    pub usage: Usage,
-    pub created_at: String,
+    #[serde(flatten)]
+    pub info: PlatformInfo,
     pub subscribed: bool,
     pub subscription_id: Option<String>,
     pub customer_id: Option<String>,
@@ -231,8 +227,7 @@ pub struct PlatformView {
 }
 
 /// The developer's platform as `GET /v1/platform` answers it: its own plan with
-/// dream-api and that plan's quota across all end-users (what of [`PlatformView`] is
-/// the developer's to see).
+/// dream-api and that plan's quota across all end-users.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PlatformInfo {
@@ -245,20 +240,6 @@ pub struct PlatformInfo {
     pub usage: Usage,
     /// RFC 3339.
     pub created_at: String,
-}
-
-impl From<PlatformView> for PlatformInfo {
-    fn from(view: PlatformView) -> Self {
-        Self {
-            platform_id: view.platform_id,
-            name: view.name,
-            email: view.email,
-            mode: view.mode,
-            plan: view.plan,
-            usage: view.usage,
-            created_at: view.created_at,
-        }
-    }
 }
 
 /// Makes `next` the platform's key. Asked with a key (`Auth::Key`), that key must be
@@ -454,6 +435,34 @@ command!(Command for ClaimNonce = "/claim" -> bool);
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_platform_view_travels_as_one_flat_object_and_its_info_is_the_developers_answer() {
+        let info = PlatformInfo {
+            platform_id: PlatformId::parse("plt_0123456789ab").expect("an id"),
+            name: None,
+            email: "ada@example.com".into(),
+            mode: Mode::Preview,
+            plan: PlatformPlan::Free,
+            usage: Usage::new(0, Some(5), crate::time::from_millis(0)),
+            created_at: "2026-12-01T00:00:00Z".into(),
+        };
+        let view = PlatformView {
+            info: info.clone(),
+            subscribed: false,
+            subscription_id: None,
+            customer_id: None,
+            developer: Some("user_1".into()),
+        };
+        let wire = serde_json::to_value(&view).expect("JSON");
+        assert_eq!(wire["platformId"], "plt_0123456789ab");
+        assert_eq!(wire["developer"], "user_1");
+        assert!(wire.get("info").is_none());
+        let back: PlatformView = serde_json::from_value(wire).expect("reads back");
+        assert_eq!(back, view);
+        let answer = serde_json::to_value(&info).expect("JSON");
+        assert!(answer.get("developer").is_none() && answer.get("subscribed").is_none());
+    }
 
     #[test]
     fn a_customer_counts_only_on_the_account_it_was_created_on() {

@@ -170,7 +170,7 @@ pub async fn plan_checkout(
         &price,
         success_url,
         cancel_url,
-        Some(&view.email),
+        Some(&view.info.email),
     );
     let key = dream_core::stripe_form::checkout_idempotency_key(
         platform.as_str(),

@@ -10,7 +10,7 @@ use dream_core::command::Auth;
 use dream_core::error::ErrorCode;
 use dream_core::ids::{Email, IdempotencyKey, PlatformId};
 use dream_core::protocol::{
-    CreatePlatform, GetPlatform, PlatformInfo, ReadUser, SetUserPlan, Track, TrackAnswer,
+    CreatePlatform, GetPlatform, ReadUser, SetUserPlan, Track, TrackAnswer,
 };
 use dream_core::routing::Route;
 use dream_edge::error::{ApiError, ApiResult};
@@ -134,7 +134,7 @@ async fn register(call: &mut Call<'_>) -> ApiResult<Reply> {
 async fn platform_info(call: &Call<'_>) -> ApiResult<Reply> {
     let (id, auth) = call.developer().await?;
     let (view, preview) = objects::platform(call.env, &id, auth, GetPlatform).await?;
-    Ok(Reply::ok(PlatformInfo::from(view))?.previewing(preview))
+    Ok(Reply::ok(view.info)?.previewing(preview))
 }
 
 async fn track(call: &mut Call<'_>) -> ApiResult<Reply> {

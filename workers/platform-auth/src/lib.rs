@@ -120,8 +120,9 @@ async fn me(env: &Env, developer: &SessionClaims) -> ApiResult<Reply> {
             let (view, _) = objects::platform(env, &id, Auth::Verified, GetPlatform).await?;
             let dashboard = config::dashboard_url(env);
             let preview = format!("{}/preview/{id}", dashboard.trim_end_matches('/'));
-            let platform = json!({ "platformId": id, "mode": view.mode, "previewUrl": preview });
-            (view.plan, view.subscribed, view.usage, platform)
+            let platform =
+                json!({ "platformId": id, "mode": view.info.mode, "previewUrl": preview });
+            (view.info.plan, view.subscribed, view.info.usage, platform)
         }
         None => {
             let plan = PlatformPlan::Free;

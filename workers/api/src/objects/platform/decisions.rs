@@ -303,13 +303,15 @@ impl Platform {
         let now = from_millis(now_ms());
         let usage = self.quota.load(&self.sql())?.usage.usage(self.platform_limit(loaded)?, now);
         Ok(PlatformView {
-            platform_id: r.platform_id.clone(),
-            name: r.name.clone(),
-            email: r.email.as_str().to_string(),
-            mode: r.mode(),
-            plan: r.plan(),
-            usage,
-            created_at: r.created_at.clone(),
+            info: PlatformInfo {
+                platform_id: r.platform_id.clone(),
+                name: r.name.clone(),
+                email: r.email.as_str().to_string(),
+                mode: r.mode(),
+                plan: r.plan(),
+                usage,
+                created_at: r.created_at.clone(),
+            },
             subscribed: r.subscription.subscribed(),
             subscription_id: r.subscription.subscription_id.clone(),
             customer_id: r.subscription.customer_id.clone(),

@@ -25,7 +25,8 @@ use dream_core::protocol::{
     end_user_amount, plan_override, resolve_tier, track_answer, user_answer, AdmitEndUser,
     ApplyEndUserEvent, ApplyPlanEvent, BillingState, BillingView, Connect, CreatePlatform,
     Disconnect, EventOutcome, GetBilling, GetEndUserBilling, GetPlatform, GetStats, ListUsers,
-    PlatformView, ReadUser, RotateKey, SetTiers, SetUserPlan, Track, TrackAnswer, UsersPage,
+    PlatformInfo, PlatformView, ReadUser, RotateKey, SetTiers, SetUserPlan, Track, TrackAnswer,
+    UsersPage,
 };
 use dream_core::stats::{self, DailyCount, Stats, MAX_DAYS};
 use dream_core::storage::KeyRecord;
