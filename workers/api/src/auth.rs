@@ -8,9 +8,8 @@ use dream_core::api_key::{ApiKey, ApiKeyError};
 use dream_core::command::Auth;
 use dream_core::error::ErrorCode;
 use dream_core::ids::{PlatformId, UserId};
-use dream_core::time::from_millis;
 use dream_edge::clerk;
-use dream_edge::clock::now_ms;
+use dream_edge::clock::now;
 use dream_edge::error::{ApiError, ApiResult};
 use dream_edge::store::Store;
 use worker::{Context, Env, Request};
@@ -67,7 +66,7 @@ pub async fn authenticate(req: &Request, env: &Env, ctx: &Context) -> ApiResult<
     })?;
     let hash = key.hash();
     match Store::new(env).key_record(ctx, &hash).await? {
-        Some(r) if r.is_valid_at(from_millis(now_ms())) => {
+        Some(r) if r.is_valid_at(now()) => {
             Ok(Caller::Developer { platform: r.platform_id, auth: Auth::Key(hash) })
         }
         Some(_) => Err(ApiError::new(

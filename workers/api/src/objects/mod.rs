@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use std::cell::RefCell;
 use worker::{Response, SqlStorage};
 
-pub use dream_edge::clock::now_ms;
+pub use dream_edge::clock::{now, now_ms};
 
 pub use developer::Developer;
 pub use platform::Platform;

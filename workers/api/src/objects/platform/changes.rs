@@ -40,7 +40,7 @@ impl Platform {
                 return refused(ErrorCode::Forbidden, "Only the developer may rotate the key.")
             }
         };
-        let now = from_millis(now_ms());
+        let now = now();
         match record.keys.rotate(by, command.next.clone(), command.grace_seconds, now) {
             Err(refusal) => Ok(Err(refusal)),
             Ok(rotated) => {

@@ -63,7 +63,7 @@ impl Platform {
 
     pub(super) fn user_view(&self, loaded: &Loaded, user: &UserId, meter: &UserMeter) -> Value {
         let tier = resolve_tier(&loaded.tiers, meter.plan.as_deref());
-        let usage = meter.usage(tier.limit, from_millis(now_ms()));
+        let usage = meter.usage(tier.limit, now());
         user_answer(user, &tier.id, &usage, None)
     }
 
@@ -272,7 +272,7 @@ impl Platform {
 
     pub(super) fn stats(&self, days: u64) -> Decided<Stats> {
         let sql = self.sql();
-        let now = from_millis(now_ms());
+        let now = now();
         // Keep what the longest window can show, and nothing older.
         sql.exec(
             "DELETE FROM daily WHERE date < ?",
@@ -300,7 +300,7 @@ impl Platform {
 
     pub(super) fn view_of(&self, loaded: &Loaded) -> worker::Result<PlatformView> {
         let r = &loaded.record;
-        let now = from_millis(now_ms());
+        let now = now();
         let usage = self.quota.load(&self.sql())?.usage.usage(self.platform_limit(loaded)?, now);
         Ok(PlatformView {
             info: PlatformInfo {

@@ -11,7 +11,7 @@
 mod changes;
 mod decisions;
 
-use super::{now_ms, parse, StoredState};
+use super::{now, now_ms, parse, StoredState};
 use dream_core::billing::{tier_bought, EndUserBilling, EndUserChange, PlanUpdate, StoredAccount};
 use dream_core::command::{Answer, Auth, PlatformCommand, Request as Envelope};
 use dream_core::error::{ErrorCode, Refusal};
@@ -294,7 +294,7 @@ impl Platform {
             }));
         };
         if let Auth::Key(key) = auth {
-            if let Err(refusal) = loaded.record.keys.admit(key, from_millis(now_ms())) {
+            if let Err(refusal) = loaded.record.keys.admit(key, now()) {
                 return Ok(Err(refusal));
             }
         }
