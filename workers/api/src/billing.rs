@@ -8,8 +8,8 @@
 use crate::auth::Caller;
 use crate::call::{end_user_of, Call};
 use dream_core::billing::{
-    account_hash, checkout_tier, deauthorized_account, end_user_event, return_url,
-    CheckoutRequest, PREVIEW_END_USERS,
+    account_hash, checkout_tier, deauthorized_account, end_user_event, return_url, CheckoutRequest,
+    PREVIEW_END_USERS,
 };
 use dream_core::command::Auth;
 use dream_core::error::ErrorCode;
