@@ -32,3 +32,5 @@ rm -rf "$dist" && mkdir -p "$dist"
   "$DREAM_ROOT/target/wasm32-unknown-unknown/release/dream_dashboard.wasm"
 wasm-opt "$dist/dashboard_bg.wasm" -Oz --strip-debug "${WASM_FEATURES[@]}" -o "$dist/dashboard_bg.wasm"
 cp "$DREAM_ROOT"/frontend/static/* "$dist/"
+# The landing page links the README beside the app.
+cp "$DREAM_ROOT/README.md" "$dist/README.md"

@@ -37,6 +37,9 @@ pub struct MyPlatform {
     pub platform_id: PlatformId,
     pub mode: Mode,
     pub preview_url: String,
+    /// While a rotated-out key still works: until when (RFC 3339).
+    #[serde(default)]
+    pub previous_key_expires_at: Option<String>,
 }
 
 /// `GET /v1/users`.
@@ -61,6 +64,18 @@ pub struct EndUser {
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 pub struct TierList {
     pub tiers: Vec<Tier>,
+    /// The api worker marks every answer about a platform in preview.
+    #[serde(default)]
+    pub preview: bool,
+}
+
+/// `GET /v1/demo`: the developer's demo end-user, as their end-users' usage reads.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DemoUser {
+    pub user_id: String,
+    pub plan: String,
+    pub usage: Usage,
 }
 
 /// `POST /v1/credentials` (`201`).

@@ -1,7 +1,8 @@
 //! Who is signed in, hiding which sign-in is behind it. In production, Clerk's own
 //! JavaScript SDK (ClerkJS, configured by the publishable key) holds the session and
 //! hands out fresh session tokens; locally, the Clerk stand-in's sign-in page sends the
-//! browser back to `/auth/callback?__session=<token>`, kept for this tab.
+//! browser back to `/auth/callback?__session=<token>`, kept in `localStorage`, so every
+//! tab of the dashboard shares one session and a sign-out in one signs every tab out.
 
 use serde::Deserialize;
 use wasm_bindgen::{JsCast, JsValue};
@@ -19,7 +20,7 @@ pub enum Provider {
 }
 
 fn storage() -> Option<web_sys::Storage> {
-    web_sys::window()?.session_storage().ok()?
+    web_sys::window()?.local_storage().ok()?
 }
 
 fn origin() -> String {
@@ -94,23 +95,66 @@ pub async fn token(provider: &Provider) -> Option<String> {
     }
 }
 
-/// Sends the browser to sign in; it comes back to `/auth/callback` (local) or stays (ClerkJS's modal).
-pub async fn sign_in(provider: &Provider) {
+/// The local sign-in page's address, coming back to `/auth/callback` (empty for ClerkJS).
+pub fn sign_in_url(provider: &Provider) -> String {
     match provider {
         Provider::Local { sign_in_url } => {
             let back = format!("{}/auth/callback", origin());
-            let url = format!(
+            format!(
                 "{sign_in_url}?redirect_url={}",
                 String::from(js_sys::encode_uri_component(&back))
-            );
+            )
+        }
+        Provider::Clerk { .. } => String::new(),
+    }
+}
+
+/// Sends the browser to sign in; it comes back to `/auth/callback` (local) or stays (ClerkJS's modal).
+pub async fn sign_in(provider: &Provider) {
+    match provider {
+        Provider::Local { .. } => {
             if let Some(w) = web_sys::window() {
-                let _ = w.location().set_href(&url);
+                let _ = w.location().set_href(&sign_in_url(provider));
             }
         }
         Provider::Clerk { .. } => {
             if let Some(clerk) = clerk() {
                 call_method(&clerk, "openSignIn", &js_sys::Array::new()).await;
             }
+        }
+    }
+}
+
+/// Calls `changed` whenever the session changes in another tab (local sign-in: the
+/// `storage` event) or in ClerkJS (its listener), for as long as the page lives.
+pub fn on_change(provider: &Provider, changed: yew::Callback<()>) {
+    match provider {
+        Provider::Local { .. } => {
+            let listener = wasm_bindgen::closure::Closure::<dyn Fn(web_sys::StorageEvent)>::new(
+                move |e: web_sys::StorageEvent| {
+                    // `None` is a whole-storage clear, which ends the session too.
+                    if e.key().is_none_or(|k| k == SESSION_KEY) {
+                        changed.emit(());
+                    }
+                },
+            );
+            if let Some(w) = web_sys::window() {
+                let _ = w
+                    .add_event_listener_with_callback("storage", listener.as_ref().unchecked_ref());
+            }
+            listener.forget();
+        }
+        Provider::Clerk { .. } => {
+            let Some(clerk) = clerk() else { return };
+            let listener =
+                wasm_bindgen::closure::Closure::<dyn Fn(JsValue)>::new(move |_| changed.emit(()));
+            let args = js_sys::Array::of1(listener.as_ref());
+            if let Ok(method) = js_sys::Reflect::get(&clerk, &"addListener".into()) {
+                if let Ok(method) = method.dyn_into::<js_sys::Function>() {
+                    let _ = method.apply(&clerk, &args);
+                }
+            }
+            listener.forget();
         }
     }
 }

@@ -11,22 +11,27 @@ pub mod answers;
 pub mod api;
 pub mod auth;
 pub mod components;
+pub mod dialog;
 pub mod pages;
+pub mod snippets;
 pub mod state;
 pub mod tier_editor;
+pub mod time;
 
+use answers::Me;
 use api::Config;
 use std::rc::Rc;
 use yew::prelude::*;
 
-/// The screens, by path.
+/// The screens, by path. Each is named for what it shows; `/settings` is where Stripe
+/// Connect sends the developer back (API.md), so the Stripe connection lives there.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Route {
     Landing,
     AuthCallback,
     Dashboard,
     Tiers,
-    Stripe,
+    Settings,
     Preview(String),
     NotFound,
 }
@@ -39,7 +44,7 @@ impl Route {
             "/auth/callback" => Self::AuthCallback,
             "/dashboard" => Self::Dashboard,
             "/tiers" => Self::Tiers,
-            "/settings" => Self::Stripe,
+            "/settings" => Self::Settings,
             _ => match path.strip_prefix("/preview/") {
                 Some(id) if !id.is_empty() && !id.contains('/') => Self::Preview(id.to_string()),
                 _ => Self::NotFound,
@@ -53,7 +58,7 @@ impl Route {
             Self::AuthCallback => "/auth/callback".into(),
             Self::Dashboard => "/dashboard".into(),
             Self::Tiers => "/tiers".into(),
-            Self::Stripe => "/settings".into(),
+            Self::Settings => "/settings".into(),
             Self::Preview(id) => format!("/preview/{id}"),
             Self::NotFound => "/404".into(),
         }
@@ -63,31 +68,96 @@ impl Route {
 /// Moves to another screen without reloading the app.
 pub type Navigate = Callback<Route>;
 
+/// Who is signed in, as every screen sees it: one `GET /v1/me` for the whole app,
+/// read again when the session changes (in any tab) or a screen asks.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Account {
+    /// Not known yet (the first read is on its way).
+    Checking,
+    SignedOut,
+    /// The developer, and when this was read (local time, `HH:MM:SS`).
+    SignedIn {
+        me: Rc<Me>,
+        read_at: String,
+    },
+    /// The read failed for another reason than the session.
+    Failed(state::Problem),
+}
+
+impl Account {
+    pub fn me(&self) -> Option<&Me> {
+        match self {
+            Self::SignedIn { me, .. } => Some(me),
+            _ => None,
+        }
+    }
+
+    /// The developer's platform id, once they have one.
+    pub fn platform_id(&self) -> Option<String> {
+        self.me()?.platform.as_ref().map(|p| p.platform_id.to_string())
+    }
+}
+
 /// What every screen gets.
 #[derive(Clone, PartialEq)]
 pub struct Ctx {
     pub config: Rc<Config>,
     pub navigate: Navigate,
+    pub account: Account,
+    /// Reads `/v1/me` again (after a change, or to refresh).
+    pub refresh: Callback<()>,
+    /// Ends the session in every tab and goes to the landing page.
+    pub sign_out: Callback<()>,
 }
 
 fn current_path() -> String {
     web_sys::window().and_then(|w| w.location().pathname().ok()).unwrap_or_else(|| "/".into())
 }
 
+/// Reads `/v1/me` when there is a session; `SignedOut` without asking when there is none.
+async fn read_account(config: &Config) -> Account {
+    if auth::token(&config.auth).await.is_none() {
+        return Account::SignedOut;
+    }
+    let answer = api::call(config, api::Worker::PlatformAuth, "GET", "/v1/me", None).await;
+    match answer.and_then(|(status, text)| answers::read::<Me>(status, &text)) {
+        Ok(me) => Account::SignedIn { me: Rc::new(me), read_at: time::now_hms() },
+        Err(p) if p.status == 401 => Account::SignedOut,
+        Err(p) => Account::Failed(p),
+    }
+}
+
 #[function_component(App)]
 pub fn app() -> Html {
     let config = use_state(|| None::<Result<Rc<Config>, state::Problem>>);
     let route = use_state(|| Route::parse(&current_path()));
+    let account = use_state(|| Account::Checking);
+    let account_version = use_reducer(components::Counter::default);
+    let refresh = {
+        let bump = account_version.dispatcher();
+        Callback::from(move |_| bump.dispatch(()))
+    };
     {
-        let config = config.clone();
+        let (config, refresh) = (config.clone(), refresh.clone());
         use_effect_with((), move |_| {
             wasm_bindgen_futures::spawn_local(async move {
                 let loaded = api::load_config().await.map(Rc::new);
                 if let Ok(c) = &loaded {
                     auth::start(&c.auth).await;
+                    auth::on_change(&c.auth, refresh);
                 }
                 config.set(Some(loaded));
             });
+        });
+    }
+    {
+        let (account, loaded) = (account.clone(), (*config).clone());
+        use_effect_with((loaded, account_version.0), move |(loaded, _)| {
+            if let Some(Ok(config)) = loaded.clone() {
+                wasm_bindgen_futures::spawn_local(async move {
+                    account.set(read_account(&config).await);
+                });
+            }
         });
     }
     {
@@ -109,6 +179,9 @@ pub fn app() -> Html {
     let navigate = {
         let route = route.clone();
         Callback::from(move |to: Route| {
+            if *route != to && *route == Route::Tiers && !pending_tiers::confirm_leaving_tiers() {
+                return;
+            }
             if let Some(history) = web_sys::window().and_then(|w| w.history().ok()) {
                 let _ =
                     history.push_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(&to.path()));
@@ -123,24 +196,55 @@ pub fn app() -> Html {
         None => html! { <components::Loading what="dream-api" /> },
         Some(Err(problem)) => html! { <components::ProblemView problem={problem.clone()} /> },
         Some(Ok(config)) => {
-            let ctx = Ctx { config: config.clone(), navigate: navigate.clone() };
-            match (*route).clone() {
-                Route::Landing => html! { <pages::landing::Landing ctx={ctx} /> },
-                Route::AuthCallback => html! { <pages::landing::AuthCallback ctx={ctx} /> },
-                Route::Dashboard => html! { <pages::dashboard::Dashboard ctx={ctx} /> },
-                Route::Tiers => html! { <pages::tiers::Tiers ctx={ctx} /> },
-                Route::Stripe => html! { <pages::connect::Connect ctx={ctx} /> },
-                Route::Preview(id) => {
-                    html! { <pages::preview::Preview ctx={ctx} platform_id={id} /> }
-                }
-                Route::NotFound => html! {
-                    <main class="page"><h1>{"Not found"}</h1><p>{"There is no page here."}</p>
-                    <components::Link ctx={ctx} to={Route::Landing} label="Home" /></main>
-                },
-            }
+            let sign_out = {
+                let (config, navigate, refresh) =
+                    (config.clone(), navigate.clone(), refresh.clone());
+                Callback::from(move |_| {
+                    let (config, navigate, refresh) =
+                        (config.clone(), navigate.clone(), refresh.clone());
+                    wasm_bindgen_futures::spawn_local(async move {
+                        auth::sign_out(&config.auth).await;
+                        refresh.emit(());
+                        navigate.emit(Route::Landing);
+                    });
+                })
+            };
+            let ctx = Ctx {
+                config: config.clone(),
+                navigate: navigate.clone(),
+                account: (*account).clone(),
+                refresh,
+                sign_out,
+            };
+            screen(ctx, (*route).clone())
         }
     };
     html! { <>{ body }</> }
+}
+
+/// The header and the screen at `route`.
+fn screen(ctx: Ctx, route: Route) -> Html {
+    let here = route.clone();
+    let page = match route {
+        Route::Landing => html! { <pages::landing::Landing ctx={ctx.clone()} /> },
+        Route::AuthCallback => html! { <pages::landing::AuthCallback ctx={ctx.clone()} /> },
+        Route::Dashboard => html! { <pages::dashboard::Dashboard ctx={ctx.clone()} /> },
+        Route::Tiers => html! { <pages::tiers::Tiers ctx={ctx.clone()} /> },
+        Route::Settings => html! { <pages::connect::Connect ctx={ctx.clone()} /> },
+        Route::Preview(id) => {
+            html! { <pages::preview::Preview ctx={ctx.clone()} platform_id={id} /> }
+        }
+        Route::NotFound => html! {
+            <main class="page"><h1>{"Not found"}</h1><p>{"There is no page here."}</p>
+            <components::Link ctx={ctx.clone()} to={Route::Landing} label="Home" /></main>
+        },
+    };
+    html! {
+        <>
+            <components::Nav ctx={ctx} {here} />
+            { page }
+        </>
+    }
 }
 
 /// Starts the app (the wasm module's entry point in the browser).
@@ -159,7 +263,7 @@ mod tests {
             Route::Landing,
             Route::Dashboard,
             Route::Tiers,
-            Route::Stripe,
+            Route::Settings,
             Route::Preview("plt_0123456789ab".into()),
         ] {
             assert_eq!(Route::parse(&route.path()), route);
@@ -167,5 +271,11 @@ mod tests {
         assert_eq!(Route::parse("/dashboard/"), Route::Dashboard);
         assert_eq!(Route::parse("/preview/"), Route::NotFound);
         assert_eq!(Route::parse("/preview/a/b"), Route::NotFound);
+    }
+}
+
+mod pending_tiers {
+    pub fn confirm_leaving_tiers() -> bool {
+        true
     }
 }

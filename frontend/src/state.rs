@@ -49,6 +49,21 @@ pub fn upgrade_prompt(usage: &Usage, paid: bool) -> Upgrade {
     }
 }
 
+/// What the developer's plan allows, what happens at its limit and how to go further.
+pub fn plan_sentence(paid: bool, limit: Option<u64>) -> String {
+    let plan = if paid { "paid" } else { "free" };
+    let Some(limit) = limit else {
+        return format!(
+            "The {plan} plan meters every call your end-users make, without a monthly limit."
+        );
+    };
+    let then = if paid { "until the month ends" } else { "until the month ends or you upgrade" };
+    format!(
+        "The {plan} plan meters {limit} calls a month across all your end-users. At the limit, \
+         POST /v1/usage/track answers 403 platform_quota_reached {then}."
+    )
+}
+
 /// `$9`, `$9.50`.
 pub fn money(cents: u64) -> String {
     if cents.is_multiple_of(100) {
@@ -172,6 +187,19 @@ mod tests {
         assert_eq!(upgrade_prompt(&usage(4, Some(5)), false), Upgrade::Nearing);
         assert_eq!(upgrade_prompt(&usage(5, Some(5)), false), Upgrade::Reached);
         assert_eq!(upgrade_prompt(&usage(500, Some(500)), true), Upgrade::None);
+    }
+
+    #[test]
+    fn the_plan_says_what_it_allows_what_happens_at_the_limit_and_how_to_go_further() {
+        let free = plan_sentence(false, Some(5));
+        assert!(free.starts_with("The free plan meters 5 calls a month"), "{free}");
+        assert!(
+            free.contains("403 platform_quota_reached until the month ends or you upgrade."),
+            "{free}"
+        );
+        let paid = plan_sentence(true, Some(500));
+        assert!(paid.contains("500 calls a month") && !paid.contains("upgrade"), "{paid}");
+        assert!(plan_sentence(true, None).contains("without a monthly limit"));
     }
 
     #[test]

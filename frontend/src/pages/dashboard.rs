@@ -1,17 +1,26 @@
 //! `/dashboard`: the developer's plan and this month's usage (with the upgrade), their
-//! credentials, the preview link, usage over 30 days, and their end-users.
+//! credentials and a first call to copy, the key's rotation, the preview, usage over 30
+//! days, and their end-users. It reads everything again every 10 s while the tab is
+//! visible.
 
-use super::{go_to, origin, post, query, send, use_read, Load};
-use crate::answers::{Credentials, Me, Rotation, Stats, StripePage, Usage, UsersPage};
+use super::{go_to, origin, post, query, send, sleep_ms, use_read, use_refresh_while_visible};
+use super::{Load, Problem};
+use crate::answers::{Credentials, Me, MyPlatform, Rotation, Stats, StripePage, UsersPage};
 use crate::api::Worker;
-use crate::auth;
-use crate::components::{CopyButton, Link, Loading, Nav, ProblemView};
-use crate::state::{upgrade_prompt, usage_percent, usage_text, Problem, Upgrade};
-use crate::{Ctx, Route};
+use crate::components::{CopyButton, Counter, Link, Loading, ProblemView, SignedOut, Snippet};
+use crate::dialog::Dialog;
+use crate::snippets;
+use crate::state::{plan_sentence, upgrade_prompt, usage_percent, usage_text, Upgrade};
+use crate::time::local_datetime;
+use crate::{Account, Ctx, Route};
+use dream_core::meter::Usage;
 use dream_core::platform::{Mode, PlatformPlan};
 use serde::de::DeserializeOwned;
 use serde_json::{json, Value};
 use yew::prelude::*;
+
+/// How often the dashboard reads again while visible.
+const REFRESH_MS: i32 = 10_000;
 
 #[derive(Properties, PartialEq)]
 pub struct Props {
@@ -59,46 +68,59 @@ fn act<T: DeserializeOwned + 'static>(
 #[function_component(Dashboard)]
 pub fn dashboard(props: &Props) -> Html {
     let ctx = &props.ctx;
-    let version = use_state(|| 0u32);
-    let me: Load<Me> = use_read(ctx, Worker::PlatformAuth, "/v1/me".into(), *version);
-    let stats = use_read(ctx, Worker::PlatformAuth, "/v1/stats?days=30".into(), *version);
-    let users = use_read(ctx, Worker::PlatformAuth, "/v1/users?limit=50".into(), *version);
+    let body = match &ctx.account {
+        Account::Checking => html! { <Loading what="your account" /> },
+        Account::SignedOut => html! { <SignedOut ctx={ctx.clone()} /> },
+        Account::Failed(p) => {
+            html! { <ProblemView problem={p.clone()} retry={ctx.refresh.clone()} /> }
+        }
+        Account::SignedIn { me, read_at } => html! {
+            <Signed ctx={ctx.clone()} me={(**me).clone()} read_at={read_at.clone()} />
+        },
+    };
+    html! { <main class="page"><h1>{"Dashboard"}</h1>{ body }</main> }
+}
+
+#[derive(Properties, PartialEq)]
+struct SignedProps {
+    ctx: Ctx,
+    me: Me,
+    read_at: String,
+}
+
+#[function_component(Signed)]
+fn signed(props: &SignedProps) -> Html {
+    let (ctx, me) = (&props.ctx, &props.me);
+    let activity = use_reducer(Counter::default);
+    {
+        let (refresh, bump) = (ctx.refresh.clone(), activity.dispatcher());
+        use_refresh_while_visible(
+            REFRESH_MS,
+            Callback::from(move |_| {
+                refresh.emit(());
+                bump.dispatch(());
+            }),
+        );
+    }
     let new_key = use_state(|| None::<NewKey>);
     let busy: Busy = use_state(|| None);
-    let reload = {
-        let version = version.clone();
-        Callback::from(move |_| version.set(*version + 1))
-    };
-    // After paying, the plan follows Stripe's webhook: look again for a while.
+    let paid = me.plan == PlatformPlan::Paid;
+    let upgraded = query("upgraded").is_some();
+    // After paying, the plan follows Stripe's webhook: look again every 2 s for a while.
+    let upgrade_polls = use_mut_ref(|| 0u32);
     {
-        let (version, me) = (version.clone(), me.clone());
-        use_effect_with(me.clone().and_then(Result::ok).map(|m| m.plan), move |plan| {
-            let waiting = query("upgraded").is_some()
-                && plan.is_some_and(|p| p != PlatformPlan::Paid)
-                && *version < 15;
-            if waiting {
-                let version = version.clone();
+        let (refresh, polls) = (ctx.refresh.clone(), upgrade_polls.clone());
+        use_effect_with(props.read_at.clone(), move |_| {
+            let mut polls = polls.borrow_mut();
+            if upgraded && !paid && *polls < 15 {
+                *polls += 1;
                 wasm_bindgen_futures::spawn_local(async move {
                     sleep_ms(2000).await;
-                    version.set(*version + 1);
+                    refresh.emit(());
                 });
             }
-            drop(me);
         });
     }
-
-    let me = match me {
-        None => return page(ctx, None, html! { <Loading what="your account" /> }),
-        Some(Err(p)) if p.status == 401 => return page(ctx, None, signed_out(ctx)),
-        Some(Err(p)) => {
-            return page(ctx, None, html! { <ProblemView problem={p} retry={reload} /> })
-        }
-        Some(Ok(me)) => me,
-    };
-    let usage = &me.usage;
-    let paid = me.plan == PlatformPlan::Paid;
-    let platform = me.platform.as_ref();
-    let platform_id = platform.map(|p| p.platform_id.to_string());
 
     let to_stripe = Callback::from(|page: StripePage| go_to(&page.url));
     let upgrade = act(
@@ -116,10 +138,10 @@ pub fn dashboard(props: &Props) -> Html {
         to_stripe,
     );
     let show_key = {
-        let (new_key, reload) = (new_key.clone(), reload.clone());
+        let (new_key, refresh) = (new_key.clone(), ctx.refresh.clone());
         Callback::from(move |key: NewKey| {
             new_key.set(Some(key));
-            reload.emit(());
+            refresh.emit(());
         })
     };
     let create = act(
@@ -132,27 +154,32 @@ pub fn dashboard(props: &Props) -> Html {
     let on_rotated = show_key
         .reform(|r: Rotation| NewKey { key: r.api_key, expires: Some(r.previous_key_expires_at) });
 
+    let usage = &me.usage;
+    let has_platform = me.platform.is_some();
     let prompt = upgrade_prompt(usage, paid);
     let plan_card = html! {
         <section class="card" aria-labelledby="plan-title">
             <h2 id="plan-title">{"Your plan "}<span class={classes!("badge", paid.then_some("paid"))} data-testid="plan-badge">{ if paid { "PAID" } else { "FREE" } }</span></h2>
             <p data-testid="usage-text">{ usage_text(usage) }</p>
             { progress(usage) }
-            if query("upgraded").is_some() && !paid { <p role="status">{"Thank you! Your plan changes as soon as Stripe confirms the payment."}</p> }
+            <p>{ plan_sentence(paid, usage.limit) }</p>
+            if upgraded && paid { <p role="status" class="ok">{ format!("You are on the paid plan now: {}.", limit_words(usage.limit)) }</p> }
+            if upgraded && !paid { <p role="status">{"Thank you! Your plan changes as soon as Stripe confirms the payment."}</p> }
             if prompt == Upgrade::Reached { <p class="callout" role="alert">{"You have used every call this month: the API refuses new calls until you upgrade or the month ends."}</p> }
             if prompt == Upgrade::Nearing { <p class="callout">{"You have used 80% of this month's calls. Upgrade to keep going."}</p> }
             if paid {
                 <button type="button" onclick={manage}>{"Manage billing"}</button>
-            } else if platform_id.is_some() {
+            } else if has_platform {
                 <button type="button" class="primary" onclick={upgrade}>{"Upgrade"}</button>
                 <span class="note">{" $29 / month, 500 calls"}</span>
             } else {
                 <p class="note">{"The plan belongs to your platform: create your credentials below, then upgrade ($29 / month, 500 calls)."}</p>
             }
+            <p class="note" data-testid="refreshed-at">{ format!("Updated at {}", props.read_at) }</p>
         </section>
     };
 
-    let credentials = match platform {
+    let credentials = match &me.platform {
         None => html! {
             <section class="card" aria-labelledby="cred-title">
                 <h2 id="cred-title">{"Credentials"}</h2>
@@ -160,18 +187,7 @@ pub fn dashboard(props: &Props) -> Html {
                 <button type="button" class="primary" onclick={create}>{"Create credentials"}</button>
             </section>
         },
-        Some(p) => html! {
-            <section class="card" aria-labelledby="cred-title">
-                <h2 id="cred-title">{"Credentials"}</h2>
-                <p>{"Platform ID "}<code data-testid="platform-id">{ p.platform_id.as_str() }</code></p>
-                { key_panel(&new_key) }
-                <Rotate ctx={ctx.clone()} {on_rotated} />
-                <p>{"Preview page: "}<code>{ &p.preview_url }</code></p>
-                <CopyButton text={p.preview_url.clone()} label="Copy preview link" />
-                {" "}<Link ctx={ctx.clone()} to={Route::Preview(p.platform_id.to_string())} label="Try demo" />
-                <p class="note">{ format!("Mode: {}", mode_name(p.mode)) }</p>
-            </section>
-        },
+        Some(p) => credentials_card(ctx, p, &new_key, on_rotated),
     };
 
     let busy_view = match &*busy {
@@ -179,48 +195,57 @@ pub fn dashboard(props: &Props) -> Html {
         Some(Err(p)) => html! { <ProblemView problem={p.clone()} /> },
         None => html! {},
     };
-    let body = html! {
+    html! {
         <>
-            <h1>{"Dashboard"}</h1>
             { busy_view }
             <div class="grid">{ plan_card }{ credentials }</div>
-            if platform_id.is_some() {
-                { chart(&stats, reload.clone()) }
-                { end_users(&users, reload.clone()) }
+            if has_platform { <Activity ctx={ctx.clone()} version={activity.0} /> }
+        </>
+    }
+}
+
+/// "500 calls a month", "unlimited calls".
+fn limit_words(limit: Option<u64>) -> String {
+    match limit {
+        Some(n) => format!("{n} calls a month"),
+        None => "unlimited calls".into(),
+    }
+}
+
+fn credentials_card(
+    ctx: &Ctx,
+    p: &MyPlatform,
+    new_key: &UseStateHandle<Option<NewKey>>,
+    on_rotated: Callback<Rotation>,
+) -> Html {
+    let api_url = ctx.config.api_url.trim_end_matches('/');
+    let key = new_key.as_ref().map(|k| k.key.as_str());
+    html! {
+        <section class="card" aria-labelledby="cred-title">
+            <h2 id="cred-title">{"Credentials"}</h2>
+            <p>{"Platform ID "}<code data-testid="platform-id">{ p.platform_id.as_str() }</code></p>
+            { key_panel(new_key) }
+            if let Some(at) = p.previous_key_expires_at.as_deref() {
+                <p class="callout" data-testid="previous-key-notice">{ format!("Your previous key still works until {}.", local_datetime(at)) }</p>
             }
-        </>
-    };
-    page(ctx, platform_id, body)
-}
-
-fn page(ctx: &Ctx, platform_id: Option<String>, body: Html) -> Html {
-    html! {
-        <>
-            <Nav ctx={ctx.clone()} here={Route::Dashboard} {platform_id} />
-            <main class="page">{ body }</main>
-        </>
+            <Rotate ctx={ctx.clone()} {on_rotated} />
+            <h3>{"Your first call"}</h3>
+            <p class="note">{ if key.is_some() { "With the key above, from your server:" } else { "From your server, with your key in DREAM_API_KEY:" } }</p>
+            <Snippet text={snippets::curl(api_url, key)} testid="first-call-curl" copy="Copy the first call" label="First call with curl" />
+            <Snippet text={snippets::sdk(api_url, key)} testid="first-call-sdk" copy="Copy the SDK call" label="First call with the TypeScript client" />
+            <h3>{"Your pricing page"}</h3>
+            <p>{"Preview: "}<code>{ &p.preview_url }</code></p>
+            <CopyButton text={p.preview_url.clone()} label="Copy preview link" />
+            {" "}<Link ctx={ctx.clone()} to={Route::Preview(p.platform_id.to_string())} label="Try demo" class="button" />
+            <p class="note">{ mode_sentence(p.mode) }</p>
+        </section>
     }
 }
 
-/// The session ended (or never began): sign in.
-pub fn signed_out(ctx: &Ctx) -> Html {
-    let provider = ctx.config.auth.clone();
-    let onclick = Callback::from(move |_| {
-        let provider = provider.clone();
-        wasm_bindgen_futures::spawn_local(async move { auth::sign_in(&provider).await });
-    });
-    html! {
-        <div class="problem" role="alert">
-            <p><strong>{"You are signed out."}</strong></p>
-            <button type="button" class="primary" {onclick}>{"Sign in"}</button>
-        </div>
-    }
-}
-
-fn mode_name(mode: Mode) -> &'static str {
+fn mode_sentence(mode: Mode) -> &'static str {
     match mode {
-        Mode::Preview => "preview",
-        Mode::Production => "production",
+        Mode::Preview => "Mode: preview. Your end-users' payments run on dream-api's test Stripe account, for up to 100 end-users; connect Stripe under Settings to go live.",
+        Mode::Production => "Mode: production. Your end-users pay you directly, on your Stripe account.",
     }
 }
 
@@ -245,7 +270,7 @@ fn key_panel(new_key: &UseStateHandle<Option<NewKey>>) -> Html {
                 <p><strong>{"Your API key: copy it now, it is shown only once."}</strong></p>
                 <p><code data-testid="api-key">{ &k.key }</code></p>
                 <CopyButton text={k.key.clone()} label="Copy API key" />
-                if let Some(at) = &k.expires { <p class="note">{ format!("The previous key works until {at}.") }</p> }
+                if let Some(at) = &k.expires { <p class="note">{ format!("Your previous key works until {}.", local_datetime(at)) }</p> }
             </div>
         },
     }
@@ -257,69 +282,101 @@ struct RotateProps {
     on_rotated: Callback<Rotation>,
 }
 
-/// "Rotate key", confirmed, with a grace period for the old key.
+/// The grace periods offered, the safe overlap first (the default).
+const GRACE_CHOICES: [(u64, &str); 3] =
+    [(3600, "1 hour"), (86_400, "24 hours"), (0, "No overlap: the current key stops now")];
+
+/// "Rotate key": a dialog that asks how long the current key keeps working.
 #[function_component(Rotate)]
 fn rotate(props: &RotateProps) -> Html {
     let open = use_state(|| false);
-    let grace = use_state(|| 0u64);
+    let grace = use_state(|| GRACE_CHOICES[0].0);
     let problem = use_state(|| None::<Problem>);
-    if !*open {
+    let busy = use_state(|| false);
+    let show = {
+        let (open, problem) = (open.clone(), problem.clone());
+        Callback::from(move |_| {
+            problem.set(None);
+            open.set(true);
+        })
+    };
+    let close = {
         let open = open.clone();
-        return html! { <button type="button" onclick={Callback::from(move |_| open.set(true))}>{"Rotate key"}</button> };
-    }
+        Callback::from(move |_| open.set(false))
+    };
     let onchange = {
         let grace = grace.clone();
         Callback::from(move |e: Event| {
             let select: web_sys::HtmlSelectElement = e.target_unchecked_into();
-            grace.set(select.value().parse().unwrap_or(0));
+            grace.set(select.value().parse().unwrap_or(GRACE_CHOICES[0].0));
         })
     };
     let confirm = {
-        let (config, open, grace, problem, done) = (
+        let (config, open, grace, problem, busy, done) = (
             props.ctx.config.clone(),
             open.clone(),
             grace.clone(),
             problem.clone(),
+            busy.clone(),
             props.on_rotated.clone(),
         );
         Callback::from(move |_| {
-            let (open, problem, done) = (open.clone(), problem.clone(), done.clone());
-            let outcome = Callback::from(move |outcome: Result<Rotation, Problem>| match outcome {
-                Ok(rotation) => {
-                    open.set(false);
-                    done.emit(rotation);
+            let (open, problem, busy, done) =
+                (open.clone(), problem.clone(), busy.clone(), done.clone());
+            busy.set(true);
+            let outcome = Callback::from(move |outcome: Result<Rotation, Problem>| {
+                busy.set(false);
+                match outcome {
+                    Ok(rotation) => {
+                        open.set(false);
+                        done.emit(rotation);
+                    }
+                    Err(p) => problem.set(Some(p)),
                 }
-                Err(p) => problem.set(Some(p)),
             });
             let body = json!({ "graceSeconds": *grace });
-            send(
-                &config,
-                Worker::PlatformAuth,
-                "POST",
-                "/v1/credentials/rotate",
-                Some(body),
-                outcome,
-            );
+            let path = "/v1/credentials/rotate";
+            send(&config, Worker::PlatformAuth, "POST", path, Some(body), outcome);
         })
     };
-    let cancel = {
-        let open = open.clone();
-        Callback::from(move |_| open.set(false))
-    };
     html! {
-        <div class="confirm" role="group" aria-labelledby="rotate-title">
-            <p id="rotate-title"><strong>{"Rotate the API key?"}</strong>{" Servers using the current key must switch to the new one."}</p>
-            <label for="grace">{"Grace period"}</label>
-            <select id="grace" {onchange}>
-                <option value="0" selected={*grace == 0}>{"None: the current key stops now"}</option>
-                <option value="3600" selected={*grace == 3600}>{"1 hour"}</option>
-                <option value="86400" selected={*grace == 86400}>{"24 hours"}</option>
-            </select>
-            <button type="button" class="danger" onclick={confirm}>{"Confirm rotation"}</button>
-            <button type="button" onclick={cancel}>{"Cancel"}</button>
-            if let Some(p) = &*problem { <ProblemView problem={p.clone()} /> }
-        </div>
+        <>
+            <button type="button" onclick={show}>{"Rotate key"}</button>
+            <Dialog open={*open} id="rotate-title" title="Rotate the API key?" on_close={close.clone()}>
+                <p>{"You get a new key. Servers using the current key must switch to it before the current key stops working."}</p>
+                <div class="field">
+                    <label for="grace">{"Keep the current key working for"}</label>
+                    <select id="grace" {onchange}>
+                        { for GRACE_CHOICES.iter().map(|(seconds, label)| html! {
+                            <option value={seconds.to_string()} selected={*grace == *seconds}>{ *label }</option>
+                        }) }
+                    </select>
+                </div>
+                if let Some(p) = &*problem { <ProblemView problem={p.clone()} /> }
+                <div class="actions">
+                    <button type="button" class="danger" onclick={confirm} disabled={*busy}>{"Rotate now"}</button>
+                    <button type="button" onclick={close.reform(|_: MouseEvent| ())}>{"Cancel"}</button>
+                </div>
+            </Dialog>
+        </>
     }
+}
+
+#[derive(Properties, PartialEq)]
+struct ActivityProps {
+    ctx: Ctx,
+    /// Read again whenever this changes.
+    version: u32,
+}
+
+/// Usage over 30 days and the end-users: there only once the platform exists.
+#[function_component(Activity)]
+fn activity(props: &ActivityProps) -> Html {
+    let (ctx, version) = (&props.ctx, props.version);
+    let stats = use_read(ctx, Worker::PlatformAuth, "/v1/stats?days=30".into(), version);
+    let users = use_read(ctx, Worker::PlatformAuth, "/v1/users?limit=50".into(), version);
+    let retry = ctx.refresh.clone();
+    html! { <>{ chart(&stats, retry.clone()) }{ end_users(&users, retry) }</> }
 }
 
 /// Allowed calls per day over 30 days, as bars.
@@ -363,11 +420,12 @@ fn end_users(users: &Load<UsersPage>, retry: Callback<()>) -> Html {
     html! {
         <section class="card" aria-labelledby="users-title">
             <h2 id="users-title">{"End-users"}</h2>
+            <p class="note">{"Each end-user's count is against their own tier's limit; your plan's quota above counts every end-user's calls together."}</p>
             if users.is_empty() {
                 <p class="empty">{"No end-users yet."}</p>
             } else {
                 <div class="table-wrap"><table>
-                    <thead><tr><th scope="col">{"User"}</th><th scope="col">{"Plan"}</th><th scope="col">{"Usage"}</th></tr></thead>
+                    <thead><tr><th scope="col">{"End-user"}</th><th scope="col">{"Tier"}</th><th scope="col">{"Usage (of their tier's limit)"}</th></tr></thead>
                     <tbody>{ for users.iter().map(|u| html! {
                         <tr><td>{ &u.user_id }</td><td>{ &u.plan }</td><td>{ usage_text(&u.usage) }</td></tr>
                     }) }</tbody>
@@ -377,11 +435,7 @@ fn end_users(users: &Load<UsersPage>, retry: Callback<()>) -> Html {
     }
 }
 
-async fn sleep_ms(ms: i32) {
-    let promise = js_sys::Promise::new(&mut |resolve, _| {
-        if let Some(w) = web_sys::window() {
-            let _ = w.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms);
-        }
-    });
-    let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
+/// What a page that needs a session shows without one.
+pub fn signed_out(ctx: &Ctx) -> Html {
+    html! { <SignedOut ctx={ctx.clone()} /> }
 }

@@ -13,6 +13,7 @@ use crate::Ctx;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 use std::rc::Rc;
+use wasm_bindgen::JsCast;
 use yew::prelude::*;
 
 /// What a screen has of one API read: not yet, the answer, or the problem.
@@ -88,4 +89,68 @@ pub fn origin() -> String {
 pub fn query(name: &str) -> Option<String> {
     let search = web_sys::window()?.location().search().ok()?;
     web_sys::UrlSearchParams::new_with_str(&search).ok()?.get(name)
+}
+
+/// Calls `tick` every `ms` while the tab is visible, and at once when it becomes
+/// visible again; nothing while it is hidden. `tick` must stay valid for the screen's
+/// life (a reducer's dispatcher, or a callback over one).
+#[hook]
+pub fn use_refresh_while_visible(ms: i32, tick: Callback<()>) {
+    use_effect_with((), move |_| {
+        let visible = || {
+            web_sys::window()
+                .and_then(|w| w.document())
+                .is_some_and(|d| d.visibility_state() == web_sys::VisibilityState::Visible)
+        };
+        let on_interval = {
+            let tick = tick.clone();
+            wasm_bindgen::closure::Closure::<dyn Fn()>::new(move || {
+                if visible() {
+                    tick.emit(());
+                }
+            })
+        };
+        let on_visible = wasm_bindgen::closure::Closure::<dyn Fn()>::new(move || {
+            if visible() {
+                tick.emit(());
+            }
+        });
+        let window = web_sys::window();
+        let document = window.as_ref().and_then(|w| w.document());
+        let interval = window.as_ref().and_then(|w| {
+            w.set_interval_with_callback_and_timeout_and_arguments_0(
+                on_interval.as_ref().unchecked_ref(),
+                ms,
+            )
+            .ok()
+        });
+        if let Some(d) = &document {
+            let _ = d.add_event_listener_with_callback(
+                "visibilitychange",
+                on_visible.as_ref().unchecked_ref(),
+            );
+        }
+        move || {
+            if let (Some(w), Some(id)) = (&window, interval) {
+                w.clear_interval_with_handle(id);
+            }
+            if let Some(d) = &document {
+                let _ = d.remove_event_listener_with_callback(
+                    "visibilitychange",
+                    on_visible.as_ref().unchecked_ref(),
+                );
+            }
+            drop(on_interval);
+        }
+    });
+}
+
+/// Waits `ms` (the browser's timer).
+pub async fn sleep_ms(ms: i32) {
+    let promise = js_sys::Promise::new(&mut |resolve, _| {
+        if let Some(w) = web_sys::window() {
+            let _ = w.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms);
+        }
+    });
+    let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
 }
