@@ -73,7 +73,20 @@ impl UserId {
             Err(Invalid::new("userId must be 1 to 128 characters of A-Z, a-z, 0-9, _ . : @ -"))
         }
     }
+
+    /// The demo end-user ([`DEMO_END_USER`]).
+    pub fn demo() -> Self {
+        Self(DEMO_END_USER.into())
+    }
 }
+
+/// The demo end-user every platform has, so that its developer can try their own
+/// pricing page from the dashboard ("Try demo"): an end-user of the platform like any
+/// other (it checks out through the platform's own billing, the Stripe webhook moves
+/// its tier, and it is listed with the platform's end-users once it has done
+/// something), named with a `dream-api:` prefix so that it stands apart from the
+/// developer's own users.
+pub const DEMO_END_USER: &str = "dream-api:demo";
 
 /// A tier's id: a slug of 1–32 characters of `[a-z0-9-]`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -169,6 +182,12 @@ mod tests {
         for bad in ["", " ", "a b", "a/b", "ü", "a\n", "<script>", &"a".repeat(129)] {
             assert!(UserId::parse(bad).is_err(), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn the_demo_end_user_is_a_valid_user_id() {
+        assert_eq!(UserId::parse(DEMO_END_USER), Ok(UserId::demo()));
+        assert_eq!(UserId::demo().as_str(), "dream-api:demo");
     }
 
     #[test]

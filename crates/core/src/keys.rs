@@ -64,6 +64,12 @@ impl KeySet {
         }
     }
 
+    /// When the key a rotation replaced stops working, while it still works at `now`
+    /// (`None` without a previous key, or once its grace period is over).
+    pub fn grace_ends(&self, now: Instant) -> Option<Instant> {
+        self.previous.as_ref().filter(|p| now < p.expires_at).map(|p| p.expires_at)
+    }
+
     /// The refusal for a key that may not call, if it may not.
     pub fn admit(&self, key: &ApiKeyHash, now: Instant) -> Result<KeyStanding, Refusal> {
         match self.standing(key, now) {
@@ -144,6 +150,20 @@ mod tests {
         let mut keys = KeySet::new(key(1));
         keys.rotate(None, key(2), 0, now()).expect("rotates");
         assert!(keys.admit(&key(1), now()).is_err());
+        assert_eq!(keys.grace_ends(now()), None);
+    }
+
+    #[test]
+    fn the_grace_period_is_told_only_while_the_previous_key_still_works() {
+        let mut keys = KeySet::new(key(1));
+        assert_eq!(keys.grace_ends(now()), None, "no rotation yet");
+        let done = keys.rotate(None, key(2), 60, now()).expect("rotates");
+        let ends = done.previous.expires_at;
+        assert_eq!(keys.grace_ends(now()), Some(ends));
+        assert_eq!(keys.grace_ends(ends - Duration::milliseconds(1)), Some(ends));
+        assert_eq!(keys.grace_ends(ends), None, "the key stops on the instant stated");
+        keys.rotate(None, key(3), 0, now()).expect("rotates again");
+        assert_eq!(keys.grace_ends(now()), None, "a rotation without grace ends it at once");
     }
 
     #[test]

@@ -224,6 +224,10 @@ pub struct PlatformView {
     pub subscription_id: Option<String>,
     pub customer_id: Option<String>,
     pub developer: Option<String>,
+    /// While the key a rotation replaced still works: when it stops (RFC 3339 UTC, the
+    /// rotation's own `previousKeyExpiresAt`); `None` otherwise.
+    #[serde(default)]
+    pub previous_key_expires_at: Option<String>,
 }
 
 /// The developer's platform as `GET /v1/platform` answers it: its own plan with
@@ -453,15 +457,18 @@ mod tests {
             subscription_id: None,
             customer_id: None,
             developer: Some("user_1".into()),
+            previous_key_expires_at: Some("2026-12-01T00:01:00Z".into()),
         };
         let wire = serde_json::to_value(&view).expect("JSON");
         assert_eq!(wire["platformId"], "plt_0123456789ab");
         assert_eq!(wire["developer"], "user_1");
+        assert_eq!(wire["previousKeyExpiresAt"], "2026-12-01T00:01:00Z");
         assert!(wire.get("info").is_none());
         let back: PlatformView = serde_json::from_value(wire).expect("reads back");
         assert_eq!(back, view);
         let answer = serde_json::to_value(&info).expect("JSON");
         assert!(answer.get("developer").is_none() && answer.get("subscribed").is_none());
+        assert!(answer.get("previousKeyExpiresAt").is_none(), "GET /v1/platform is unchanged");
     }
 
     #[test]

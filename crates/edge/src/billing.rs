@@ -7,15 +7,22 @@
 use crate::config;
 use crate::crypto;
 use crate::error::{ApiError, ApiResult};
+use crate::http::Reply;
 use crate::objects;
 use crate::stripe;
 use dream_core::billing::{
-    account_hash, plan_prices, with_price, BillingAccount, ConnectRecord, PricedTiers,
+    account_hash, checkout_tier, plan_prices, return_url, with_price, BillingAccount,
+    CheckoutRequest, ConnectRecord, PricedTiers, PREVIEW_END_USERS,
 };
 use dream_core::command::Auth;
-use dream_core::ids::PlatformId;
+use dream_core::error::ErrorCode;
+use dream_core::ids::{Email, PlatformId, UserId};
+use dream_core::json::JsonObject;
 use dream_core::platform::{paying_account, Connection, Mode};
-use dream_core::protocol::{BillingState, Disconnect, GetBilling, SetTiers};
+use dream_core::protocol::{
+    AdmitEndUser, BillingState, Disconnect, GetBilling, GetEndUserBilling, SetTiers,
+};
+use dream_core::stripe_form::checkout_idempotency_key;
 use dream_core::tier::{Tier, TierConfig};
 use serde_json::json;
 use worker::Env;
@@ -143,6 +150,86 @@ pub async fn reprice(env: &Env, platform: &PlatformId) {
             e.message
         );
     }
+}
+
+/// Where Stripe Checkout sends an end-user back: `successUrl` and `cancelUrl` of a
+/// request body, each an absolute http(s) URL (`400` otherwise).
+pub struct ReturnUrls {
+    pub success: String,
+    pub cancel: String,
+}
+
+impl ReturnUrls {
+    pub fn from_body(body: &JsonObject) -> ApiResult<Self> {
+        Ok(Self {
+            success: return_url("successUrl", body.required_str("successUrl")?)?,
+            cancel: return_url("cancelUrl", body.required_str("cancelUrl")?)?,
+        })
+    }
+}
+
+/// `403 forbidden` for an end-user beyond the preview's limit.
+fn preview_full() -> ApiError {
+    ApiError::new(
+        ErrorCode::Forbidden,
+        format!(
+            "This platform is in preview, which serves at most {PREVIEW_END_USERS} end-users; connect Stripe in the dashboard to serve more."
+        ),
+    )
+}
+
+/// Stripe Checkout for an end-user buying the platform's paid tier `tier_id`, through
+/// the account its end-users pay through now (ours in preview, the connected one in
+/// production): `{url, sessionId}`, marked with whether the platform is in preview.
+/// `auth` is how the caller asks the platform's object. A tier that does not exist or
+/// is free is a `400`; an end-user beyond the preview's limit a `403`. The session and
+/// its subscription name the platform and the end-user, so the webhook moves them to
+/// the tier once it is paid.
+pub async fn end_user_checkout(
+    env: &Env,
+    platform: &PlatformId,
+    auth: Auth,
+    user: &UserId,
+    tier_id: &str,
+    urls: &ReturnUrls,
+    email: Option<&Email>,
+) -> ApiResult<Reply> {
+    let (state, preview) = objects::platform(env, platform, auth, GetBilling).await?;
+    let result = async {
+        let account = billing_account(env, &state).await?;
+        let tiers = current_prices(env, &state, &account).await?;
+        let tier = checkout_tier(&tiers, tier_id)?;
+        let price_id = tier.stripe_price_id.as_deref().ok_or_else(|| {
+            ApiError::internal(format!("paid tier {} has no Stripe price", tier.id))
+        })?;
+        let command = GetEndUserBilling { user_id: user.clone() };
+        let (billing, _) = objects::platform(env, platform, Auth::Verified, command).await?;
+        let params = CheckoutRequest {
+            platform,
+            user,
+            tier,
+            price_id,
+            success_url: &urls.success,
+            cancel_url: &urls.cancel,
+            email: email.map(Email::as_str),
+            customer: billing.customer_on(&account),
+        }
+        .params();
+        let buyer = format!("{platform}:{user}");
+        let key = checkout_idempotency_key(&buyer, &params, crate::clock::now_secs());
+        let session =
+            stripe::post_as(env, &account, "/v1/checkout/sessions", &params, Some(&key)).await?;
+        // A checkout that started takes one of the preview's end-user seats; one refused
+        // here is never handed out (an unused session expires by itself).
+        let admit = AdmitEndUser { user_id: user.clone() };
+        let (admitted, _) = objects::platform(env, platform, Auth::Verified, admit).await?;
+        if !admitted {
+            return Err(preview_full());
+        }
+        Reply::ok(json!({ "url": session["url"], "sessionId": session["id"] }))
+    }
+    .await;
+    result.map(|r| r.previewing(preview)).map_err(|e| e.previewing(preview))
 }
 
 /// Stripe Checkout for the platform's own paid plan (`STRIPE_PRICE_ID`); `409` once it

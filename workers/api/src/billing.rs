@@ -7,21 +7,14 @@
 
 use crate::auth::Caller;
 use crate::call::{end_user_of, Call};
-use dream_core::billing::{
-    account_hash, checkout_tier, deauthorized_account, end_user_event, return_url, CheckoutRequest,
-    PREVIEW_END_USERS,
-};
+use dream_core::billing::{account_hash, deauthorized_account, end_user_event, return_url};
 use dream_core::command::Auth;
 use dream_core::error::ErrorCode;
 use dream_core::ids::Email;
-use dream_core::protocol::{
-    AdmitEndUser, ApplyEndUserEvent, EventOutcome, GetBilling, GetEndUserBilling,
-};
-use dream_core::stripe_form::checkout_idempotency_key;
+use dream_core::protocol::{ApplyEndUserEvent, EventOutcome, GetEndUserBilling};
 use dream_edge::billing::{
-    billing_account, current_prices, disconnect, plan_checkout, plan_portal, state,
+    billing_account, disconnect, end_user_checkout, plan_checkout, plan_portal, state, ReturnUrls,
 };
-use dream_edge::clock::now_ms;
 use dream_edge::error::{ApiError, ApiResult};
 use dream_edge::http::{json_body, Reply};
 use dream_edge::objects;
@@ -30,65 +23,17 @@ use dream_edge::stripe;
 use serde_json::json;
 use worker::{Env, Request};
 
-/// `403 forbidden` for an end-user beyond the preview's limit.
-fn preview_full() -> ApiError {
-    ApiError::new(
-        ErrorCode::Forbidden,
-        format!(
-            "This platform is in preview, which serves at most {PREVIEW_END_USERS} end-users; connect Stripe in the dashboard to serve more."
-        ),
-    )
-}
-
 /// `POST /v1/checkout` `{userId, tier, successUrl, cancelUrl, email?}` → `{url, sessionId}`.
 pub async fn checkout(call: &mut Call<'_>) -> ApiResult<Reply> {
     let caller = call.caller().await?;
     let body = json_body(&mut call.req, false).await?;
     let user = end_user_of(&caller, body.optional_str("userId")?)?;
     let tier_id = body.required_str("tier")?;
-    let success_url = return_url("successUrl", body.required_str("successUrl")?)?;
-    let cancel_url = return_url("cancelUrl", body.required_str("cancelUrl")?)?;
+    let urls = ReturnUrls::from_body(&body)?;
     let email = body.optional_str("email")?.map(Email::parse).transpose()?;
-
     let platform = caller.platform();
-    let (state, preview) = objects::platform(call.env, platform, caller.auth(), GetBilling).await?;
-    let result = async {
-        let account = billing_account(call.env, &state).await?;
-        let tiers = current_prices(call.env, &state, &account).await?;
-        let tier = checkout_tier(&tiers, tier_id)?;
-        let price_id = tier.stripe_price_id.as_deref().ok_or_else(|| {
-            ApiError::internal(format!("paid tier {} has no Stripe price", tier.id))
-        })?;
-        let command = GetEndUserBilling { user_id: user.clone() };
-        let (billing, _) = objects::platform(call.env, platform, Auth::Verified, command).await?;
-        let customer = billing.customer_on(&account);
-        let params = CheckoutRequest {
-            platform,
-            user: &user,
-            tier,
-            price_id,
-            success_url: &success_url,
-            cancel_url: &cancel_url,
-            email: email.as_ref().map(Email::as_str),
-            customer,
-        }
-        .params();
-        let buyer = format!("{platform}:{user}");
-        let key = checkout_idempotency_key(&buyer, &params, now_ms() / 1000);
-        let session =
-            stripe::post_as(call.env, &account, "/v1/checkout/sessions", &params, Some(&key))
-                .await?;
-        // A checkout that started takes one of the preview's end-user seats; one refused
-        // here is never handed out (an unused session expires by itself).
-        let admit = AdmitEndUser { user_id: user.clone() };
-        let (admitted, _) = objects::platform(call.env, platform, Auth::Verified, admit).await?;
-        if !admitted {
-            return Err(preview_full());
-        }
-        Reply::ok(json!({ "url": session["url"], "sessionId": session["id"] }))
-    }
-    .await;
-    result.map(|r| r.previewing(preview)).map_err(|e| e.previewing(preview))
+    end_user_checkout(call.env, platform, caller.auth(), &user, tier_id, &urls, email.as_ref())
+        .await
 }
 
 /// `POST /v1/portal` `{userId, returnUrl}` → `{url}`, for an end-user who has paid.

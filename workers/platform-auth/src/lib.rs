@@ -40,6 +40,8 @@ pub enum DeveloperRoute {
     Users,
     Checkout,
     Portal,
+    Demo,
+    DemoCheckout,
 }
 
 use DeveloperRoute::*;
@@ -62,6 +64,8 @@ pub const ROUTES: &[Route<RouteId>] = &[
     developer("GET", "/v1/users", Users),
     developer("POST", "/v1/checkout", Checkout),
     developer("POST", "/v1/portal", Portal),
+    developer("GET", "/v1/demo", Demo),
+    developer("POST", "/v1/demo/checkout", DemoCheckout),
     Route { method: "POST", pattern: "/webhooks/stripe", id: RouteId::StripeWebhook },
 ];
 
@@ -69,6 +73,7 @@ pub const ROUTES: &[Route<RouteId>] = &[
 const SERVICE: Service<RouteId> = Service { routes: ROUTES, openapi: include_str!("openapi.json") };
 
 mod billing;
+mod demo;
 
 #[event(fetch)]
 async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response> {
@@ -102,12 +107,14 @@ async fn for_developer(route: DeveloperRoute, mut req: Request, env: &Env) -> Ap
         Users => platform::users(&req, env, &owned(env, &developer).await?, verified).await,
         Checkout => billing::checkout(&mut req, env, &developer).await,
         Portal => billing::portal(&mut req, env, &developer).await,
+        Demo => demo::usage(env, &developer).await,
+        DemoCheckout => demo::checkout(&mut req, env, &developer).await,
     };
     Ok(reply?.with_rate(&rate))
 }
 
-/// `GET /v1/me`: the developer (email from Clerk) and their platform (plan, usage and
-/// mode from the platform's object, which holds them).
+/// `GET /v1/me`: the developer (email from Clerk) and their platform (plan, usage, mode
+/// and a rotated-out key's grace from the platform's object, which holds them).
 async fn me(env: &Env, developer: &SessionClaims) -> ApiResult<Reply> {
     let user = clerk::user(env, &developer.user_id).await?;
     let platform_id = match owned(env, developer).await {
@@ -120,8 +127,12 @@ async fn me(env: &Env, developer: &SessionClaims) -> ApiResult<Reply> {
             let (view, _) = objects::platform(env, &id, Auth::Verified, GetPlatform).await?;
             let dashboard = config::dashboard_url(env);
             let preview = format!("{}/preview/{id}", dashboard.trim_end_matches('/'));
-            let platform =
-                json!({ "platformId": id, "mode": view.info.mode, "previewUrl": preview });
+            let platform = json!({
+                "platformId": id,
+                "mode": view.info.mode,
+                "previewUrl": preview,
+                "previousKeyExpiresAt": view.previous_key_expires_at,
+            });
             (view.info.plan, view.subscribed, view.info.usage, platform)
         }
         None => {

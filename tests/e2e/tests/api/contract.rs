@@ -211,10 +211,21 @@ async fn every_answer_of_the_dashboard_backend_and_the_connect_worker_matches_th
 
     // Before credentials: the platform's routes are 404, as documented.
     auth.ask(as_dev, Method::GET, "/v1/tiers", None).await.assert_error(404, "not_found");
+    auth.ask(as_dev, Method::GET, "/v1/demo", None).await.assert_error(404, "not_found");
     auth.ask(as_dev, Method::GET, "/v1/me", None).await;
     let created = auth.ask(as_dev, Method::POST, "/v1/credentials", None).await;
     assert_eq!(created.status, 201, "{}", created.body);
     auth.ask(as_dev, Method::PUT, "/v1/tiers", Some(paid_tiers())).await;
+    let mut demo = checkout_urls();
+    demo["tier"] = json!("pro");
+    let demo_checkout = auth.ask(as_dev, Method::POST, "/v1/demo/checkout", Some(demo)).await;
+    assert_eq!(demo_checkout.status, 200, "{}", demo_checkout.body);
+    let demo = auth.ask(as_dev, Method::GET, "/v1/demo", None).await;
+    assert_eq!(demo.status, 200, "{}", demo.body);
+    let grace = Some(json!({"graceSeconds": 60}));
+    auth.ask(as_dev, Method::POST, "/v1/credentials/rotate", grace).await;
+    let me = auth.ask(as_dev, Method::GET, "/v1/me", None).await;
+    assert!(me.body["platform"]["previousKeyExpiresAt"].is_string(), "{}", me.body);
     auth.ask(as_dev, Method::GET, "/v1/stats?days=1", None).await;
     auth.ask(as_dev, Method::GET, "/v1/users?limit=5", None).await;
     let checkout = auth.ask(as_dev, Method::POST, "/v1/checkout", Some(json!({}))).await;
@@ -228,9 +239,9 @@ async fn every_answer_of_the_dashboard_backend_and_the_connect_worker_matches_th
     let received = auth.ask(webhook, Method::POST, "/webhooks/stripe", None).await;
     assert_eq!(received.status, 200, "{}", received.body);
     let operations = auth.sweep(as_dev).await.len();
-    assert_eq!(operations, 12, "the document lists every route of the dashboard's backend");
+    assert_eq!(operations, 14, "the document lists every route of the dashboard's backend");
     auth.sweep(|m, path| Call::to(&platform_auth_url(), m, path)).await;
-    auth.findings.assert_only(32, &[]);
+    auth.findings.assert_only(40, &[]);
 
     let mut connect = Worker::at(&stripe_oauth_url(), vec![]).await;
     let as_dev = |m: Method, path: &str| dev.connect_call(m, path);

@@ -316,6 +316,7 @@ impl Platform {
             subscription_id: r.subscription.subscription_id.clone(),
             customer_id: r.subscription.customer_id.clone(),
             developer: r.developer.clone(),
+            previous_key_expires_at: r.keys.grace_ends(now).map(rfc3339),
         })
     }
 
