@@ -36,7 +36,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::faults::Faults;
-use crate::{html_escape, StateFile};
+use crate::{html_escape, html_page, StateFile};
 
 /// The secret key the stand-in accepts when `CLERK_SECRET_KEY` is not set.
 pub const DEV_SECRET_KEY: &str = "sk_test_dream_standin";
@@ -469,21 +469,17 @@ struct SignInQuery {
 
 async fn sign_in_page(Query(query): Query<SignInQuery>) -> Html<String> {
     let redirect = html_escape(query.redirect_url.as_deref().unwrap_or(""));
-    Html(format!(
-        r#"<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>Sign in (local Clerk stand-in)</title>
-<meta name="viewport" content="width=device-width, initial-scale=1"></head>
-<body style="font-family: system-ui, sans-serif; max-width: 28rem; margin: 4rem auto; padding: 0 1rem">
-<h1>Sign in</h1>
+    let body = format!(
+        r#"<h1>Sign in</h1>
 <p>This is the local Clerk stand-in: any email signs in, no password.</p>
 <form method="post" action="/sign-in">
   <label for="email">Email</label><br>
   <input id="email" name="email" type="email" required autocomplete="email" style="width: 100%; padding: .5rem">
   <input type="hidden" name="redirect_url" value="{redirect}">
   <p><button type="submit" style="padding: .5rem 1rem">Sign in</button></p>
-</form>
-</body></html>"#
-    ))
+</form>"#
+    );
+    Html(html_page("Sign in (local Clerk stand-in)", &body))
 }
 
 #[derive(Deserialize)]
@@ -516,8 +512,11 @@ async fn sign_in(
     let azp = if origin.is_empty() { DASHBOARD_ORIGIN } else { origin.as_str() };
     let token = clerk.mint(&user_id, Some(azp), SIGN_IN_SESSION_SECONDS)?;
     if form.redirect_url.is_empty() {
-        return Ok(Html(format!("<p>Signed in as {}.</p><pre>{token}</pre>", html_escape(&email)))
-            .into_response());
+        let body = format!(
+            "<h1>Signed in</h1><p>Signed in as {}. The session token:</p><pre>{token}</pre>",
+            html_escape(&email)
+        );
+        return Ok(Html(html_page("Signed in (local Clerk stand-in)", &body)).into_response());
     }
     let separator = if form.redirect_url.contains('?') { '&' } else { '?' };
     Ok(Redirect::to(&format!("{}{separator}__session={token}", form.redirect_url)).into_response())

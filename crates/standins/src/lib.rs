@@ -66,6 +66,24 @@ pub fn html_escape(s: &str) -> String {
         .replace('\'', "&#39;")
 }
 
+/// A whole HTML page as the stand-ins serve them, all in one layout: in English, with
+/// `title`, sized for phones, `body` as its main content, and an empty icon, so that a
+/// browser asks for no `/favicon.ico` (which would be a 404 in its console).
+pub fn html_page(title: &str, body: &str) -> String {
+    format!(
+        r#"<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>{title}</title>
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<link rel="icon" href="data:,"></head>
+<body style="font-family: system-ui, sans-serif; max-width: 28rem; margin: 4rem auto; padding: 0 1rem">
+<main>
+{body}
+</main>
+</body></html>"#,
+        title = html_escape(title),
+    )
+}
+
 /// Refuses any address but loopback: the stand-ins mint tokens for anyone who asks.
 pub fn ensure_loopback(addr: SocketAddr) -> Result<SocketAddr, String> {
     if addr.ip().is_loopback() {
@@ -86,6 +104,18 @@ pub async fn serve(addr: SocketAddr, app: axum::Router) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_page_has_a_language_a_title_a_viewport_and_an_icon_that_needs_no_request() {
+        let page = html_page("Pay <now>", "<h1>Subscribe</h1>");
+        assert!(page.starts_with("<!doctype html>"));
+        assert!(page.contains(r#"<html lang="en">"#));
+        assert!(page.contains("<title>Pay &lt;now&gt;</title>"), "{page}");
+        assert!(page
+            .contains(r#"<meta name="viewport" content="width=device-width, initial-scale=1">"#));
+        assert!(page.contains(r#"<link rel="icon" href="data:,">"#));
+        assert!(page.contains("<main>\n<h1>Subscribe</h1>\n</main>"), "{page}");
+    }
 
     #[test]
     fn only_loopback_addresses_are_accepted() {

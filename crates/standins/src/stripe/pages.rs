@@ -14,7 +14,7 @@ use super::connect::{application, oauth_form};
 use super::errors::{OAuthError, StripeError};
 use super::state::{AuthorizationCode, LinkTarget};
 use super::{field, now, random, Stripe, CODE_LIFETIME};
-use crate::html_escape;
+use crate::{html_escape, html_page};
 
 pub(super) async fn pay_page(
     State(stripe): State<Stripe>,
@@ -23,17 +23,14 @@ pub(super) async fn pay_page(
     let (session, _) = stripe.account().hosted(&id, "checkout.session")?;
     let price = &session["line_items"]["data"][0]["price"];
     let amount = price["unit_amount"].as_i64().unwrap_or(0);
-    Ok(Html(format!(
-        r#"<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Checkout (local Stripe stand-in)</title>
-<meta name="viewport" content="width=device-width, initial-scale=1"></head>
-<body style="font-family: system-ui, sans-serif; max-width: 28rem; margin: 4rem auto; padding: 0 1rem">
-<h1>Subscribe</h1><p>${}.{:02} {} per month. This is the local Stripe stand-in: no card needed.</p>
-<form method="post"><button type="submit" style="padding: .5rem 1rem">Pay</button></form>
-</body></html>"#,
+    let body = format!(
+        r#"<h1>Subscribe</h1><p>${}.{:02} {} per month. This is the local Stripe stand-in: no card needed.</p>
+<form method="post"><button type="submit" style="padding: .5rem 1rem">Pay</button></form>"#,
         amount / 100,
         amount % 100,
         html_escape(&price["currency"].as_str().unwrap_or("usd").to_uppercase()),
-    )))
+    );
+    Ok(Html(html_page("Checkout (local Stripe stand-in)", &body)))
 }
 
 /// "Pay": a customer, an active subscription, two events, and back to `success_url`,
@@ -101,11 +98,8 @@ pub(super) async fn portal_page(
             )
         })
         .collect();
-    Ok(Html(format!(
-        r#"<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Billing (local Stripe stand-in)</title></head>
-<body style="font-family: system-ui, sans-serif; max-width: 28rem; margin: 4rem auto; padding: 0 1rem">
-<h1>Your subscriptions</h1><ul>{rows}</ul></body></html>"#
-    )))
+    let body = format!("<h1>Your subscriptions</h1><ul>{rows}</ul>");
+    Ok(Html(html_page("Billing (local Stripe stand-in)", &body)))
 }
 
 pub(super) async fn portal_cancel(
@@ -136,17 +130,13 @@ pub(super) async fn onboard_page(State(stripe): State<Stripe>, Path(id): Path<St
     };
     let connected = account.objects.get(&link.account).cloned().unwrap_or_default();
     let email = connected["email"].as_str().unwrap_or("no email yet");
-    Html(format!(
-        r#"<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Onboarding (local Stripe stand-in)</title>
-<meta name="viewport" content="width=device-width, initial-scale=1"></head>
-<body style="font-family: system-ui, sans-serif; max-width: 28rem; margin: 4rem auto; padding: 0 1rem">
-<h1>Set up your Stripe account</h1><p>Account {account} ({email}). This is the local Stripe stand-in: no business details needed.</p>
-<form method="post"><button type="submit" style="padding: .5rem 1rem">Complete onboarding</button></form>
-</body></html>"#,
+    let body = format!(
+        r#"<h1>Set up your Stripe account</h1><p>Account {account} ({email}). This is the local Stripe stand-in: no business details needed.</p>
+<form method="post"><button type="submit" style="padding: .5rem 1rem">Complete onboarding</button></form>"#,
         account = html_escape(&link.account),
         email = html_escape(email),
-    ))
-    .into_response()
+    );
+    Html(html_page("Onboarding (local Stripe stand-in)", &body)).into_response()
 }
 
 /// "Complete onboarding": the account can take charges and payouts; `account.updated`,
@@ -201,18 +191,16 @@ pub(super) async fn authorize_page(
             format!(r#"<input type="hidden" name="{name}" value="{}">"#, html_escape(value))
         })
         .collect();
-    Ok(Html(format!(
-        r#"<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Connect (local Stripe stand-in)</title>
-<meta name="viewport" content="width=device-width, initial-scale=1"></head>
-<body style="font-family: system-ui, sans-serif; max-width: 28rem; margin: 4rem auto; padding: 0 1rem">
-<h1>Connect to {client}</h1><p>{client} asks for {scope} access to a Stripe account. This is the local Stripe stand-in: approving creates a new, ready account.</p>
+    let body = format!(
+        r#"<h1>Connect to {client}</h1><p>{client} asks for {scope} access to a Stripe account. This is the local Stripe stand-in: approving creates a new, ready account.</p>
 <form method="post" action="/oauth/authorize">{hidden}
 <button type="submit" name="decision" value="approve" style="padding: .5rem 1rem">Connect my Stripe account</button>
 <button type="submit" name="decision" value="deny" style="padding: .5rem 1rem">Deny</button>
-</form></body></html>"#,
+</form>"#,
         client = html_escape(&request.client_id),
         scope = html_escape(&request.scope),
-    )))
+    );
+    Ok(Html(html_page("Connect (local Stripe stand-in)", &body)))
 }
 
 /// The approval form: approving connects a new account and redirects with a code;
