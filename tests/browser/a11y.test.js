@@ -1,0 +1,91 @@
+// axe-core on every page of the dashboard, at desktop and phone width: the landing page
+// signed out and in, the dashboard before and after credentials, the rotate dialog open,
+// the tiers with a message showing, settings, the pricing preview and the not-found
+// page. Any violation of impact serious or critical fails, named by rule, impact and
+// the elements it found. Every page is kept as a screenshot.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createRequire } from 'node:module';
+import {
+  DASHBOARD, WIDTHS, createCredentials, freshEmail, goTo, screenshot, signIn, step, tierGroups, useBrowser,
+  withPage,
+} from './lib.js';
+
+const browser = useBrowser();
+const AXE = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
+const FAILING = new Set(['serious', 'critical']);
+
+// The serious and critical violations axe finds on the page as it stands.
+async function audit(page) {
+  if (!(await page.evaluate(() => typeof window.axe === 'object'))) await page.addScriptTag({ path: AXE });
+  const violations = await page.evaluate(async () => (await window.axe.run(document, { resultTypes: ['violations'] })).violations
+    .map(({ id, impact, help, nodes }) => ({ id, impact, help, targets: nodes.map((node) => node.target.join(' ')) })));
+  return violations.filter((violation) => FAILING.has(violation.impact));
+}
+
+for (const { name: width, viewport } of WIDTHS) {
+  test(`every page passes axe's serious and critical rules (${width})`, { timeout: 180_000 }, async () => {
+    // Without the page's Content-Security-Policy, so that axe can be added to it.
+    await withPage(browser(), `a11y-${width}`, { viewport, bypassCSP: true }, async ({ page }) => {
+      const found = [];
+      const check = async (name, ready) => {
+        await step(page, `the page "${name}"`, ready);
+        await screenshot(page, `a11y-${name}-${width}.png`);
+        for (const v of await audit(page)) found.push(`${name}: ${v.id} (${v.impact}) ${v.help}: ${v.targets.join(', ')}`);
+      };
+      const heading = (name) => page.getByRole('heading', { name, level: 1, exact: true }).waitFor();
+
+      await check('landing-signed-out', async () => {
+        await page.goto(`${DASHBOARD}/`);
+        await heading('dream-api');
+        await page.getByTestId('quickstart-curl').waitFor();
+      });
+      await check('dashboard-new', async () => {
+        await signIn(page, freshEmail(`a11y-${width}`));
+        await page.getByRole('button', { name: 'Create credentials', exact: true }).waitFor();
+      });
+      await check('landing-signed-in', async () => {
+        await page.goto(`${DASHBOARD}/`);
+        await heading('dream-api');
+        await page.getByRole('button', { name: 'Sign out', exact: true }).waitFor();
+      });
+      let platformId;
+      await check('dashboard-credentials', async () => {
+        await page.goto(`${DASHBOARD}/dashboard`);
+        ({ platformId } = await createCredentials(page));
+        await page.getByTestId('first-call-curl').waitFor();
+      });
+      await check('rotate-dialog', async () => {
+        await page.getByRole('button', { name: 'Rotate key', exact: true }).click();
+        await page.getByRole('dialog', { name: 'Rotate the API key?' }).waitFor();
+      });
+      await check('tiers-message', async () => {
+        await page.keyboard.press('Escape');
+        await page.getByRole('dialog').waitFor({ state: 'hidden' });
+        await goTo(page, 'Tiers', '/tiers');
+        const first = tierGroups(page).first();
+        await first.getByLabel('Name', { exact: true }).fill('');
+        await first.getByLabel('Monthly limit', { exact: true }).click();
+        await page.getByText('Tier 1: name is required', { exact: true }).first().waitFor();
+      });
+      await check('settings', async () => {
+        await page.getByRole('button', { name: 'Discard changes', exact: true }).click();
+        await goTo(page, 'Settings', '/settings');
+        await heading('Settings');
+        await page.getByRole('button', { name: 'Connect with Stripe', exact: true }).waitFor();
+      });
+      await check('preview', async () => {
+        await goTo(page, 'Preview', `/preview/${platformId}`);
+        await heading('Pricing');
+        await page.getByRole('article').first().waitFor();
+      });
+      await check('not-found', async () => {
+        await page.goto(`${DASHBOARD}/no-such-page`);
+        await heading('Not found');
+        await page.getByRole('link', { name: 'Home', exact: true }).waitFor();
+      });
+      assert.deepEqual(found, [], `axe found serious or critical violations:\n  ${found.join('\n  ')}`);
+    });
+  });
+}
