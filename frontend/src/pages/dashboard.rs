@@ -199,7 +199,10 @@ fn signed(props: &SignedProps) -> Html {
         <>
             { busy_view }
             <div class="grid">{ plan_card }{ credentials }</div>
-            if has_platform { <Activity ctx={ctx.clone()} version={activity.0} /> }
+            if has_platform {
+                { first_call(ctx, &new_key) }
+                <Activity ctx={ctx.clone()} version={activity.0} />
+            }
         </>
     }
 }
@@ -218,8 +221,6 @@ fn credentials_card(
     new_key: &UseStateHandle<Option<NewKey>>,
     on_rotated: Callback<Rotation>,
 ) -> Html {
-    let api_url = ctx.config.api_url.trim_end_matches('/');
-    let key = new_key.as_ref().map(|k| k.key.as_str());
     html! {
         <section class="card" aria-labelledby="cred-title">
             <h2 id="cred-title">{"Credentials"}</h2>
@@ -229,15 +230,33 @@ fn credentials_card(
                 <p class="callout" data-testid="previous-key-notice">{ format!("Your previous key still works until {}.", local_datetime(at)) }</p>
             }
             <Rotate ctx={ctx.clone()} {on_rotated} />
-            <h3>{"Your first call"}</h3>
-            <p class="note">{ if key.is_some() { "With the key above, from your server:" } else { "From your server, with your key in DREAM_API_KEY:" } }</p>
-            <Snippet text={snippets::curl(api_url, key)} testid="first-call-curl" copy="Copy the first call" label="First call with curl" />
-            <Snippet text={snippets::sdk(api_url, key)} testid="first-call-sdk" copy="Copy the SDK call" label="First call with the TypeScript client" />
             <h3>{"Your pricing page"}</h3>
             <p>{"Preview: "}<code>{ &p.preview_url }</code></p>
             <CopyButton text={p.preview_url.clone()} label="Copy preview link" />
             {" "}<Link ctx={ctx.clone()} to={Route::Preview(p.platform_id.to_string())} label="Try demo" class="button" />
             <p class="note">{ mode_sentence(p.mode) }</p>
+        </section>
+    }
+}
+
+/// The first metered call, ready to run: with the key while it is on screen.
+fn first_call(ctx: &Ctx, new_key: &Option<NewKey>) -> Html {
+    let api_url = ctx.config.api_url.trim_end_matches('/');
+    let key = new_key.as_ref().map(|k| k.key.as_str());
+    let with = if key.is_some() {
+        "With the key above, from your server (keep the key there, never in a browser):"
+    } else {
+        "From your server, with your API key in DREAM_API_KEY:"
+    };
+    html! {
+        <section class="card" aria-labelledby="first-call-title">
+            <h2 id="first-call-title">{"Your first call"}</h2>
+            <p>{ with }</p>
+            <div class="grid">
+                <Snippet text={snippets::curl(api_url, key)} testid="first-call-curl" copy="Copy the first call" label="First call with curl" />
+                <Snippet text={snippets::sdk(api_url, key)} testid="first-call-sdk" copy="Copy the SDK call" label="First call with the TypeScript client" />
+            </div>
+            <p class="note">{"Each call counts one for the end-user user_123 against their tier, and one against your plan; it appears below within 10 seconds."}</p>
         </section>
     }
 }
