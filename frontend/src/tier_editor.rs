@@ -1,11 +1,19 @@
-//! The tier editor's state: the tiers as typed, the tiers last saved, the messages next
-//! to the fields, and where a save stands. It changes only through [`TierAction`]s, as a
-//! [`Reducible`] behind `use_reducer`, so actions dispatched before the next render each
-//! apply to the result of the one before (none is lost). The tiers are checked with
-//! `dream_core::tier`, so the messages are the API's own.
+//! The tier editor's state: the tiers as typed, the tiers last saved, which fields were
+//! left once, whether a save was tried, and where a save stands. It changes only
+//! through [`TierAction`]s, as a [`Reducible`] behind `use_reducer`, so actions
+//! dispatched before the next render each apply to the result of the one before (none
+//! is lost). The tiers are checked with `dream_core::tier`, which names every broken
+//! rule; [`words`] says each in the editor's own words. A message shows once its field
+//! was left or a save was tried, never while a fresh field is being typed into.
+
+mod leaving;
+pub mod words;
+
+pub use leaving::{confirm_leaving_tiers, has_unsaved_tiers, use_leave_guard, LEAVE_QUESTION};
 
 use crate::state::{money, Problem};
-use dream_core::tier::{Tier, TierConfig, MAX_TIERS};
+use dream_core::tier::MAX_TIERS;
+use dream_core::tier::{ProblemKind, Tier, TierCheck, TierConfig, TierField, TierProblem};
 use serde_json::{json, Value};
 use std::rc::Rc;
 use yew::functional::Reducible;
@@ -57,6 +65,22 @@ impl TierDraft {
             Field::Popular => self.popular = value == "true",
         }
     }
+
+    /// The tier as a request holds it. Text that is not a price or a number of calls
+    /// is sent as typed, so that core's check names it as the API would.
+    fn request_value(&self) -> Value {
+        let price = parse_dollars(&self.price).map_or_else(|| json!(self.price), Value::from);
+        let limit = match self.limit.trim() {
+            "" => Value::Null,
+            text => text.parse::<u64>().map_or_else(|_| json!(text), Value::from),
+        };
+        let features: Vec<&str> =
+            self.features.lines().map(str::trim).filter(|f| !f.is_empty()).collect();
+        json!({
+            "id": self.id.trim(), "name": self.name, "priceCents": price, "limit": limit,
+            "features": features, "popular": self.popular,
+        })
+    }
 }
 
 /// The editor's fields.
@@ -70,26 +94,73 @@ pub enum Field {
     Popular,
 }
 
-impl Field {
-    fn of(contract_name: &str) -> Option<Self> {
-        Some(match contract_name {
-            "id" => Self::Id,
-            "name" => Self::Name,
-            "priceCents" => Self::Price,
-            "limit" => Self::Limit,
-            "features" => Self::Features,
-            "popular" => Self::Popular,
-            _ => return None,
-        })
+impl From<TierField> for Field {
+    fn from(field: TierField) -> Self {
+        match field {
+            TierField::Id => Self::Id,
+            TierField::Name => Self::Name,
+            TierField::PriceCents => Self::Price,
+            TierField::Limit => Self::Limit,
+            TierField::Features => Self::Features,
+            TierField::Popular => Self::Popular,
+        }
     }
 }
 
-/// A message to show next to a field (`index` `None`: about the whole list).
+/// The fields of one tier that were left at least once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+struct Touched(u8);
+
+impl Touched {
+    fn has(self, field: Field) -> bool {
+        self.0 & (1 << field as u8) != 0
+    }
+
+    fn mark(&mut self, field: Field) {
+        self.0 |= 1 << field as u8;
+    }
+}
+
+/// A message to show (`index` `None`: about the whole list; `field` `None`: about the
+/// tier or the list, not one field).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FieldError {
     pub index: Option<usize>,
     pub field: Option<Field>,
     pub message: String,
+}
+
+impl FieldError {
+    fn of(problem: &TierProblem) -> Self {
+        Self {
+            index: problem.tier,
+            field: problem.field.map(Field::from),
+            message: words::sentence(problem),
+        }
+    }
+}
+
+/// A card of the preview, in the editor's order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PreviewCard {
+    /// A tier as end-users will see it.
+    Tier(Tier),
+    /// A tier that is not valid yet, and why ("Tier 2 has a problem: …").
+    Problem { index: usize, message: String },
+}
+
+/// What the save status says, and how it reads.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SaveStatus {
+    pub text: String,
+    pub tone: Tone,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tone {
+    Quiet,
+    Ok,
+    Problem,
 }
 
 /// Where saving stands.
@@ -111,8 +182,12 @@ pub enum TierAction {
     MoveUp(usize),
     /// A field of a tier, as typed (`Popular`: `"true"` or `"false"`).
     Set(usize, Field, String),
+    /// The developer left a field: from now on its message shows.
+    Leave(usize, Field),
     /// Back to the tiers last saved.
     Reset,
+    /// Save was pressed: every message shows (the tiers are sent only when valid).
+    Attempt,
     /// The current tiers were sent to be saved.
     Sending,
     /// The API saved them and answered with these.
@@ -126,7 +201,12 @@ pub enum TierAction {
 pub struct TierEditor {
     pub tiers: Vec<TierDraft>,
     pub saved: Vec<TierDraft>,
-    pub errors: Vec<FieldError>,
+    /// One per tier, in step with `tiers`.
+    touched: Vec<Touched>,
+    /// Save was pressed since the tiers were last saved or discarded.
+    pub attempted: bool,
+    /// What the API refused on the last save, until the next edit.
+    refused: Option<FieldError>,
     pub saving: Saving,
 }
 
@@ -134,7 +214,14 @@ impl TierEditor {
     /// The editor over the platform's saved tiers.
     pub fn new(saved: &[Tier]) -> Self {
         let drafts: Vec<TierDraft> = saved.iter().map(TierDraft::of).collect();
-        Self { errors: vec![], saving: Saving::Idle, tiers: drafts.clone(), saved: drafts }
+        Self {
+            touched: vec![Touched::default(); drafts.len()],
+            attempted: false,
+            refused: None,
+            saving: Saving::Idle,
+            tiers: drafts.clone(),
+            saved: drafts,
+        }
     }
 
     /// Whether the tiers differ from the ones saved.
@@ -150,29 +237,82 @@ impl TierEditor {
         matches!(self.saving, Saving::Busy(_))
     }
 
-    /// The tiers as the API would take them, or the messages to show next to the fields.
-    pub fn check(&self) -> Result<TierConfig, Vec<FieldError>> {
+    /// Every rule the tiers break, as core finds them, and each tier valid on its own.
+    pub fn check(&self) -> TierCheck {
         check(&self.tiers)
     }
 
     /// The `PUT /v1/tiers` body, when the tiers are valid.
-    pub fn request(&self) -> Result<Value, Vec<FieldError>> {
-        self.check().map(|config| json!({ "tiers": config.tiers() }))
+    pub fn request(&self) -> Option<Value> {
+        let config = self.check().into_config().ok()?;
+        Some(json!({ "tiers": config.tiers() }))
     }
 
-    /// The pricing table the tiers make, empty while they are not valid.
-    pub fn preview(&self) -> Vec<Tier> {
-        self.check().map(|config| config.tiers().to_vec()).unwrap_or_default()
+    /// Every problem, in the editor's words, whether it shows yet or not.
+    pub fn problems(&self) -> Vec<FieldError> {
+        self.check().problems().iter().map(FieldError::of).collect()
     }
 
-    /// The messages about the whole list rather than one field.
-    pub fn general_errors(&self) -> impl Iterator<Item = &FieldError> {
-        self.errors.iter().filter(|e| e.index.is_none() || e.field.is_none())
+    /// The messages to show now: those of fields left once (or of every field, once a
+    /// save was tried), and what the API refused.
+    pub fn messages(&self) -> Vec<FieldError> {
+        let check = self.check();
+        let shown = check.problems().iter().filter(|p| self.shows(p)).map(FieldError::of);
+        shown.chain(self.refused.clone()).collect()
     }
 
-    /// The message next to one field, if any.
-    pub fn error_at(&self, index: usize, field: Field) -> Option<&FieldError> {
-        self.errors.iter().find(|e| e.index == Some(index) && e.field == Some(field))
+    fn shows(&self, problem: &TierProblem) -> bool {
+        let left = |index: usize, field: Field| {
+            self.touched.get(index).is_some_and(|touched| touched.has(field))
+        };
+        let first_use = match problem.kind {
+            ProblemKind::IdUsedTwice { first, .. } => left(first, Field::Id),
+            _ => false,
+        };
+        self.attempted
+            || first_use
+            || matches!((problem.tier, problem.field), (Some(i), Some(f)) if left(i, f.into()))
+    }
+
+    /// The message next to one field, if one shows.
+    pub fn error_at(&self, index: usize, field: Field) -> Option<FieldError> {
+        self.messages().into_iter().find(|e| e.index == Some(index) && e.field == Some(field))
+    }
+
+    /// The pricing table the tiers make: every valid tier, and a card saying what is
+    /// wrong in place of each other one.
+    pub fn preview(&self) -> Vec<PreviewCard> {
+        let check = self.check();
+        (0..self.tiers.len())
+            .map(|index| match (check.problems_at(index).next(), check.tier(index)) {
+                (None, Some(tier)) => PreviewCard::Tier(tier.clone()),
+                (problem, _) => PreviewCard::Problem {
+                    index,
+                    message: problem
+                        .map_or_else(|| format!("Tier {} has a problem", index + 1), words::card),
+                },
+            })
+            .collect()
+    }
+
+    /// What the save status says.
+    pub fn status(&self) -> SaveStatus {
+        let to_fix = self.check().problems().len();
+        let (tone, text) = match &self.saving {
+            Saving::Busy(_) => (Tone::Quiet, "Saving…".into()),
+            Saving::Failed(p) => match &self.refused {
+                Some(refused) => (Tone::Problem, format!("Not saved: {}", refused.message)),
+                None => (Tone::Problem, format!("Not saved: {} {}", p.message, p.advice())),
+            },
+            _ if self.attempted && to_fix > 0 => {
+                let s = if to_fix == 1 { "" } else { "s" };
+                (Tone::Problem, format!("Not saved: {to_fix} problem{s} to fix"))
+            }
+            _ if self.changed() => (Tone::Quiet, "Unsaved changes".into()),
+            Saving::Saved => (Tone::Ok, "Saved".into()),
+            Saving::Idle => (Tone::Quiet, "No unsaved changes".into()),
+        };
+        SaveStatus { text, tone }
     }
 
     /// The state after `action`.
@@ -181,25 +321,41 @@ impl TierEditor {
         let edited = match action {
             TierAction::Add if next.can_add() => {
                 next.tiers.push(TierDraft::added(next.tiers.len() + 1));
+                next.touched.push(Touched::default());
                 true
             }
             TierAction::Remove(i) if i < next.tiers.len() && next.tiers.len() > 1 => {
                 next.tiers.remove(i);
+                next.touched.remove(i);
+                next.new_first_tier(i == 0);
                 true
             }
             TierAction::MoveUp(i) if i > 0 && i < next.tiers.len() => {
                 next.tiers.swap(i - 1, i);
+                next.touched.swap(i - 1, i);
+                next.new_first_tier(i == 1);
                 true
             }
             TierAction::Set(i, field, value) if i < next.tiers.len() => {
                 next.tiers[i].set(field, value);
                 true
             }
+            TierAction::Leave(i, field) if i < next.tiers.len() => {
+                next.touched[i].mark(field);
+                false
+            }
             TierAction::Reset => {
                 next.tiers = next.saved.clone();
+                next.touched = vec![Touched::default(); next.tiers.len()];
+                next.attempted = false;
                 true
             }
+            TierAction::Attempt => {
+                next.attempted = true;
+                false
+            }
             TierAction::Sending => {
+                next.attempted = true;
                 next.saving = Saving::Busy(next.tiers.clone());
                 false
             }
@@ -210,15 +366,21 @@ impl TierEditor {
                     matches!(&self.saving, Saving::Busy(sent) if *sent != self.tiers);
                 if !edited_meanwhile {
                     next.tiers = drafts.clone();
+                    next.touched.resize(next.tiers.len(), Touched::default());
                 }
                 next.saved = drafts;
-                next.errors = check(&next.tiers).err().unwrap_or_default();
+                next.attempted = false;
+                next.refused = None;
                 next.saving = Saving::Saved;
                 false
             }
             TierAction::Failed(problem) => {
                 if problem.status == 400 {
-                    next.errors = vec![locate(&problem.message)];
+                    let sent = match &self.saving {
+                        Saving::Busy(sent) => sent.as_slice(),
+                        _ => &self.tiers,
+                    };
+                    next.refused = Some(refusal(sent, &problem.message));
                 }
                 next.saving = Saving::Failed(problem);
                 false
@@ -228,16 +390,24 @@ impl TierEditor {
             TierAction::Add
             | TierAction::Remove(_)
             | TierAction::MoveUp(_)
-            | TierAction::Set(..) => return next,
+            | TierAction::Set(..)
+            | TierAction::Leave(..) => return next,
         };
         if edited {
-            next.errors = check(&next.tiers).err().unwrap_or_default();
+            next.refused = None;
             // A save on its way stays on its way; a past save's status no longer applies.
             if !next.busy() {
                 next.saving = Saving::Idle;
             }
         }
         next
+    }
+
+    /// Another tier became the first one: whether it is free matters at once.
+    fn new_first_tier(&mut self, happened: bool) {
+        if let (true, Some(first)) = (happened, self.touched.first_mut()) {
+            first.mark(Field::Price);
+        }
     }
 }
 
@@ -249,42 +419,10 @@ impl Reducible for TierEditor {
     }
 }
 
-/// The tiers as the API would take them (`dream_core::tier`'s rules), or the messages
-/// to show next to the fields.
-pub fn check(drafts: &[TierDraft]) -> Result<TierConfig, Vec<FieldError>> {
-    let mut errors = vec![];
-    let mut tiers = vec![];
-    for (i, t) in drafts.iter().enumerate() {
-        let at = |field, message: &str| FieldError {
-            index: Some(i),
-            field: Some(field),
-            message: message.into(),
-        };
-        let price = parse_dollars(&t.price).unwrap_or_else(|| {
-            errors.push(at(Field::Price, "Enter a price in dollars, such as 9 or 9.50."));
-            0
-        });
-        let limit = match t.limit.trim() {
-            "" => Value::Null,
-            text => text.parse::<u64>().map(Value::from).unwrap_or_else(|_| {
-                errors.push(at(
-                    Field::Limit,
-                    "Enter a whole number of calls, or leave empty for unlimited.",
-                ));
-                Value::Null
-            }),
-        };
-        let features: Vec<&str> =
-            t.features.lines().map(str::trim).filter(|f| !f.is_empty()).collect();
-        tiers.push(json!({
-            "id": t.id.trim(), "name": t.name, "priceCents": price, "limit": limit,
-            "features": features, "popular": t.popular,
-        }));
-    }
-    if !errors.is_empty() {
-        return Err(errors);
-    }
-    TierConfig::from_request(&tiers).map_err(|e| vec![locate(&e.0)])
+/// The drafts checked with `dream_core::tier`'s rules, as the API will check them.
+pub fn check(drafts: &[TierDraft]) -> TierCheck {
+    let values: Vec<Value> = drafts.iter().map(TierDraft::request_value).collect();
+    TierConfig::check(&values)
 }
 
 /// Cents from `9`, `9.5`, `9.50`, `$9`.
@@ -301,15 +439,24 @@ pub fn parse_dollars(text: &str) -> Option<u64> {
     whole.parse::<u64>().ok()?.checked_mul(100)?.checked_add(cents)
 }
 
-/// Puts a rule's message (`tiers[1].limit must …`) next to its field.
-pub fn locate(message: &str) -> FieldError {
-    let parsed = message.strip_prefix("tiers[").and_then(|rest| {
+/// A `400`'s message (the API's words, `tiers[1].name must …`) as the editor shows it:
+/// the same problem core finds in the tiers that were sent, in the editor's words;
+/// otherwise the API's message next to the field it names.
+pub fn refusal(sent: &[TierDraft], message: &str) -> FieldError {
+    if let Some(problem) = check(sent).problems().iter().find(|p| p.to_string() == message) {
+        return FieldError::of(problem);
+    }
+    let located = message.strip_prefix("tiers[").and_then(|rest| {
         let (index, rest) = rest.split_once("].")?;
         let field = rest.split(|c: char| !c.is_ascii_alphanumeric()).next()?;
-        Some((index.parse::<usize>().ok()?, Field::of(field)))
+        Some((index.parse::<usize>().ok()?, TierField::named(field), rest))
     });
-    match parsed {
-        Some((index, field)) => FieldError { index: Some(index), field, message: message.into() },
+    match located {
+        Some((index, field, rest)) => FieldError {
+            index: Some(index),
+            field: field.map(Field::from),
+            message: format!("{}: {rest}", words::tier_label(index)),
+        },
         None => FieldError { index: None, field: None, message: message.into() },
     }
 }

@@ -1,16 +1,20 @@
 //! `/tiers`: the end-users' tiers — add, edit, reorder, remove — checked as the API
-//! checks them, with each message next to its field and a live preview of the pricing
-//! table before saving.
+//! checks them. A field's message shows once the field is left (or Save is pressed),
+//! next to it; the preview beside the form shows every valid tier and says what is
+//! wrong with the others; the actions and the save status stay in view; unsaved edits
+//! are not left without asking.
 
-use super::dashboard::signed_out;
 use super::{send, use_read, Load};
 use crate::answers::TierList;
 use crate::api::Worker;
-use crate::components::{Loading, Nav, PricingTable, ProblemView};
+use crate::components::{Loading, Nav, PricingTable, ProblemView, SignedOut};
 use crate::state::Problem;
-use crate::tier_editor::{Field, Saving, TierAction, TierDraft, TierEditor};
+use crate::tier_editor::words::tier_label;
+use crate::tier_editor::{use_leave_guard, Field, FieldError, PreviewCard, Tone};
+use crate::tier_editor::{TierAction, TierDraft, TierEditor};
 use crate::{Ctx, Route};
 use dream_core::tier::Tier;
+use wasm_bindgen::JsCast;
 use yew::prelude::*;
 
 #[derive(Properties, PartialEq)]
@@ -29,7 +33,7 @@ pub fn tiers(props: &Props) -> Html {
     };
     let body = match loaded {
         Some(Ok(list)) => html! { <Editor ctx={ctx.clone()} saved={list.tiers} /> },
-        Some(Err(p)) if p.status == 401 => signed_out(ctx),
+        Some(Err(p)) if p.status == 401 => html! { <SignedOut ctx={ctx.clone()} /> },
         Some(Err(p)) => html! { <ProblemView problem={p} {retry} /> },
         None => html! { <Loading what="your tiers" /> },
     };
@@ -55,6 +59,7 @@ fn editor(props: &EditorProps) -> Html {
         let saved = props.saved.clone();
         use_reducer(move || TierEditor::new(&saved))
     };
+    use_leave_guard(editor.changed());
     let edit = {
         let dispatcher = editor.dispatcher();
         Callback::from(move |action: TierAction| dispatcher.dispatch(action))
@@ -63,9 +68,16 @@ fn editor(props: &EditorProps) -> Html {
         let (config, editor) = (props.ctx.config.clone(), editor.clone());
         Callback::from(move |e: SubmitEvent| {
             e.prevent_default();
-            // Invalid tiers already show their messages next to the fields.
-            let Ok(body) = editor.request() else { return };
             let dispatcher = editor.dispatcher();
+            let Some(body) = editor.request() else {
+                // Every message shows now; the first field to fix gets the focus.
+                dispatcher.dispatch(TierAction::Attempt);
+                let first = editor.problems().into_iter().find_map(|p| Some((p.index?, p.field?)));
+                if let Some((index, field)) = first {
+                    focus(&field_id(index, field));
+                }
+                return;
+            };
             dispatcher.dispatch(TierAction::Sending);
             let done = Callback::from(move |outcome: Result<TierList, Problem>| {
                 dispatcher.dispatch(match outcome {
@@ -80,105 +92,203 @@ fn editor(props: &EditorProps) -> Html {
         let edit = edit.clone();
         Callback::from(move |_| edit.emit(action.clone()))
     };
+    let messages = editor.messages();
+    let form = Form { messages: &messages, alert: editor.attempted, edit: &edit };
     let count = editor.tiers.len();
+    let status = editor.status();
+    let tone = match status.tone {
+        Tone::Quiet => None,
+        Tone::Ok => Some("ok"),
+        Tone::Problem => Some("problem"),
+    };
     html! {
         <>
             <p class="lead">{"What your end-users can be on. New end-users start on the first tier, which must be free. Paid tiers get a Stripe price when you save."}</p>
-            <div class="grid wide">
-                <form onsubmit={save} novalidate=true>
-                    { for editor.tiers.iter().enumerate().map(|(i, t)| tier_fields(i, t, count, &editor, &edit)) }
-                    { for editor.general_errors().map(|e| html! { <p class="error" role="alert">{ &e.message }</p> }) }
-                    <div class="actions">
-                        <button type="button" onclick={on(TierAction::Add)} disabled={!editor.can_add()}>{"Add tier"}</button>
-                        <button type="button" onclick={on(TierAction::Reset)} disabled={!editor.changed()}>{"Discard changes"}</button>
-                        <button type="submit" class="primary" disabled={editor.busy()}>{"Save tiers"}</button>
+            <p class="tier-jump"><a href="#tier-preview" onclick={jump("tier-preview-title")}>{"Jump to the preview"}</a></p>
+            <div class="tier-editor">
+                <form id="tier-form" class="tier-form" onsubmit={save} novalidate=true tabindex="-1">
+                    { for editor.tiers.iter().enumerate().map(|(i, t)| form.tier(i, t, count)) }
+                    { for messages.iter().filter(|m| m.index.is_none()).map(|m| form.message(m, "tiers-error".into())) }
+                    <div class="tier-bar">
+                        <div class="actions">
+                            <button type="button" onclick={on(TierAction::Add)} disabled={!editor.can_add()}>{"Add tier"}</button>
+                            <button type="button" onclick={on(TierAction::Reset)} disabled={!editor.changed()}>{"Discard changes"}</button>
+                            <button type="submit" class="primary" disabled={editor.busy()}>{"Save tiers"}</button>
+                        </div>
+                        <p class={classes!("save-status", tone)} role="status" aria-live="polite" data-testid="save-status">{ status.text }</p>
                     </div>
-                    { match &editor.saving {
-                        Saving::Saved => html! { <p role="status" class="ok">{"Saved."}</p> },
-                        Saving::Busy(_) => html! { <p role="status">{"Saving…"}</p> },
-                        Saving::Failed(p) => html! { <ProblemView problem={p.clone()} /> },
-                        Saving::Idle => html! {},
-                    } }
                 </form>
-                <section aria-labelledby="preview-title">
-                    <h2 id="preview-title">{"Preview"}</h2>
-                    <PricingTable tiers={editor.preview()} />
+                <section id="tier-preview" class="tier-preview" aria-labelledby="tier-preview-title">
+                    <h2 id="tier-preview-title" tabindex="-1">{"Preview"}</h2>
+                    <p class="note">{"The pricing table your end-users will see, in this order."}</p>
+                    <div class="tier-preview-cards">
+                        { for editor.preview().into_iter().map(|card| preview_card(card, &messages)) }
+                    </div>
+                    <p class="tier-jump"><a href="#tier-form" onclick={jump("tier-form")}>{"Back to the editor"}</a></p>
                 </section>
             </div>
         </>
     }
 }
 
-fn tier_fields(
-    i: usize,
-    t: &TierDraft,
-    count: usize,
-    editor: &TierEditor,
-    edit: &Callback<TierAction>,
-) -> Html {
-    let error_for = |field: Field| -> Html {
-        editor
-            .error_at(i, field)
-            .map(|e| html! { <p class="error" role="alert" id={format!("t{i}-{field:?}-error")}>{ &e.message }</p> })
-            .unwrap_or_default()
-    };
-    let input = |field: Field,
-                 label: &'static str,
-                 value: &str,
-                 kind: &'static str,
-                 hint: &'static str| {
-        let id = format!("t{i}-{field:?}");
-        let edit = edit.clone();
+/// One card of the preview: the tier as end-users see it, or what keeps it from
+/// being shown (marked once the form shows its message too).
+fn preview_card(card: PreviewCard, messages: &[FieldError]) -> Html {
+    match card {
+        PreviewCard::Tier(tier) => html! { <PricingTable tiers={vec![tier]} /> },
+        PreviewCard::Problem { index, message } => {
+            let shown = messages.iter().any(|m| m.index == Some(index)).then_some("shown");
+            html! {
+                <article class={classes!("tier", "tier-unfinished", shown)} aria-label={tier_label(index)}>
+                    <p>{ message }</p>
+                </article>
+            }
+        }
+    }
+}
+
+/// The element id of a tier's field (`t1-Price`); its message is `t1-Price-error`.
+fn field_id(index: usize, field: Field) -> String {
+    format!("t{index}-{field:?}")
+}
+
+/// How a field is typed into.
+#[derive(Clone, Copy)]
+enum Control {
+    Text { inputmode: Option<&'static str>, placeholder: &'static str },
+    Lines,
+}
+
+/// What every field of the form needs: the messages showing, whether they are alerts
+/// (after Save was pressed), and where edits go.
+struct Form<'a> {
+    messages: &'a [FieldError],
+    alert: bool,
+    edit: &'a Callback<TierAction>,
+}
+
+impl Form<'_> {
+    fn tier(&self, i: usize, t: &TierDraft, count: usize) -> Html {
+        let on_popular = {
+            let edit = self.edit.clone();
+            Callback::from(move |e: Event| {
+                let el: web_sys::HtmlInputElement = e.target_unchecked_into();
+                edit.emit(TierAction::Set(i, Field::Popular, el.checked().to_string()));
+            })
+        };
+        let action = |action: TierAction| {
+            let edit = self.edit.clone();
+            Callback::from(move |_| edit.emit(action.clone()))
+        };
+        let (first, paid) = (i == 0, "Dollars a month; 0 for a free tier.");
+        let price_hint = if first { "New end-users start here, so it is free: 0." } else { paid };
+        let text = |inputmode, placeholder| Control::Text { inputmode, placeholder };
+        let popular_id = format!("t{i}-popular");
+        html! {
+            <fieldset class="tier-edit">
+                <legend>{ tier_label(i) }{ if first { " (where new end-users start)" } else { "" } }</legend>
+                { for self.messages.iter().filter(|m| m.index == Some(i) && m.field.is_none()).map(|m| self.message(m, format!("t{i}-error"))) }
+                { self.field(i, Field::Id, "Tier id", &t.id, text(None, "pro"), Some("Lowercase letters, digits and dashes; your app names the tier by it.")) }
+                { self.field(i, Field::Name, "Name", &t.name, text(None, "Pro"), None) }
+                { self.field(i, Field::Price, "Price (USD)", &t.price, text(Some("decimal"), "9"), Some(price_hint)) }
+                { self.field(i, Field::Limit, "Monthly limit", &t.limit, text(Some("numeric"), ""), Some("Calls a month; leave empty for unlimited.")) }
+                { self.field(i, Field::Features, "Features (one per line)", &t.features, Control::Lines, None) }
+                <div class="field inline">
+                    <input id={popular_id.clone()} type="checkbox" checked={t.popular} onchange={on_popular} />
+                    <label for={popular_id}>{"Most popular"}</label>
+                </div>
+                <div class="actions">
+                    <button type="button" onclick={action(TierAction::MoveUp(i))} disabled={first}>{"Move up"}</button>
+                    <button type="button" onclick={action(TierAction::Remove(i))} disabled={count <= 1}>{"Remove"}</button>
+                </div>
+            </fieldset>
+        }
+    }
+
+    /// A labelled field with its hint and, once it shows, its message; the input points
+    /// at both with `aria-describedby`.
+    fn field(
+        &self,
+        i: usize,
+        field: Field,
+        label: &'static str,
+        value: &str,
+        control: Control,
+        hint: Option<&'static str>,
+    ) -> Html {
+        let id = field_id(i, field);
+        let (hint_id, error_id) = (format!("{id}-hint"), format!("{id}-error"));
+        let message = self.messages.iter().find(|m| m.index == Some(i) && m.field == Some(field));
+        let described: Vec<&str> =
+            [hint.map(|_| hint_id.as_str()), message.map(|_| error_id.as_str())]
+                .into_iter()
+                .flatten()
+                .collect();
+        let described = (!described.is_empty()).then(|| described.join(" "));
+        let invalid = message.map(|_| "true");
+        let edit = self.edit.clone();
         let oninput = Callback::from(move |e: InputEvent| {
-            let el: web_sys::HtmlInputElement = e.target_unchecked_into();
-            edit.emit(TierAction::Set(i, field, el.value()));
+            edit.emit(TierAction::Set(i, field, typed_value(&e)));
         });
-        let invalid = editor.error_at(i, field).is_some();
+        let edit = self.edit.clone();
+        let onblur = Callback::from(move |_: FocusEvent| edit.emit(TierAction::Leave(i, field)));
+        let value = value.to_string();
+        let input = match control {
+            Control::Text { inputmode, placeholder } => html! {
+                <input id={id.clone()} type="text" {value} {oninput} {onblur} {placeholder} {inputmode}
+                    aria-invalid={invalid} aria-describedby={described} />
+            },
+            Control::Lines => html! {
+                <textarea id={id.clone()} {value} {oninput} {onblur} rows="2"
+                    aria-invalid={invalid} aria-describedby={described}></textarea>
+            },
+        };
         html! {
             <div class="field">
-                <label for={id.clone()}>{ label }</label>
-                <input id={id} type={kind} value={value.to_string()} {oninput} placeholder={hint}
-                    aria-invalid={invalid.to_string()} inputmode={if kind == "text" { None } else { Some("decimal") }} />
-                { error_for(field) }
+                <label for={id}>{ label }</label>
+                { input }
+                if let Some(hint) = hint { <p class="hint" id={hint_id}>{ hint }</p> }
+                { message.map(|m| self.message(m, error_id)).unwrap_or_default() }
             </div>
         }
-    };
-    let features_id = format!("t{i}-features");
-    let on_features = {
-        let edit = edit.clone();
-        Callback::from(move |e: InputEvent| {
-            let el: web_sys::HtmlTextAreaElement = e.target_unchecked_into();
-            edit.emit(TierAction::Set(i, Field::Features, el.value()));
-        })
-    };
-    let on_popular = {
-        let edit = edit.clone();
-        Callback::from(move |e: Event| {
-            let el: web_sys::HtmlInputElement = e.target_unchecked_into();
-            edit.emit(TierAction::Set(i, Field::Popular, el.checked().to_string()));
-        })
-    };
-    let (up, remove) = (edit.clone(), edit.clone());
-    html! {
-        <fieldset class="tier-edit">
-            <legend>{ format!("Tier {}", i + 1) }{ if i == 0 { " (where new end-users start)" } else { "" } }</legend>
-            { input(Field::Id, "Tier id", &t.id, "text", "pro") }
-            { input(Field::Name, "Name", &t.name, "text", "Pro") }
-            { input(Field::Price, "Price (USD)", &t.price, "text", "9") }
-            { input(Field::Limit, "Monthly limit", &t.limit, "text", "empty = unlimited") }
-            <div class="field">
-                <label for={features_id.clone()}>{"Features (one per line)"}</label>
-                <textarea id={features_id} value={t.features.clone()} oninput={on_features} rows="2"></textarea>
-                { error_for(Field::Features) }
-            </div>
-            <div class="field inline">
-                <input id={format!("t{i}-popular")} type="checkbox" checked={t.popular} onchange={on_popular} />
-                <label for={format!("t{i}-popular")}>{"Most popular"}</label>
-            </div>
-            <div class="actions">
-                <button type="button" onclick={Callback::from(move |_| up.emit(TierAction::MoveUp(i)))} disabled={i == 0}>{"Move up"}</button>
-                <button type="button" onclick={Callback::from(move |_| remove.emit(TierAction::Remove(i)))} disabled={count <= 1}>{"Remove"}</button>
-            </div>
-        </fieldset>
     }
+
+    /// A message; an alert only when it shows because Save was pressed, so that typing
+    /// never sets off a stream of alerts.
+    fn message(&self, message: &FieldError, id: String) -> Html {
+        let role = self.alert.then_some("alert");
+        html! { <p class="error" {id} {role}>{ &message.message }</p> }
+    }
+}
+
+/// The text of the input or text area an event came from.
+fn typed_value(e: &InputEvent) -> String {
+    let Some(target) = e.target() else { return String::new() };
+    if let Some(input) = target.dyn_ref::<web_sys::HtmlInputElement>() {
+        return input.value();
+    }
+    target.dyn_ref::<web_sys::HtmlTextAreaElement>().map(|t| t.value()).unwrap_or_default()
+}
+
+fn element(id: &str) -> Option<web_sys::HtmlElement> {
+    let document = web_sys::window()?.document()?;
+    document.get_element_by_id(id)?.dyn_into::<web_sys::HtmlElement>().ok()
+}
+
+fn focus(id: &str) {
+    if let Some(el) = element(id) {
+        let _ = el.focus();
+    }
+}
+
+/// A link to another part of this page: scrolls to the element `to` and gives it the
+/// focus, without changing the address (the app's routing reads it).
+fn jump(to: &'static str) -> Callback<MouseEvent> {
+    Callback::from(move |e: MouseEvent| {
+        if let Some(target) = element(to) {
+            e.prevent_default();
+            target.scroll_into_view();
+            let _ = target.focus();
+        }
+    })
 }
