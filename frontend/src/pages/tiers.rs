@@ -108,7 +108,7 @@ fn editor(props: &EditorProps) -> Html {
             <div class="tier-editor">
                 <form id="tier-form" class="tier-form" onsubmit={save} novalidate=true tabindex="-1">
                     { for editor.tiers.iter().enumerate().map(|(i, t)| form.tier(i, t, count)) }
-                    { for messages.iter().filter(|m| m.index.is_none()).map(|m| form.message(m, "tiers-error".into())) }
+                    { for messages.iter().filter(|m| m.index.is_none()).enumerate().map(|(n, m)| form.message(m, format!("tiers-error-{n}"))) }
                     <div class="tier-bar">
                         <div class="actions">
                             <button type="button" onclick={on(TierAction::Add)} disabled={!editor.can_add()}>{"Add tier"}</button>
@@ -187,7 +187,7 @@ impl Form<'_> {
         html! {
             <fieldset class="tier-edit">
                 <legend>{ tier_label(i) }{ if first { " (where new end-users start)" } else { "" } }</legend>
-                { for self.messages.iter().filter(|m| m.index == Some(i) && m.field.is_none()).map(|m| self.message(m, format!("t{i}-error"))) }
+                { for self.messages.iter().filter(|m| m.index == Some(i) && m.field.is_none()).enumerate().map(|(n, m)| self.message(m, format!("t{i}-error-{n}"))) }
                 { self.field(i, Field::Id, "Tier id", &t.id, text(None, "pro"), Some("Lowercase letters, digits and dashes; your app names the tier by it.")) }
                 { self.field(i, Field::Name, "Name", &t.name, text(None, "Pro"), None) }
                 { self.field(i, Field::Price, "Price (USD)", &t.price, text(Some("decimal"), "9"), Some(price_hint)) }
