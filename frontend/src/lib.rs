@@ -179,7 +179,7 @@ pub fn app() -> Html {
     let navigate = {
         let route = route.clone();
         Callback::from(move |to: Route| {
-            if *route != to && *route == Route::Tiers && !pending_tiers::confirm_leaving_tiers() {
+            if *route != to && *route == Route::Tiers && !tier_editor::confirm_leaving_tiers() {
                 return;
             }
             if let Some(history) = web_sys::window().and_then(|w| w.history().ok()) {
@@ -271,11 +271,5 @@ mod tests {
         assert_eq!(Route::parse("/dashboard/"), Route::Dashboard);
         assert_eq!(Route::parse("/preview/"), Route::NotFound);
         assert_eq!(Route::parse("/preview/a/b"), Route::NotFound);
-    }
-}
-
-mod pending_tiers {
-    pub fn confirm_leaving_tiers() -> bool {
-        true
     }
 }

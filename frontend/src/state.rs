@@ -21,7 +21,6 @@ pub fn usage_percent(usage: &Usage) -> Option<u8> {
     Some((usage.count.saturating_mul(100) / limit).min(100) as u8)
 }
 
-/// Whether and how urgently to offer the paid plan.
 /// The `error` of the contract's JSON error answer (`{"error": {code, message}}`).
 #[derive(Debug, Clone, Default, PartialEq, serde::Deserialize)]
 pub struct ErrorDetail {
@@ -31,6 +30,7 @@ pub struct ErrorDetail {
     pub message: String,
 }
 
+/// Whether and how urgently to offer the paid plan.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Upgrade {
     None,

@@ -7,12 +7,12 @@
 use super::{send, use_read, Load};
 use crate::answers::TierList;
 use crate::api::Worker;
-use crate::components::{Loading, Nav, PricingTable, ProblemView, SignedOut};
+use crate::components::{Link, Loading, PricingTable, ProblemView, SignedOut};
 use crate::state::Problem;
 use crate::tier_editor::words::tier_label;
 use crate::tier_editor::{use_leave_guard, Field, FieldError, PreviewCard, Tone};
 use crate::tier_editor::{TierAction, TierDraft, TierEditor};
-use crate::{Ctx, Route};
+use crate::{Account, Ctx, Route};
 use dream_core::tier::Tier;
 use wasm_bindgen::JsCast;
 use yew::prelude::*;
@@ -25,23 +25,36 @@ pub struct Props {
 #[function_component(Tiers)]
 pub fn tiers(props: &Props) -> Html {
     let ctx = &props.ctx;
+    let body = match &ctx.account {
+        Account::Checking => html! { <Loading what="your account" /> },
+        Account::SignedOut => html! { <SignedOut ctx={ctx.clone()} /> },
+        Account::Failed(p) => {
+            html! { <ProblemView problem={p.clone()} retry={ctx.refresh.clone()} /> }
+        }
+        Account::SignedIn { me, .. } if me.platform.is_none() => html! {
+            <p>{"Your tiers belong to your platform: "}
+                <Link ctx={ctx.clone()} to={Route::Dashboard} label="create your credentials on the dashboard" />
+                {" first."}</p>
+        },
+        Account::SignedIn { .. } => html! { <SavedTiers ctx={ctx.clone()} /> },
+    };
+    html! { <main class="page"><h1>{"Tiers"}</h1>{ body }</main> }
+}
+
+/// The platform's tiers as saved, then the editor over them.
+#[function_component(SavedTiers)]
+fn saved_tiers(props: &Props) -> Html {
+    let ctx = &props.ctx;
     let version = use_state(|| 0u32);
     let loaded: Load<TierList> = use_read(ctx, Worker::PlatformAuth, "/v1/tiers".into(), *version);
     let retry = {
         let version = version.clone();
         Callback::from(move |_| version.set(*version + 1))
     };
-    let body = match loaded {
+    match loaded {
         Some(Ok(list)) => html! { <Editor ctx={ctx.clone()} saved={list.tiers} /> },
-        Some(Err(p)) if p.status == 401 => html! { <SignedOut ctx={ctx.clone()} /> },
         Some(Err(p)) => html! { <ProblemView problem={p} {retry} /> },
         None => html! { <Loading what="your tiers" /> },
-    };
-    html! {
-        <>
-            <Nav ctx={ctx.clone()} here={Route::Tiers} />
-            <main class="page"><h1>{"Tiers"}</h1>{ body }</main>
-        </>
     }
 }
 
