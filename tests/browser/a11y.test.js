@@ -19,8 +19,15 @@ const FAILING = new Set(['serious', 'critical']);
 // The serious and critical violations axe finds on the page as it stands.
 async function audit(page) {
   if (!(await page.evaluate(() => typeof window.axe === 'object'))) await page.addScriptTag({ path: AXE });
-  const violations = await page.evaluate(async () => (await window.axe.run(document, { resultTypes: ['violations'] })).violations
-    .map(({ id, impact, help, nodes }) => ({ id, impact, help, targets: nodes.map((node) => node.target.join(' ')) })));
+  const { passed, violations } = await page.evaluate(async () => {
+    const results = await window.axe.run(document, { resultTypes: ['violations'] });
+    return {
+      passed: results.passes.length,
+      violations: results.violations
+        .map(({ id, impact, help, nodes }) => ({ id, impact, help, targets: nodes.map((node) => node.target.join(' ')) })),
+    };
+  });
+  assert.ok(passed > 0, 'axe checked the page (some rules passed)');
   return violations.filter((violation) => FAILING.has(violation.impact));
 }
 

@@ -59,7 +59,7 @@ for (const { name: width, viewport } of WIDTHS) {
       });
 
       const firstCall = await step(page, '"Your first call", copied and run as copied', async () => {
-        await page.getByRole('heading', { name: 'Your first call', level: 3, exact: true }).waitFor();
+        await page.getByRole('heading', { name: 'Your first call', exact: true }).waitFor();
         const curl = await copyShown(page, 'first-call-curl', 'Copy the first call');
         const sdk = await copyShown(page, 'first-call-sdk', 'Copy the SDK call');
         for (const [what, text] of [['curl', curl], ['SDK', sdk]]) {

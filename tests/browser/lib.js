@@ -75,16 +75,23 @@ export class ConsoleGuard {
     this.problems.push({ kind, text, at, page: page.url() });
   }
 
+  // Each problem once, with the pages it was seen on (session tokens in URLs cut short).
   describe() {
-    return this.problems
-      .map(({ kind, text, at, page }) => `${kind}: ${text}${at ? ` (from ${at})` : ''} on ${page}`)
-      .join('\n  ');
+    const seen = new Map();
+    for (const { kind, text, at, page } of this.problems) {
+      const key = `${kind}: ${shorten(text)}${at ? ` (from ${shorten(at)})` : ''}`;
+      seen.set(key, (seen.get(key) ?? new Set()).add(shorten(page)));
+    }
+    return [...seen].map(([key, pages]) => `${key} on ${[...pages].join(', ')}`).join('\n  ');
   }
 
   assertClean(what = 'the flow') {
     assert.equal(this.problems.length, 0, `${what} had console errors, warnings, page errors or failed requests:\n  ${this.describe()}`);
   }
 }
+
+// A URL or message with long query values (session tokens) cut to their first characters.
+const shorten = (text) => String(text).replace(/=([^&\s'"]{24})[^&\s'"]+/g, '=$1…');
 
 // withPage(BROWSER, NAME, OPTIONS, FN): runs FN({ context, page, guard }) in a fresh
 // context (OPTIONS: viewport, clipboard, allow, and any of Playwright's context options),
@@ -232,9 +239,18 @@ export async function createCredentials(page) {
 // The header's navigation.
 export const nav = (page) => page.getByRole('navigation', { name: 'Main' });
 
+// Every page has one header (its banner) with one main navigation.
+export async function assertOneHeader(page) {
+  await nav(page).first().waitFor();
+  const headers = await page.locator('header.top').count();
+  const navs = await nav(page).count();
+  assert.ok(headers === 1 && navs === 1, `${new URL(page.url()).pathname} has one header (it has ${headers}, and ${navs} main navigations)`);
+}
+
 // goTo PAGE LINK PATH: follows the header's link LINK and waits for PATH.
 export async function goTo(page, link, path) {
-  await nav(page).getByRole('link', { name: link, exact: true }).click();
+  await assertOneHeader(page);
+  await nav(page).first().getByRole('link', { name: link, exact: true }).click();
   return atPath(page, path);
 }
 

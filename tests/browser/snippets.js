@@ -82,9 +82,11 @@ export function assertAllowedJson(answer, what) {
   assert.equal(answer.userId, 'user_123', `${what} meters user_123`);
 }
 
-// A track the API allowed, as the SDK example prints it (console.log of the result, or
-// its JSON): allowed, and not a fail-open answer given without the API.
+// A track the API allowed, as the SDK example prints it: the result's verdict
+// ("allowed", then the usage) or the result itself (console.log of it, or its JSON);
+// never a refusal, nor a fail-open answer given without the API.
 export function assertAllowedPrinted(printed, what) {
-  assert.match(printed, /["']?allowed["']?\s*:\s*true/, `${what} prints an allowed track: ${printed}`);
+  assert.match(printed, /^allowed\b|["']?allowed["']?\s*:\s*true/m, `${what} prints an allowed track: ${printed}`);
+  assert.doesNotMatch(printed, /refused|allowed["']?\s*:\s*false/, `${what} is not refused: ${printed}`);
   assert.doesNotMatch(printed, /degraded["']?\s*:\s*true/, `${what} reached the API: ${printed}`);
 }

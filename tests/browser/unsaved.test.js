@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  atPath, createCredentials, freshEmail, goTo, nav, saveStatus, seeText, signIn, step, tierGroups, useBrowser,
+  assertOneHeader, atPath, createCredentials, freshEmail, goTo, nav, saveStatus, seeText, signIn, step, tierGroups, useBrowser,
   withPage,
 } from './lib.js';
 
@@ -47,7 +47,8 @@ test('leaving the tiers with unsaved changes asks first, by link and by reload',
 
     await step(page, 'the Dashboard link asks; declining stays with the edit', async () => {
       await edit('Starter');
-      await nav(page).getByRole('link', { name: 'Dashboard', exact: true }).click();
+      await assertOneHeader(page);
+      await nav(page).first().getByRole('link', { name: 'Dashboard', exact: true }).click();
       const asked = await nextDialog(1);
       assert.deepEqual(asked, { type: 'confirm', message: LEAVE });
       await page.waitForTimeout(300);
@@ -58,7 +59,7 @@ test('leaving the tiers with unsaved changes asks first, by link and by reload',
 
     await step(page, 'accepting leaves for the dashboard, the edit unsaved', async () => {
       answer = 'accept';
-      await nav(page).getByRole('link', { name: 'Dashboard', exact: true }).click();
+      await nav(page).first().getByRole('link', { name: 'Dashboard', exact: true }).click();
       assert.deepEqual(await nextDialog(2), { type: 'confirm', message: LEAVE });
       await atPath(page, '/dashboard');
       await page.getByRole('heading', { name: 'Dashboard', level: 1, exact: true }).waitFor();
