@@ -25,6 +25,7 @@
 //! - [`stripe`]: Stripe webhook signature verification.
 //! - [`stripe_form`]: Stripe's `a[b][0]=v` form encoding, both ways.
 //! - [`webhook`]: Stripe events → plan changes; which events to apply, once, in order.
+//! - [`webhooks`]: webhooks to developers — signing, endpoints, usage alerts, delivery.
 //! - [`json`]: request-body field parsing with messages a person can act on.
 //! - [`error`]: the error codes of the HTTP contract.
 
@@ -55,3 +56,4 @@ pub mod stripe_form;
 pub mod tier;
 pub mod time;
 pub mod webhook;
+pub mod webhooks;
