@@ -1,8 +1,9 @@
 // axe-core on every page of the dashboard, at desktop and phone width: the landing page
-// signed out and in, the dashboard before and after credentials, the rotate dialog open,
-// the tiers with a message showing, settings, the pricing preview and the not-found
-// page. Any violation of impact serious or critical fails, named by rule, impact and
-// the elements it found. Every page is kept as a screenshot.
+// signed out and in, the dashboard before and after credentials, the tiers before
+// credentials, the rotate dialog open, the tiers with a message showing, settings, the
+// pricing preview and the not-found page. Any violation of impact serious or critical
+// fails, named by rule, impact and the elements it found. Every page is kept as a
+// screenshot.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -51,6 +52,13 @@ for (const { name: width, viewport } of WIDTHS) {
       await check('dashboard-new', async () => {
         await signIn(page, freshEmail(`a11y-${width}`));
         await page.getByRole('button', { name: 'Create credentials', exact: true }).waitFor();
+      });
+      // A newcomer may look at the tiers before creating credentials: the page says where
+      // to start, and asks the backend nothing it would refuse.
+      await check('tiers-before-credentials', async () => {
+        await goTo(page, 'Tiers', '/tiers');
+        await heading('Tiers');
+        await page.getByRole('main').getByRole('link', { name: /credentials/ }).waitFor();
       });
       await check('landing-signed-in', async () => {
         await page.goto(`${DASHBOARD}/`);
