@@ -99,7 +99,7 @@ pub fn nav(props: &NavProps) -> Html {
             let email = me.email.clone().unwrap_or_else(|| "Signed in".into());
             html! {
                 <div class="who">
-                    <span data-testid="account-email">{ email }</span>
+                    <span data-testid="account-email" title={email.clone()}>{ email }</span>
                     <button type="button" onclick={sign_out}>{"Sign out"}</button>
                 </div>
             }

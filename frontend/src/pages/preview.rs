@@ -57,7 +57,10 @@ pub fn preview(props: &Props) -> Html {
             </>
         },
     };
-    let in_preview = matches!(&*tiers, Some(Ok(list)) if list.preview);
+    // The public answer marks a platform in preview; its developer also knows it from /v1/me.
+    let own_mode = ctx.account.me().and_then(|me| me.platform.as_ref()).map(|p| p.mode);
+    let in_preview = matches!(&*tiers, Some(Ok(list)) if list.preview)
+        || (owner && own_mode == Some(dream_core::platform::Mode::Preview));
     html! {
         <main class="page preview">
             <h1>{"Pricing"}</h1>
