@@ -16,8 +16,9 @@ cargo build --quiet -p dream-standins
 export DREAM_LOGS="$DREAM_ROOT/.wrangler/logs"
 trap stop_workers EXIT
 trap 'exit 130' INT TERM
-# Local secrets wire the workers to the stand-ins; wrangler reads .dev.vars (generated
-# here at every start, git-ignored).
+# Local secrets wire the workers to the stand-ins, and let webhook endpoints be loopback
+# addresses (a receiver on this machine); wrangler reads .dev.vars (generated here at
+# every start, git-ignored).
 cat >.dev.vars <<VARS
 CLERK_SECRET_KEY=sk_test_dream_standin
 CLERK_API_URL=http://127.0.0.1:8791
@@ -29,6 +30,7 @@ STRIPE_PRICE_ID=price_dream_platform
 STRIPE_CONNECT_BASE=http://127.0.0.1:8792
 STRIPE_CLIENT_ID=ca_dream_standin
 TOKEN_ENCRYPTION_KEY=$(dev_encryption_key)
+ALLOW_LOOPBACK_WEBHOOKS=true
 VARS
 cp .dev.vars workers/platform-auth/.dev.vars
 cp .dev.vars workers/stripe-oauth/.dev.vars

@@ -55,7 +55,12 @@ stripe=(--var STRIPE_SECRET_KEY:sk_test_dream_standin
   --var STRIPE_API_BASE:http://127.0.0.1:18796 --var STRIPE_CONNECT_BASE:http://127.0.0.1:18796
   --var STRIPE_CLIENT_ID:ca_dream_standin --var "TOKEN_ENCRYPTION_KEY:$token_key"
   --var STRIPE_PRICE_ID:price_dream_platform)
-start_worker api-default 18787 "$run_dir/default" --log-level=warn "${origins[@]}" "${clerk[@]}" "${stripe[@]}"
+# Webhook endpoints may be loopback addresses on the default api worker and the
+# dashboard's backend, as in local development; the raised worker keeps the production
+# rule, so both sides of ALLOW_LOOPBACK_WEBHOOKS are tested.
+loopback=(--var ALLOW_LOOPBACK_WEBHOOKS:true)
+start_worker api-default 18787 "$run_dir/default" --log-level=warn "${origins[@]}" "${clerk[@]}" "${stripe[@]}" \
+  "${loopback[@]}"
 # Named apart, so that the other workers' script-name bindings find the default one.
 start_worker api-raised 18788 "$run_dir/raised" --name dream-api-raised --log-level=warn "${origins[@]}" "${clerk[@]}" "${stripe[@]}" \
   --var 'PLATFORM_TIERS:{"free": {"limit": null}, "paid": {"limit": null}}'
@@ -63,7 +68,8 @@ start_worker api-raised 18788 "$run_dir/raised" --name dream-api-raised --log-le
 # Durable Objects), and send the browser back to the dashboard the browser tests drive
 # (after checkout, after Connect).
 start_worker platform-auth 18789 "$run_dir/default" -c workers/platform-auth/wrangler.toml \
-  --log-level=warn "${origins[@]}" "${clerk[@]}" "${stripe[@]}" --var "DASHBOARD_URL:$dashboard"
+  --log-level=warn "${origins[@]}" "${clerk[@]}" "${stripe[@]}" --var "DASHBOARD_URL:$dashboard" \
+  "${loopback[@]}"
 start_worker stripe-oauth 18790 "$run_dir/default" -c workers/stripe-oauth/wrangler.toml \
   --log-level=warn "${origins[@]}" "${clerk[@]}" "${stripe[@]}" --var "DASHBOARD_URL:$dashboard"
 export DREAM_API_URL=http://127.0.0.1:18787 DREAM_API_RAISED_URL=http://127.0.0.1:18788

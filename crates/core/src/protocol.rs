@@ -6,7 +6,9 @@
 //! platform owns (its key set, plan, connection, tiers, and every end-user's count,
 //! rate window, idempotency keys and billing); `Developer`, one per Clerk user, the
 //! only writer of the developer → platform claim; `RateLimiter`, one fixed window per
-//! name; `OAuthStates`, the Connect OAuth nonces of one platform.
+//! name; `OAuthStates`, the Connect OAuth nonces of one platform. The platform's
+//! commands about webhooks to developers (endpoints, alert thresholds) are in
+//! [`webhooks`].
 
 use crate::api_key::ApiKeyHash;
 use crate::billing::{BillingAccount, EndUserChange, PlanUpdate, StoredAccount};
@@ -20,6 +22,8 @@ use crate::tier::{Tier, TierConfig};
 use crate::webhook::{PlanChange, StripeEvent};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
+
+pub mod webhooks;
 
 /// A tier as metering sees it: its id and limit. The first is the default.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -124,6 +124,12 @@ pub fn sealing_key(env: &Env) -> ApiResult<dream_core::sealed::SealingKey> {
     dream_core::sealed::SealingKey::from_base64(&encoded).map_err(ApiError::internal)
 }
 
+/// Whether webhook endpoints may be loopback addresses (`ALLOW_LOOPBACK_WEBHOOKS`,
+/// exactly `true`: local development and tests only).
+pub fn loopback_webhooks(env: &Env) -> dream_core::webhooks::Loopback {
+    dream_core::webhooks::Loopback::from_env(var(env, "ALLOW_LOOPBACK_WEBHOOKS").as_deref())
+}
+
 /// A var or secret a route cannot work without: a `500` naming it when it is missing.
 pub fn required(env: &Env, name: &str) -> ApiResult<String> {
     var(env, name).ok_or_else(|| ApiError::internal(format!("{name} is not set")))

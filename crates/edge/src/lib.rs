@@ -3,7 +3,8 @@
 //! copies behind their in-isolate cache ([`store`]), the Durable Objects' one client
 //! ([`objects`]), the Clerk session-token check and Backend API ([`clerk`]), Stripe's API
 //! ([`stripe`]), end-user billing and the platform's own plan ([`billing`]), what is done
-//! with a developer's platform ([`platform`]), and the request entry ([`serve`]): request
+//! with a developer's platform ([`platform`]) and its webhook endpoints and alert
+//! thresholds ([`webhooks`]), and the request entry ([`serve`]): request
 //! id, CORS, route matching, and the one error → JSON mapping.
 //!
 //! The rules themselves live in `dream_core`; this crate is the I/O around them.
@@ -21,6 +22,7 @@ pub mod platform;
 pub mod random;
 pub mod store;
 pub mod stripe;
+pub mod webhooks;
 
 use dream_core::cors;
 use dream_core::error::ErrorCode;
@@ -90,6 +92,9 @@ where
         Err(e) => (e.status(), e.body(), e.headers),
     };
     headers.extend(extra);
+    if status == 204 {
+        return http::empty_response(status, &headers);
+    }
     http::to_response(status, &body, &headers)
 }
 

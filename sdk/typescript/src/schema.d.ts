@@ -357,6 +357,94 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/webhooks": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List the webhook endpoints
+         * @description Every endpoint of the platform, oldest first, without secrets.
+         */
+        get: operations["listWebhookEndpoints"];
+        put?: never;
+        /**
+         * Add a webhook endpoint
+         * @description Subscribes an HTTPS endpoint to events of the platform: `url` (the rule below), `events` (default: every type), `description`. Answers the endpoint with its signing `secret`, shown only here (Standard Webhooks: `whsec_` + base64 of 32 bytes). A platform has at most 5 endpoints: a sixth is `400`. URL rule: `https://` only, to a public host: private (10/8, 172.16/12, 192.168/16), link-local (169.254/16, fe80::/10), unique-local, shared (100.64/10), multicast, reserved and unspecified addresses are refused, and so are credentials (`user:pass@`), a fragment, and numeric hosts not written as four decimal octets. Loopback (127/8, `::1`, `localhost`), over `http://` too, only when the worker runs with `ALLOW_LOOPBACK_WEBHOOKS=true` (local development and tests). At most 2048 characters. An unknown event type is `400` naming the valid ones.
+         */
+        post: operations["createWebhookEndpoint"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/webhooks/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Delete a webhook endpoint
+         * @description Removes the endpoint. `404` for an id the platform does not have.
+         */
+        delete: operations["deleteWebhookEndpoint"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/webhooks/{id}/rotate-secret": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Rotate an endpoint's signing secret
+         * @description Issues a new signing secret (shown only here). The secret it replaces keeps signing beside it for 24 hours (two `v1,` entries in `webhook-signature`), so the receiver can switch at any moment in that window; a secret rotated out before that stops at once. No body is read. `404` for an id the platform does not have.
+         */
+        post: operations["rotateWebhookSecret"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/alerts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The usage-alert thresholds
+         * @description The percents of a limit at which usage alerts fire (an end-user against their tier's limit, the platform against its plan's quota); `[80, 100]` until set.
+         */
+        get: operations["getAlertThresholds"];
+        /**
+         * Set the usage-alert thresholds
+         * @description Replaces the thresholds: whole percents from 1 to 100, at most five; stored ascending, a repeated value once; an empty list turns usage alerts off. Anything else is `400`.
+         */
+        put: operations["setAlertThresholds"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -870,6 +958,69 @@ export interface components {
          * @constant
          */
         Preview: true;
+        /**
+         * @description An event a platform's endpoints can receive.
+         * @enum {string}
+         */
+        WebhookEventType: "usage.threshold_reached" | "platform.quota_threshold_reached" | "subscription.created" | "subscription.canceled" | "key.rotated" | "webhook.test";
+        /**
+         * @description `we_` + 16 letters or digits.
+         * @example we_4fGh7Kp2QzX9aB3c
+         */
+        WebhookEndpointId: string;
+        WebhookEndpointRequest: {
+            /**
+             * @description `https://` only, to a public host: private (10/8, 172.16/12, 192.168/16), link-local (169.254/16, fe80::/10), unique-local, shared (100.64/10), multicast, reserved and unspecified addresses are refused, and so are credentials (`user:pass@`), a fragment, and numeric hosts not written as four decimal octets. Loopback (127/8, `::1`, `localhost`), over `http://` too, only when the worker runs with `ALLOW_LOOPBACK_WEBHOOKS=true` (local development and tests). At most 2048 characters.
+             * @example https://example.com/webhooks/dream-api
+             */
+            url: string;
+            /** @description The event types to receive, each once; left out or `null`: every type. */
+            events?: components["schemas"]["WebhookEventType"][] | null;
+            /** @description A note for the developer, at most 256 characters. */
+            description?: string | null;
+        };
+        WebhookEndpointCreated: {
+            id: components["schemas"]["WebhookEndpointId"];
+            url: string;
+            /** @description The event types the endpoint receives. */
+            events: components["schemas"]["WebhookEventType"][];
+            description: string | null;
+            secret: components["schemas"]["WebhookSecretValue"];
+            /** Format: date-time */
+            createdAt: string;
+            preview?: components["schemas"]["Preview"];
+        };
+        /** @description The signing secret (Standard Webhooks): `whsec_` + base64 of 32 random bytes. Shown only in this response; keep it to verify deliveries. */
+        WebhookSecretValue: string;
+        WebhookEndpoint: {
+            id: components["schemas"]["WebhookEndpointId"];
+            url: string;
+            /** @description The event types the endpoint receives. */
+            events: components["schemas"]["WebhookEventType"][];
+            description: string | null;
+            /** @description Whether the endpoint is disabled (it answered `410 Gone`). */
+            disabled: boolean;
+            /** Format: date-time */
+            createdAt: string;
+        };
+        WebhookEndpointList: {
+            /** @description Oldest first; never a secret. */
+            endpoints: components["schemas"]["WebhookEndpoint"][];
+            preview?: components["schemas"]["Preview"];
+        };
+        WebhookSecretRotated: {
+            secret: components["schemas"]["WebhookSecretValue"];
+            preview?: components["schemas"]["Preview"];
+        };
+        AlertThresholdsRequest: {
+            /** @description Percents of a limit, at most five; an empty list turns usage alerts off. */
+            thresholds: number[];
+        };
+        AlertThresholds: {
+            /** @description Ascending, each once. */
+            thresholds: number[];
+            preview?: components["schemas"]["Preview"];
+        };
     };
     responses: {
         /** @description `invalid_request`: the body is not a JSON object sent as `application/json`, or a field or parameter breaks a rule; the message names it. */
@@ -1669,6 +1820,236 @@ export interface operations {
                 };
             };
             400: components["responses"]["BadRequest"];
+            413: components["responses"]["PayloadTooLarge"];
+            500: components["responses"]["Internal"];
+        };
+    };
+    listWebhookEndpoints: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The endpoints. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookEndpointList"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            /** @description `not_found`: the platform has no endpoint with this id (or no such route). */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            500: components["responses"]["Internal"];
+        };
+    };
+    createWebhookEndpoint: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WebhookEndpointRequest"];
+            };
+        };
+        responses: {
+            /** @description The endpoint, with its secret (shown once). */
+            201: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookEndpointCreated"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            /** @description `not_found`: the platform has no endpoint with this id (or no such route). */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            413: components["responses"]["PayloadTooLarge"];
+            500: components["responses"]["Internal"];
+        };
+    };
+    deleteWebhookEndpoint: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The endpoint's id (`we_…`); an id this platform does not have, another platform's included, is `404`. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted. */
+            204: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            /** @description `not_found`: the platform has no endpoint with this id (or no such route). */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            500: components["responses"]["Internal"];
+        };
+    };
+    rotateWebhookSecret: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The endpoint's id (`we_…`); an id this platform does not have, another platform's included, is `404`. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The new secret. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookSecretRotated"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            /** @description `not_found`: the platform has no endpoint with this id (or no such route). */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `conflict`: other rotations of the same endpoint kept winning; retry. */
+            409: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            500: components["responses"]["Internal"];
+        };
+    };
+    getAlertThresholds: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The thresholds. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AlertThresholds"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            /** @description `not_found`: the platform has no endpoint with this id (or no such route). */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            500: components["responses"]["Internal"];
+        };
+    };
+    setAlertThresholds: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AlertThresholdsRequest"];
+            };
+        };
+        responses: {
+            /** @description The stored thresholds. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AlertThresholds"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            /** @description `not_found`: the platform has no endpoint with this id (or no such route). */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             413: components["responses"]["PayloadTooLarge"];
             500: components["responses"]["Internal"];
         };

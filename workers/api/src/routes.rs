@@ -18,6 +18,7 @@ use dream_edge::http::{json_body, rate_headers, rate_limited, Reply};
 use dream_edge::objects;
 use dream_edge::platform;
 use dream_edge::store::Store;
+use dream_edge::webhooks;
 use dream_edge::Service;
 use serde_json::json;
 
@@ -42,6 +43,12 @@ pub enum RouteId {
     Portal,
     StripeWebhook,
     PublicTiers,
+    CreateWebhook,
+    ListWebhooks,
+    DeleteWebhook,
+    RotateWebhookSecret,
+    GetAlerts,
+    PutAlerts,
 }
 
 pub const ROUTES: &[Route<RouteId>] = &[
@@ -61,6 +68,16 @@ pub const ROUTES: &[Route<RouteId>] = &[
     Route { method: "POST", pattern: "/v1/portal", id: RouteId::Portal },
     Route { method: "POST", pattern: "/webhooks/stripe", id: RouteId::StripeWebhook },
     Route { method: "GET", pattern: "/v1/public/{platformId}/tiers", id: RouteId::PublicTiers },
+    Route { method: "POST", pattern: "/v1/webhooks", id: RouteId::CreateWebhook },
+    Route { method: "GET", pattern: "/v1/webhooks", id: RouteId::ListWebhooks },
+    Route { method: "DELETE", pattern: "/v1/webhooks/{id}", id: RouteId::DeleteWebhook },
+    Route {
+        method: "POST",
+        pattern: "/v1/webhooks/{id}/rotate-secret",
+        id: RouteId::RotateWebhookSecret,
+    },
+    Route { method: "GET", pattern: "/v1/alerts", id: RouteId::GetAlerts },
+    Route { method: "PUT", pattern: "/v1/alerts", id: RouteId::PutAlerts },
 ];
 
 /// The worker's routes and its OpenAPI document (`src/openapi.json`, minified by
@@ -108,6 +125,30 @@ async fn dispatch(route: RouteId, call: &mut Call<'_>) -> ApiResult<Reply> {
         RouteId::Portal => billing::portal(call).await,
         RouteId::StripeWebhook => billing::webhook(&mut call.req, call.env).await,
         RouteId::PublicTiers => public_tiers(call).await,
+        RouteId::CreateWebhook => {
+            let (id, auth) = call.developer().await?;
+            webhooks::create(&mut call.req, call.env, &id, auth).await
+        }
+        RouteId::ListWebhooks => {
+            let (id, auth) = call.developer().await?;
+            webhooks::list(call.env, &id, auth).await
+        }
+        RouteId::DeleteWebhook => {
+            let (id, auth) = call.developer().await?;
+            webhooks::delete(call.env, &id, auth, call.param("id")?).await
+        }
+        RouteId::RotateWebhookSecret => {
+            let (id, auth) = call.developer().await?;
+            webhooks::rotate_secret(call.env, &id, auth, call.param("id")?).await
+        }
+        RouteId::GetAlerts => {
+            let (id, auth) = call.developer().await?;
+            webhooks::get_alerts(call.env, &id, auth).await
+        }
+        RouteId::PutAlerts => {
+            let (id, auth) = call.developer().await?;
+            webhooks::put_alerts(&mut call.req, call.env, &id, auth).await
+        }
     }
 }
 

@@ -17,7 +17,7 @@ use dream_edge::error::{ApiError, ApiResult};
 use dream_edge::http::Reply;
 use dream_edge::store::Store;
 use dream_edge::Service;
-use dream_edge::{clerk, clock, config, objects, platform};
+use dream_edge::{clerk, clock, config, objects, platform, webhooks};
 use serde_json::{json, Value};
 use worker::{event, Context, Env, Request, Response};
 
@@ -42,6 +42,12 @@ pub enum DeveloperRoute {
     Portal,
     Demo,
     DemoCheckout,
+    CreateWebhook,
+    ListWebhooks,
+    DeleteWebhook,
+    RotateWebhookSecret,
+    GetAlerts,
+    PutAlerts,
 }
 
 use DeveloperRoute::*;
@@ -66,6 +72,12 @@ pub const ROUTES: &[Route<RouteId>] = &[
     developer("POST", "/v1/portal", Portal),
     developer("GET", "/v1/demo", Demo),
     developer("POST", "/v1/demo/checkout", DemoCheckout),
+    developer("POST", "/v1/webhooks", CreateWebhook),
+    developer("GET", "/v1/webhooks", ListWebhooks),
+    developer("DELETE", "/v1/webhooks/{id}", DeleteWebhook),
+    developer("POST", "/v1/webhooks/{id}/rotate-secret", RotateWebhookSecret),
+    developer("GET", "/v1/alerts", GetAlerts),
+    developer("PUT", "/v1/alerts", PutAlerts),
     Route { method: "POST", pattern: "/webhooks/stripe", id: RouteId::StripeWebhook },
 ];
 
@@ -77,18 +89,34 @@ mod demo;
 
 #[event(fetch)]
 async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response> {
-    dream_edge::serve(req, &env, &SERVICE, |id, req, _| handle(id, req, &env)).await
+    dream_edge::serve(req, &env, &SERVICE, |id, req, params| handle(id, req, &env, params)).await
 }
 
-async fn handle(route: RouteId, mut req: Request, env: &Env) -> ApiResult<Reply> {
+type Params = Vec<(&'static str, String)>;
+
+async fn handle(route: RouteId, mut req: Request, env: &Env, params: Params) -> ApiResult<Reply> {
     match route {
         RouteId::StripeWebhook => billing::webhook(&mut req, env).await,
-        RouteId::Developer(route) => for_developer(route, req, env).await,
+        RouteId::Developer(route) => for_developer(route, req, env, &params).await,
     }
 }
 
+/// The path parameter `name` of the matched route.
+fn param<'a>(params: &'a Params, name: &str) -> ApiResult<&'a str> {
+    params
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|(_, v)| v.as_str())
+        .ok_or_else(|| ApiError::internal(format!("route has no {name} parameter")))
+}
+
 /// A signed-in developer's call (one of their calls this minute).
-async fn for_developer(route: DeveloperRoute, mut req: Request, env: &Env) -> ApiResult<Reply> {
+async fn for_developer(
+    route: DeveloperRoute,
+    mut req: Request,
+    env: &Env,
+    params: &Params,
+) -> ApiResult<Reply> {
     let (developer, rate) = developer_call(&req, env).await?;
     let verified = Auth::Verified;
     let reply = match route {
@@ -109,6 +137,24 @@ async fn for_developer(route: DeveloperRoute, mut req: Request, env: &Env) -> Ap
         Portal => billing::portal(&mut req, env, &developer).await,
         Demo => demo::usage(env, &developer).await,
         DemoCheckout => demo::checkout(&mut req, env, &developer).await,
+        CreateWebhook => {
+            let id = owned(env, &developer).await?;
+            webhooks::create(&mut req, env, &id, verified).await
+        }
+        ListWebhooks => webhooks::list(env, &owned(env, &developer).await?, verified).await,
+        DeleteWebhook => {
+            let id = owned(env, &developer).await?;
+            webhooks::delete(env, &id, verified, param(params, "id")?).await
+        }
+        RotateWebhookSecret => {
+            let id = owned(env, &developer).await?;
+            webhooks::rotate_secret(env, &id, verified, param(params, "id")?).await
+        }
+        GetAlerts => webhooks::get_alerts(env, &owned(env, &developer).await?, verified).await,
+        PutAlerts => {
+            let id = owned(env, &developer).await?;
+            webhooks::put_alerts(&mut req, env, &id, verified).await
+        }
     };
     Ok(reply?.with_rate(&rate))
 }

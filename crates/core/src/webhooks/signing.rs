@@ -188,7 +188,9 @@ pub struct EndpointSecrets {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct RetiringSecret {
     secret: WebhookSecret,
-    /// The first instant it no longer signs.
+    /// The first instant it no longer signs (stored in milliseconds, as every stored
+    /// instant is: chrono's text parser would cost the workers' wasm kilobytes).
+    #[serde(with = "chrono::serde::ts_milliseconds")]
     until: Instant,
 }
 

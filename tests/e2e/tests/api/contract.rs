@@ -46,12 +46,15 @@ impl Worker {
         answer
     }
 
-    /// Calls every operation once with an empty JSON object, rotations last (they end
-    /// the credential the others use), and asserts that each route exists; returns
+    /// Calls every operation once with an empty JSON object, key rotations last (they
+    /// end the credential the others use) and deletions just before them (after the
+    /// other calls on what they delete), and asserts that each route exists; returns
     /// every operation (`METHOD /path`) with its answer.
     async fn sweep(&mut self, call: impl Fn(Method, &str) -> Call) -> Vec<(String, Answer)> {
         let mut operations = self.doc.operations();
-        operations.sort_by_key(|(_, path)| path.contains("rotate"));
+        operations.sort_by_key(|(method, path)| {
+            (path.ends_with("/rotate"), method == "DELETE", path.contains("rotate"))
+        });
         let mut answers = vec![];
         for (method, path) in operations {
             let m = Method::from_bytes(method.as_bytes()).expect("method");
@@ -94,16 +97,20 @@ async fn health_answers_ok_with_a_request_id() {
 #[tokio::test]
 async fn every_operation_in_the_openapi_document_is_served_and_nothing_else() {
     let p = Platform::register(Quotas::Raised).await;
-    let params = vec![("userId", "someone".to_string()), ("platformId", p.id.clone())];
+    let endpoint =
+        p.call(Method::POST, "/v1/webhooks").json(&json!({"url": "https://example.com"})).send();
+    let endpoint = endpoint.await.body["id"].as_str().expect("an endpoint id").to_string();
+    let params =
+        vec![("userId", "someone".to_string()), ("platformId", p.id.clone()), ("id", endpoint)];
     let mut api = Worker::at(&base_url(Quotas::Raised), params).await;
     let answers = api.sweep(|m, path| p.call(m, path)).await;
-    assert_eq!(answers.len(), 18, "the document lists every route of the worker");
+    assert_eq!(answers.len(), 24, "the document lists every route of the worker");
     for (operation, answer) in &answers {
         assert_ne!(answer.error_code(), "not_found", "{operation}: {}", answer.body);
     }
     // Without a key: every operation but the public ones is refused, as documented.
     api.sweep(|m, path| Call::new(Quotas::Raised, m, path)).await;
-    api.findings.assert_only(36, &[]);
+    api.findings.assert_only(48, &[]);
 }
 
 #[tokio::test]
@@ -239,9 +246,9 @@ async fn every_answer_of_the_dashboard_backend_and_the_connect_worker_matches_th
     let received = auth.ask(webhook, Method::POST, "/webhooks/stripe", None).await;
     assert_eq!(received.status, 200, "{}", received.body);
     let operations = auth.sweep(as_dev).await.len();
-    assert_eq!(operations, 14, "the document lists every route of the dashboard's backend");
+    assert_eq!(operations, 20, "the document lists every route of the dashboard's backend");
     auth.sweep(|m, path| Call::to(&platform_auth_url(), m, path)).await;
-    auth.findings.assert_only(40, &[]);
+    auth.findings.assert_only(52, &[]);
 
     let mut connect = Worker::at(&stripe_oauth_url(), vec![]).await;
     let as_dev = |m: Method, path: &str| dev.connect_call(m, path);

@@ -15,3 +15,4 @@ mod metering;
 mod one_writer;
 mod registration;
 mod upstream;
+mod webhooks;

@@ -1,8 +1,9 @@
 //! `Platform`, one per platform: the only writer of everything the platform owns: its
-//! key set, plan, connection (and so its mode), tiers, and every end-user's count, rate
-//! window, idempotency keys and billing. Each command is decided in one synchronous
-//! step against SQLite storage; the KV copies other readers use are written after (a
-//! key's pointer before the key works).
+//! key set, plan, connection (and so its mode), tiers, webhook endpoints and alert
+//! thresholds (`webhooks`), and every end-user's count, rate window, idempotency keys
+//! and billing. Each command is decided in one synchronous step against SQLite storage;
+//! the KV copies other readers use are written after (a key's pointer before the key
+//! works).
 //!
 //! A `track` is one call here: the key is checked against the key set, then
 //! `dream_core::meter::track` decides the tier limit, the platform quota, the rate
@@ -10,6 +11,7 @@
 
 mod changes;
 mod decisions;
+mod webhooks;
 
 use super::{now, now_ms, parse, StoredState};
 use dream_core::billing::{tier_bought, EndUserBilling, EndUserChange, PlanUpdate, StoredAccount};
@@ -21,6 +23,9 @@ use dream_core::meter::{
     UserMeter, IDEMPOTENCY_TTL_MS,
 };
 use dream_core::platform::{Mode, PlatformRecord};
+use dream_core::protocol::webhooks::{
+    AddEndpoint, GetAlerts, ListEndpoints, RemoveEndpoint, ReplaceSecrets, SealedSecrets, SetAlerts,
+};
 use dream_core::protocol::{
     end_user_amount, plan_override, resolve_tier, track_answer, user_answer, AdmitEndUser,
     ApplyEndUserEvent, ApplyPlanEvent, BillingState, BillingView, Connect, CreatePlatform,
@@ -32,6 +37,7 @@ use dream_core::stats::{self, DailyCount, Stats, MAX_DAYS};
 use dream_core::storage::KeyRecord;
 use dream_core::tier::TierConfig;
 use dream_core::time::{date, from_millis, rfc3339};
+use dream_core::webhooks::Thresholds;
 use dream_edge::config;
 use dream_edge::store::Store;
 use serde::Deserialize;
@@ -68,6 +74,8 @@ pub struct Platform {
     record: StoredState<Option<PlatformRecord>>,
     loaded: RefCell<Option<Rc<Loaded>>>,
     quota: StoredState<Quota>,
+    /// The alert thresholds (table `alerts`; the default until the developer sets them).
+    alerts: StoredState<Thresholds>,
     end_users: RefCell<HashMap<UserId, EndUser>>,
     /// End-users already recorded as seen today (the date, then their ids), so that a
     /// busy end-user costs one write a day, not one a call.
@@ -82,6 +90,7 @@ impl DurableObject for Platform {
         let sql = state.storage().sql();
         let record = StoredState::in_table(&sql, "record");
         let quota = StoredState::in_table(&sql, "quota");
+        let alerts = StoredState::in_table(&sql, "alerts");
         if let Err(e) = init_tables(&sql) {
             worker::console_error!("Platform storage: {e}");
         }
@@ -91,6 +100,7 @@ impl DurableObject for Platform {
             record,
             loaded: RefCell::default(),
             quota,
+            alerts,
             end_users: RefCell::default(),
             seen_today: RefCell::default(),
             preview_users: RefCell::default(),
@@ -116,6 +126,19 @@ impl DurableObject for Platform {
                 self.run(&body, |_, c: ApplyEndUserEvent| self.end_user_event(c))
             }
             ApplyPlanEvent::PATH => self.run(&body, |_, c: ApplyPlanEvent| self.plan_event(c)),
+            AddEndpoint::PATH => self.run(&body, |a, c: AddEndpoint| self.add_endpoint(a, c)),
+            ListEndpoints::PATH => self.run(&body, |a, _: ListEndpoints| self.endpoints(a)),
+            RemoveEndpoint::PATH => {
+                self.run(&body, |a, c: RemoveEndpoint| self.remove_endpoint(a, &c.id))
+            }
+            SealedSecrets::PATH => {
+                self.run(&body, |a, c: SealedSecrets| self.sealed_secrets(a, &c.id))
+            }
+            ReplaceSecrets::PATH => {
+                self.run(&body, |a, c: ReplaceSecrets| self.replace_secrets(a, c))
+            }
+            GetAlerts::PATH => self.run(&body, |a, _: GetAlerts| self.get_alerts(a)),
+            SetAlerts::PATH => self.run(&body, |a, c: SetAlerts| self.set_alerts(a, c)),
             CreatePlatform::PATH => {
                 let request = Envelope::from_wire(&body)
                     .map_err(|e| worker::Error::RustError(format!("command envelope: {e}")))?;
@@ -149,6 +172,7 @@ fn init_tables(sql: &SqlStorage) -> worker::Result<()> {
         "CREATE TABLE IF NOT EXISTS daily (date TEXT PRIMARY KEY, calls INTEGER NOT NULL DEFAULT 0, denied INTEGER NOT NULL DEFAULT 0)",
         "CREATE TABLE IF NOT EXISTS seen (user_id TEXT PRIMARY KEY, last_seen TEXT NOT NULL)",
         "CREATE TABLE IF NOT EXISTS preview_users (user_id TEXT PRIMARY KEY)",
+        "CREATE TABLE IF NOT EXISTS webhook_endpoints (id TEXT PRIMARY KEY, endpoint TEXT NOT NULL, secrets TEXT NOT NULL)",
     ] {
         sql.exec(statement, None)?;
     }

@@ -1,0 +1,136 @@
+//! Webhooks to developers, as both the api worker (with the API key) and the dashboard's
+//! backend (with the developer's session) serve them: a platform's endpoints and its
+//! alert thresholds, held by the platform's object (`dream_core::protocol::webhooks`).
+//!
+//! An endpoint's secrets (`EndpointSecrets`: the current one, and a rotated-out one for
+//! 24 h) are sealed here under `TOKEN_ENCRYPTION_KEY` before the object stores them, as a
+//! connected Stripe account is; a secret is shown once, when it is made.
+
+use crate::clock;
+use crate::config;
+use crate::crypto;
+use crate::error::{ApiError, ApiResult};
+use crate::http::{json_body, Reply};
+use crate::objects;
+use crate::random::{fill_random, random_source};
+use dream_core::command::Auth;
+use dream_core::error::ErrorCode;
+use dream_core::ids::PlatformId;
+use dream_core::protocol::webhooks::{
+    AddEndpoint, Endpoint, GetAlerts, ListEndpoints, RemoveEndpoint, ReplaceSecrets, SealedSecrets,
+    SetAlerts,
+};
+use dream_core::time::rfc3339;
+use dream_core::webhooks::{
+    EndpointId, EndpointRequest, EndpointSecrets, Thresholds, WebhookSecret,
+};
+use serde_json::{json, Value};
+use worker::{Env, Request};
+
+/// How often a rotation starts again after losing to a simultaneous one.
+const ROTATION_ATTEMPTS: usize = 3;
+
+/// A new secret from the CSPRNG.
+fn new_secret() -> ApiResult<WebhookSecret> {
+    let mut bytes = [0u8; WebhookSecret::KEY_BYTES];
+    fill_random(&mut bytes)?;
+    Ok(WebhookSecret::generate(bytes))
+}
+
+async fn seal(env: &Env, secrets: &EndpointSecrets) -> ApiResult<String> {
+    crypto::seal(&config::sealing_key(env)?, &serde_json::to_vec(secrets)?).await
+}
+
+async fn open(env: &Env, sealed: &str) -> ApiResult<EndpointSecrets> {
+    let opened = crypto::open(&config::sealing_key(env)?, sealed).await?;
+    Ok(serde_json::from_slice(&opened)?)
+}
+
+/// The `{id}` of a webhook route: anything that is not an endpoint id names no endpoint.
+pub fn endpoint_id(raw: &str) -> ApiResult<EndpointId> {
+    EndpointId::parse(raw).map_err(|_| ApiError::not_found("The webhook endpoint"))
+}
+
+/// `POST …/webhooks {url, events?, description?}` → `201` with the secret, shown once.
+pub async fn create(
+    req: &mut Request,
+    env: &Env,
+    platform: &PlatformId,
+    auth: Auth,
+) -> ApiResult<Reply> {
+    let body = json_body(req, false).await?;
+    let request = EndpointRequest::parse(&body, config::loopback_webhooks(env))?;
+    let secret = new_secret()?;
+    let sealed_secrets = seal(env, &EndpointSecrets::new(secret.clone())).await?;
+    let id = EndpointId::generate(&mut random_source()?);
+    let endpoint = Endpoint::new(id, request, rfc3339(clock::now()));
+    let answer = endpoint.created_answer(secret.reveal());
+    let command = AddEndpoint { endpoint, sealed_secrets };
+    let ((), preview) = objects::platform(env, platform, auth, command).await?;
+    Ok(Reply::with_status(201, answer)?.previewing(preview))
+}
+
+/// `GET …/webhooks` → `{endpoints}`, never a secret.
+pub async fn list(env: &Env, platform: &PlatformId, auth: Auth) -> ApiResult<Reply> {
+    let (endpoints, preview) = objects::platform(env, platform, auth, ListEndpoints).await?;
+    Ok(Reply::ok(json!({ "endpoints": endpoints }))?.previewing(preview))
+}
+
+/// `DELETE …/webhooks/{id}` → `204`.
+pub async fn delete(env: &Env, platform: &PlatformId, auth: Auth, id: &str) -> ApiResult<Reply> {
+    let command = RemoveEndpoint { id: endpoint_id(id)? };
+    let ((), preview) = objects::platform(env, platform, auth, command).await?;
+    Ok(Reply::with_status(204, Value::Null)?.previewing(preview))
+}
+
+/// `POST …/webhooks/{id}/rotate-secret` → `{secret}`: the new secret signs from now on,
+/// the one it replaces beside it for 24 h. The object stores the rotated secrets only
+/// over the ones this rotation opened, so simultaneous rotations each keep theirs in turn.
+pub async fn rotate_secret(
+    env: &Env,
+    platform: &PlatformId,
+    auth: Auth,
+    id: &str,
+) -> ApiResult<Reply> {
+    let id = endpoint_id(id)?;
+    let secret = new_secret()?;
+    for _ in 0..ROTATION_ATTEMPTS {
+        let command = SealedSecrets { id: id.clone() };
+        let (expected, _) = objects::platform(env, platform, auth.clone(), command).await?;
+        let mut secrets = open(env, &expected).await?;
+        secrets.rotate(secret.clone(), clock::now());
+        let sealed_secrets = seal(env, &secrets).await?;
+        let command = ReplaceSecrets { id: id.clone(), expected, sealed_secrets };
+        match objects::platform(env, platform, auth.clone(), command).await {
+            Ok(((), preview)) => {
+                return Ok(Reply::ok(json!({ "secret": secret.reveal() }))?.previewing(preview))
+            }
+            Err(e) if e.code == ErrorCode::Conflict => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    Err(ApiError::new(
+        ErrorCode::Conflict,
+        "The endpoint's secret is being rotated by other requests at the same time; retry.",
+    ))
+}
+
+/// `GET …/alerts` → `{thresholds}` (`[80, 100]` until set).
+pub async fn get_alerts(env: &Env, platform: &PlatformId, auth: Auth) -> ApiResult<Reply> {
+    let (thresholds, preview) = objects::platform(env, platform, auth, GetAlerts).await?;
+    Ok(Reply::ok(json!({ "thresholds": thresholds }))?.previewing(preview))
+}
+
+/// `PUT …/alerts {thresholds}` → `{thresholds}`, sorted, each once.
+pub async fn put_alerts(
+    req: &mut Request,
+    env: &Env,
+    platform: &PlatformId,
+    auth: Auth,
+) -> ApiResult<Reply> {
+    let body = json_body(req, false).await?;
+    let thresholds = Thresholds::from_request(&body)?;
+    let (thresholds, preview) =
+        objects::platform(env, platform, auth, SetAlerts { thresholds }).await?;
+    Ok(Reply::ok(json!({ "thresholds": thresholds }))?.previewing(preview))
+}
