@@ -92,7 +92,10 @@ pub fn nav(props: &NavProps) -> Html {
         let current = props.here == to;
         html! { <li><Link ctx={ctx.clone()} {to} {label} {current} /></li> }
     };
-    let preview = ctx.account.platform_id().map(|id| item(Route::Preview(id), "Preview"));
+    // What belongs to the platform shows once there is one.
+    let platform = ctx.account.platform_id();
+    let webhooks = platform.is_some().then(|| item(Route::Webhooks, "Webhooks"));
+    let preview = platform.map(|id| item(Route::Preview(id), "Preview"));
     let who = match &ctx.account {
         Account::SignedIn { me, .. } => {
             let sign_out = ctx.sign_out.reform(|_: MouseEvent| ());
@@ -114,6 +117,7 @@ pub fn nav(props: &NavProps) -> Html {
                 <ul>
                     { item(Route::Dashboard, "Dashboard") }
                     { item(Route::Tiers, "Tiers") }
+                    { for webhooks }
                     { item(Route::Settings, "Settings") }
                     { for preview }
                 </ul>

@@ -1,11 +1,12 @@
 //! The dream-api dashboard: what a developer sees. Sign in, get an API key, define
-//! tiers, watch usage, upgrade, connect Stripe, share a preview. A Yew (csr) app served
-//! as static files; it calls only the HTTP contract (API.md) of the three workers,
-//! whose addresses it reads from `/config.json`.
+//! tiers, watch usage, upgrade, connect Stripe, share a preview, receive webhooks. A
+//! Yew (csr) app served as static files; it calls only the HTTP contract (API.md) of
+//! the three workers, whose addresses it reads from `/config.json`.
 //!
 //! [`state`] holds what is shown as plain functions and [`tier_editor`] the tier
 //! editor's state (both tested natively); [`answers`] types what the workers answer;
-//! [`api`] and [`auth`] are the browser's side; [`pages`] are the screens.
+//! [`webhooks_state`] what the Webhooks page and the usage alerts show; [`api`] and
+//! [`auth`] are the browser's side; [`pages`] are the screens.
 
 pub mod answers;
 pub mod api;
@@ -17,6 +18,7 @@ pub mod snippets;
 pub mod state;
 pub mod tier_editor;
 pub mod time;
+pub mod webhooks_state;
 
 use answers::Me;
 use api::Config;
@@ -31,6 +33,7 @@ pub enum Route {
     AuthCallback,
     Dashboard,
     Tiers,
+    Webhooks,
     Settings,
     Preview(String),
     NotFound,
@@ -44,6 +47,7 @@ impl Route {
             "/auth/callback" => Self::AuthCallback,
             "/dashboard" => Self::Dashboard,
             "/tiers" => Self::Tiers,
+            "/webhooks" => Self::Webhooks,
             "/settings" => Self::Settings,
             _ => match path.strip_prefix("/preview/") {
                 Some(id) if !id.is_empty() && !id.contains('/') => Self::Preview(id.to_string()),
@@ -58,6 +62,7 @@ impl Route {
             Self::AuthCallback => "/auth/callback".into(),
             Self::Dashboard => "/dashboard".into(),
             Self::Tiers => "/tiers".into(),
+            Self::Webhooks => "/webhooks".into(),
             Self::Settings => "/settings".into(),
             Self::Preview(id) => format!("/preview/{id}"),
             Self::NotFound => "/404".into(),
@@ -230,6 +235,7 @@ fn screen(ctx: Ctx, route: Route) -> Html {
         Route::AuthCallback => html! { <pages::landing::AuthCallback ctx={ctx.clone()} /> },
         Route::Dashboard => html! { <pages::dashboard::Dashboard ctx={ctx.clone()} /> },
         Route::Tiers => html! { <pages::tiers::Tiers ctx={ctx.clone()} /> },
+        Route::Webhooks => html! { <pages::webhooks::Webhooks ctx={ctx.clone()} /> },
         Route::Settings => html! { <pages::connect::Connect ctx={ctx.clone()} /> },
         Route::Preview(id) => {
             html! { <pages::preview::Preview ctx={ctx.clone()} platform_id={id} /> }
@@ -263,12 +269,14 @@ mod tests {
             Route::Landing,
             Route::Dashboard,
             Route::Tiers,
+            Route::Webhooks,
             Route::Settings,
             Route::Preview("plt_0123456789ab".into()),
         ] {
             assert_eq!(Route::parse(&route.path()), route);
         }
         assert_eq!(Route::parse("/dashboard/"), Route::Dashboard);
+        assert_eq!(Route::parse("/webhooks/"), Route::Webhooks);
         assert_eq!(Route::parse("/preview/"), Route::NotFound);
         assert_eq!(Route::parse("/preview/a/b"), Route::NotFound);
     }

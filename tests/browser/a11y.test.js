@@ -1,7 +1,8 @@
 // axe-core on every page of the dashboard, at desktop and phone width: the landing page
 // signed out and in, the dashboard before and after credentials, the tiers before
-// credentials, the rotate dialog open, the tiers with a message showing, settings, the
-// pricing preview and the not-found page. Any violation of impact serious or critical
+// credentials, the rotate dialog open, the tiers with a message showing (and the usage
+// alerts), the webhooks page with an endpoint, its secret and a delivered test, its
+// rotate dialog, settings, the pricing preview and the not-found page. Any violation of impact serious or critical
 // fails, named by rule, impact and the elements it found. Every page is kept as a
 // screenshot.
 
@@ -9,8 +10,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 import {
-  DASHBOARD, WIDTHS, createCredentials, freshEmail, goTo, screenshot, signIn, step, tierGroups, useBrowser,
-  withPage,
+  DASHBOARD, RECEIVER, WIDTHS, createCredentials, freshEmail, goTo, screenshot, seeText, signIn, step, tierGroups,
+  useBrowser, withPage,
 } from './lib.js';
 
 const browser = useBrowser();
@@ -83,9 +84,25 @@ for (const { name: width, viewport } of WIDTHS) {
         await first.getByLabel('Name', { exact: true }).fill('');
         await first.getByLabel('Monthly limit', { exact: true }).click();
         await page.getByText('Tier 1: name is required', { exact: true }).first().waitFor();
+        await page.getByLabel('Alert at these percents of a limit', { exact: true }).waitFor();
+      });
+      await check('webhooks', async () => {
+        await page.getByRole('button', { name: 'Discard changes', exact: true }).click();
+        await goTo(page, 'Webhooks', '/webhooks');
+        await heading('Webhooks');
+        await page.getByLabel('Endpoint URL', { exact: true }).fill(`${RECEIVER}/a11y-${width}-${Date.now()}-${process.pid}`);
+        await page.getByRole('button', { name: 'Add endpoint', exact: true }).click();
+        await page.getByTestId('webhook-secret').waitFor();
+        await page.getByRole('button', { name: 'Send test', exact: true }).click();
+        await seeText(page.getByTestId('delivery-status'), 'Delivered', 'the test\'s delivery', 30_000);
+      });
+      await check('webhook-rotate-dialog', async () => {
+        await page.getByRole('button', { name: 'Rotate secret', exact: true }).click();
+        await page.getByRole('dialog', { name: 'Rotate the signing secret?' }).waitFor();
       });
       await check('settings', async () => {
-        await page.getByRole('button', { name: 'Discard changes', exact: true }).click();
+        await page.keyboard.press('Escape');
+        await page.getByRole('dialog').waitFor({ state: 'hidden' });
         await goTo(page, 'Settings', '/settings');
         await heading('Settings');
         await page.getByRole('button', { name: 'Connect with Stripe', exact: true }).waitFor();

@@ -3,8 +3,9 @@
 // a developer takes in the dashboard (sign in, create credentials, define tiers).
 //
 // Needs the stack scripts/test.sh starts: DASHBOARD_URL (the built dashboard, served as
-// Pages serves it), DREAM_API_URL (the api worker the dashboard's config points at) and
-// DREAM_ARTIFACTS (where the screenshots go; target/browser-artifacts otherwise).
+// Pages serves it), DREAM_API_URL (the api worker the dashboard's config points at),
+// DREAM_RECEIVER_URL (the stand-ins' webhook receiver) and DREAM_ARTIFACTS (where the
+// screenshots go; target/browser-artifacts otherwise).
 
 import { before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -15,6 +16,8 @@ import { chromium } from 'playwright-core';
 
 export const DASHBOARD = process.env.DASHBOARD_URL?.replace(/\/$/, '');
 export const API = process.env.DREAM_API_URL?.replace(/\/$/, '');
+// The stand-ins' webhook receiver (a developer's server): it records what it gets.
+export const RECEIVER = process.env.DREAM_RECEIVER_URL?.replace(/\/$/, '');
 export const ARTIFACTS = process.env.DREAM_ARTIFACTS
   ?? fileURLToPath(new URL('../../target/browser-artifacts', import.meta.url));
 
@@ -206,6 +209,23 @@ export async function track(apiKey, userId) {
   });
   const body = await res.text();
   assert.equal(res.status, 200, `POST /v1/usage/track answered ${res.status}: ${body}`);
+}
+
+// What the receiver NAME got, oldest first: [{ receivedAt, headers, body }].
+export async function received(name) {
+  const res = await fetch(`${RECEIVER}/dev/received/${name}`);
+  assert.equal(res.status, 200, `the receiver lists what ${name} got`);
+  return (await res.json()).requests;
+}
+
+// Makes the receiver NAME answer its next requests with STATUSES, in turn.
+export async function answerWith(name, statuses) {
+  const res = await fetch(`${RECEIVER}/dev/answers/${name}`, {
+    method: 'PUT',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ statuses }),
+  });
+  assert.equal(res.status, 204, `the receiver takes the answers of ${name}`);
 }
 
 // screenshot PAGE NAME [VIEWPORT]: the whole page as NAME in the artifacts.

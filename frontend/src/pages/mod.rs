@@ -1,20 +1,42 @@
 //! The screens.
 
+pub mod alerts;
 pub mod connect;
 pub mod dashboard;
 pub mod landing;
 pub mod preview;
 pub mod tiers;
+pub mod webhooks;
 
 use crate::answers::read;
 use crate::api::{self, Config, RawAnswer, Worker};
+use crate::components::{Link, Loading, ProblemView, SignedOut};
 use crate::state::Problem;
-use crate::Ctx;
+use crate::{Account, Ctx, Route};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 use std::rc::Rc;
 use wasm_bindgen::JsCast;
 use yew::prelude::*;
+
+/// A screen of what belongs to the platform (`what`: "Your tiers"): the account being
+/// read, the sign-in, or where to start before credentials exist, so that nothing is
+/// asked of the backend that it would refuse; `body` once there is a platform.
+pub fn platform_screen(ctx: &Ctx, what: &str, body: impl FnOnce() -> Html) -> Html {
+    match &ctx.account {
+        Account::Checking => html! { <Loading what="your account" /> },
+        Account::SignedOut => html! { <SignedOut ctx={ctx.clone()} /> },
+        Account::Failed(p) => {
+            html! { <ProblemView problem={p.clone()} retry={ctx.refresh.clone()} /> }
+        }
+        Account::SignedIn { me, .. } if me.platform.is_none() => html! {
+            <p>{ format!("{what} belong to your platform: ") }
+                <Link ctx={ctx.clone()} to={Route::Dashboard} label="create your credentials on the dashboard" />
+                {" first."}</p>
+        },
+        Account::SignedIn { .. } => body(),
+    }
+}
 
 /// What a screen has of one API read: not yet, the answer, or the problem.
 pub type Load<T> = Option<Result<T, Problem>>;

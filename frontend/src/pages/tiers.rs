@@ -2,17 +2,19 @@
 //! checks them. A field's message shows once the field is left (or Save is pressed),
 //! next to it; the preview beside the form shows every valid tier and says what is
 //! wrong with the others; the actions and the save status stay in view; unsaved edits
-//! are not left without asking.
+//! are not left without asking. The usage alerts' thresholds follow the editor
+//! ([`super::alerts`]).
 
-use super::{send, use_read, Load};
+use super::alerts::UsageAlerts;
+use super::{platform_screen, send, use_read, Load};
 use crate::answers::TierList;
 use crate::api::Worker;
-use crate::components::{Link, Loading, PricingTable, ProblemView, SignedOut};
+use crate::components::{Loading, PricingTable, ProblemView};
 use crate::state::Problem;
 use crate::tier_editor::words::tier_label;
 use crate::tier_editor::{use_leave_guard, Field, FieldError, PreviewCard, Tone};
 use crate::tier_editor::{TierAction, TierDraft, TierEditor};
-use crate::{Account, Ctx, Route};
+use crate::Ctx;
 use dream_core::tier::Tier;
 use wasm_bindgen::JsCast;
 use yew::prelude::*;
@@ -25,19 +27,9 @@ pub struct Props {
 #[function_component(Tiers)]
 pub fn tiers(props: &Props) -> Html {
     let ctx = &props.ctx;
-    let body = match &ctx.account {
-        Account::Checking => html! { <Loading what="your account" /> },
-        Account::SignedOut => html! { <SignedOut ctx={ctx.clone()} /> },
-        Account::Failed(p) => {
-            html! { <ProblemView problem={p.clone()} retry={ctx.refresh.clone()} /> }
-        }
-        Account::SignedIn { me, .. } if me.platform.is_none() => html! {
-            <p>{"Your tiers belong to your platform: "}
-                <Link ctx={ctx.clone()} to={Route::Dashboard} label="create your credentials on the dashboard" />
-                {" first."}</p>
-        },
-        Account::SignedIn { .. } => html! { <SavedTiers ctx={ctx.clone()} /> },
-    };
+    let body = platform_screen(ctx, "Your tiers", || {
+        html! { <><SavedTiers ctx={ctx.clone()} /><UsageAlerts ctx={ctx.clone()} /></> }
+    });
     html! { <main class="page"><h1>{"Tiers"}</h1>{ body }</main> }
 }
 
