@@ -51,7 +51,16 @@
 # (wrk -c 1 … 64, tmpfs): how many tracks a second one platform can take on this
 # machine, the number docs/scaling.md starts from.
 #
-# Usage: bash bench/run.sh [--no-build] [--ceiling]
+# With --webhooks, it measures instead what webhooks to developers cost a track (tmpfs):
+# two platforms on one api worker with the same tiers (1000 calls per end-user) and
+# alert thresholds (1, 2, 5, 8 and 10 %: each end-user's 10th, 20th, 50th, 80th and
+# 100th call raises an alert), one with no endpoints, the other with two endpoints
+# subscribed to every event at the stand-ins' webhook receiver; interleaved rounds, each
+# over fresh end-users, so that alerts keep firing (about one track in twenty). The
+# deliveries (queue, consumer, receiver) run on the same cores as the tracks. Target:
+# track throughput with webhooks >= 0.95x without.
+#
+# Usage: bash bench/run.sh [--no-build] [--ceiling | --webhooks]
 # Env:   BENCH_DURATION (10s)  BENCH_CONNECTIONS (16)  BENCH_THREADS (2)
 #        BENCH_WARMUP (3s)     BENCH_ROUNDS (2)        BENCH_USERS (100)
 #        BENCH_PLATFORMS (1000) BENCH_PASSES ("tmpfs disk", or either alone)
@@ -64,10 +73,12 @@ cd "$ROOT"
 
 BUILD=1
 CEILING=0
+WEBHOOKS=0
 for arg in "$@"; do
   case "$arg" in
     --no-build) BUILD=0 ;;
     --ceiling) CEILING=1 ;;
+    --webhooks) WEBHOOKS=1 ;;
     -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
     *) echo "bench/run.sh: unknown argument '$arg' (try --help)" >&2; exit 2 ;;
   esac
@@ -84,6 +95,9 @@ PASSES=${BENCH_PASSES:-tmpfs disk}
 API_PORT=18900
 BASE_PORT=18901
 JS_PORT=18902
+# The stand-ins' webhook receiver (and the Clerk and Stripe stand-ins it comes with).
+RECEIVER_PORT=18905
+RECEIVER_URL="http://127.0.0.1:$RECEIVER_PORT"
 API_URL="http://127.0.0.1:$API_PORT"
 BASE_URL="http://127.0.0.1:$BASE_PORT"
 JS_URL="http://127.0.0.1:$JS_PORT"
@@ -346,6 +360,7 @@ measure() {
 if ((BUILD)); then
   log "building (bash scripts/build.sh)"
   bash scripts/build.sh >&2 || die "the build failed"
+  if ((WEBHOOKS)); then cargo build -q -p dream-standins >&2 || die "building the stand-ins failed"; fi
 else
   log "--no-build: measuring the existing build outputs"
 fi
@@ -460,6 +475,70 @@ ceiling() {
   done
   stop_workers
 }
+
+# webhooks: track with and without two webhook endpoints while alerts fire (tmpfs).
+webhooks() {
+  local quiet loud r which key prefix out received inbox
+  local rows="$WORK/rows-webhooks"
+  [[ -x $ROOT/target/debug/dream-standins ]] || die "no target/debug/dream-standins: run cargo build -p dream-standins (or drop --no-build)"
+  port_in_use "$RECEIVER_PORT" && die "port $RECEIVER_PORT is already in use; is another benchmark running?"
+  setsid "$ROOT/target/debug/dream-standins" --clerk 127.0.0.1:18903 --stripe 127.0.0.1:18904 \
+    --receiver "127.0.0.1:$RECEIVER_PORT" </dev/null >"$WORK/standins.log" 2>&1 &
+  PIDS+=($!)
+  STATE_ROOT=$(state_root tmpfs)
+  start_worker api "$WORK/api/wrangler.toml" "$API_PORT" /health \
+    --var 'PLATFORM_TIERS:{"free":{"limit":null},"paid":{"limit":null}}' \
+    --var RATE_LIMIT_PER_MINUTE:1000000000 --var ALLOW_LOOPBACK_WEBHOOKS:true \
+    --var "TOKEN_ENCRYPTION_KEY:$(head -c 32 /dev/urandom | base64)"
+  curl -s -o /dev/null --retry 20 --retry-connrefused --retry-delay 0 "$RECEIVER_URL/" \
+    || die "the webhook receiver did not start (see $WORK/standins.log)"
+  quiet=$(register "$(ip_for 1)")
+  loud=$(register "$(ip_for 2)")
+  for key in "$quiet" "$loud"; do
+    call PUT /v1/tiers "$key" '{"tiers":[{"id":"free","name":"Free","priceCents":0,"limit":1000}]}' 200 >/dev/null
+    call PUT /v1/alerts "$key" '{"thresholds":[1,2,5,8,10]}' 200 >/dev/null
+  done
+  for inbox in bench-a bench-b; do
+    call POST /v1/webhooks "$loud" "{\"url\":\"$RECEIVER_URL/$inbox\"}" 201 >/dev/null
+  done
+  check_track "$quiet"; check_track "$loud"
+  run_wrk "warm-up quiet" "$WARMUP" -s "$ROOT/bench/track.lua" "$API_URL" -- "$quiet" "$USERS" "warm-q-" >/dev/null
+  run_wrk "warm-up loud" "$WARMUP" -s "$ROOT/bench/track.lua" "$API_URL" -- "$loud" "$USERS" "warm-l-" >/dev/null
+  : >"$rows"
+  for ((r = 1; r <= ROUNDS; r++)); do
+    for which in quiet loud; do
+      log "webhooks: round $r/$ROUNDS, $which for $DURATION"
+      alive api
+      key=$quiet; [[ $which == loud ]] && key=$loud
+      prefix="r$r-$which-"
+      out=$(run_wrk "webhooks $which round $r" "$DURATION" -s "$ROOT/bench/track.lua" "$API_URL" -- "$key" "$USERS" "$prefix")
+      echo "$which $r $out" >>"$rows"
+    done
+  done
+  sleep 5
+  received=$(curl -s "$RECEIVER_URL/" | jq '[.receivers[]] | add // 0')
+  local fmt='  %-26s %10s %10s %10s\n'
+  say "WEBHOOKS: POST /v1/usage/track without and with two webhook endpoints while alerts fire (tmpfs)"
+  say "$(printf "$fmt" "" "p50 ms" "p99 ms" "req/s")"
+  while read -r which round p50 p99 rps _; do
+    say "$(printf "$fmt" "$which (run $round)" "$(printf %.2f "$p50")" "$(printf %.2f "$p99")" "$(printf %.0f "$rps")")"
+  done <"$rows"
+  local q_rps l_rps q_p50 l_p50 rr
+  q_rps=$(awk '$1 == "quiet" { print $5 }' "$rows" | mean); l_rps=$(awk '$1 == "loud" { print $5 }' "$rows" | mean)
+  q_p50=$(awk '$1 == "quiet" { print $3 }' "$rows" | mean); l_p50=$(awk '$1 == "loud" { print $3 }' "$rows" | mean)
+  rr=$(ratio "$l_rps" "$q_rps")
+  say "  with/without webhooks  req/s ${rr}x  (target >= 0.95x)  $(verdict "$rr" ">=" 0.95)"
+  say "  with/without webhooks    p50 $(ratio "$l_p50" "$q_p50")x  (no target)"
+  say "  deliveries received by the two endpoints: $received (each alert once per endpoint; the rest still queued or retrying)"
+  stop_workers
+}
+
+if ((WEBHOOKS)); then
+  webhooks
+  cp "$REPORT" "$RESULTS/webhooks.txt"
+  cat "$REPORT"
+  exit 0
+fi
 
 if ((CEILING)); then
   ceiling

@@ -35,7 +35,7 @@ VARS
 cp .dev.vars workers/platform-auth/.dev.vars
 cp .dev.vars workers/stripe-oauth/.dev.vars
 start_standins standins 8791 8792 --price price_dream_platform:2900 --state "$DREAM_ROOT/.wrangler/standins" \
-  --webhook http://127.0.0.1:8788/webhooks/stripe --webhook http://127.0.0.1:8787/webhooks/stripe
+  --receiver 127.0.0.1:8793 --webhook http://127.0.0.1:8788/webhooks/stripe --webhook http://127.0.0.1:8787/webhooks/stripe
 start_worker api 8787 "$DREAM_ROOT/.wrangler/state"
 start_worker platform-auth 8788 "$DREAM_ROOT/.wrangler/state" -c workers/platform-auth/wrangler.toml
 start_worker stripe-oauth 8789 "$DREAM_ROOT/.wrangler/state" -c workers/stripe-oauth/wrangler.toml
@@ -54,11 +54,19 @@ dream-api is running.
   stripe-oauth     http://127.0.0.1:8789   (Stripe Connect; OpenAPI at /openapi.json)
   Clerk stand-in   http://127.0.0.1:8791   (dev sign-in page: http://127.0.0.1:8791/sign-in)
   Stripe stand-in  http://127.0.0.1:8792
+  webhook receiver http://127.0.0.1:8793   (stands in for your server: see "Webhooks" below)
   logs             $DREAM_LOGS/
 
 Try it:
   curl -s -X POST http://127.0.0.1:8787/v1/developers \\
        -H 'Content-Type: application/json' -d '{"email":"you@example.com"}'
+
+Webhooks: add an endpoint such as http://127.0.0.1:8793/my-app (a key from above in KEY),
+send it a test message, and see what arrived, signed, at the receiver:
+  curl -s -X POST http://127.0.0.1:8787/v1/webhooks -H "Authorization: Bearer \$KEY" \\
+       -H 'Content-Type: application/json' -d '{"url":"http://127.0.0.1:8793/my-app"}'
+  curl -s -X POST http://127.0.0.1:8787/v1/webhooks/ENDPOINT_ID/test -H "Authorization: Bearer \$KEY"
+  curl -s http://127.0.0.1:8793/dev/received/my-app
 
 Ctrl-C stops the stack; state stays in .wrangler/state (delete it to start afresh).
 MSG

@@ -37,9 +37,10 @@ export DREAM_LOGS="$run_dir/logs"
 trap 'stop_workers; rm -rf "$run_dir"' EXIT
 # Every Stripe event reaches every worker that takes them; each applies only its own.
 # Stripe delivers each event twice and newest first; Clerk rotates its signing key once,
-# after the 12th session token, so the run sees a rotation in its midst.
+# after the 12th session token, so the run sees a rotation in its midst. The webhook
+# receiver on 18797 stands in for developers' servers.
 start_standins standins 18795 18796 --price price_dream_platform:2900 --deliver-twice --out-of-order \
-  --rotate-keys-after-tokens 12 --webhook http://127.0.0.1:18789/webhooks/stripe --webhook http://127.0.0.1:18787/webhooks/stripe \
+  --receiver 127.0.0.1:18797 --rotate-keys-after-tokens 12 --webhook http://127.0.0.1:18789/webhooks/stripe --webhook http://127.0.0.1:18787/webhooks/stripe \
   --webhook http://127.0.0.1:18788/webhooks/stripe
 token_key=$(head -c 32 /dev/urandom | base64)
 # The dashboard the browser tests drive is served on 18780; the end-to-end tests speak
@@ -57,10 +58,11 @@ stripe=(--var STRIPE_SECRET_KEY:sk_test_dream_standin
   --var STRIPE_PRICE_ID:price_dream_platform)
 # Webhook endpoints may be loopback addresses on the default api worker and the
 # dashboard's backend, as in local development; the raised worker keeps the production
-# rule, so both sides of ALLOW_LOOPBACK_WEBHOOKS are tested.
+# rule, so both sides of ALLOW_LOOPBACK_WEBHOOKS are tested. The platforms' objects
+# live in the default api worker, which retries a failed delivery after 1 s, 1 s and 1 s.
 loopback=(--var ALLOW_LOOPBACK_WEBHOOKS:true)
 start_worker api-default 18787 "$run_dir/default" --log-level=warn "${origins[@]}" "${clerk[@]}" "${stripe[@]}" \
-  "${loopback[@]}"
+  "${loopback[@]}" --var WEBHOOK_RETRY_SCHEDULE:1,1,1
 # Named apart, so that the other workers' script-name bindings find the default one.
 start_worker api-raised 18788 "$run_dir/raised" --name dream-api-raised --log-level=warn "${origins[@]}" "${clerk[@]}" "${stripe[@]}" \
   --var 'PLATFORM_TIERS:{"free": {"limit": null}, "paid": {"limit": null}}'
@@ -78,6 +80,7 @@ export DREAM_STRIPE_CONNECT_WEBHOOK_SECRET=whsec_dream_connect_e2e
 export DREAM_STRIPE_OAUTH_URL=http://127.0.0.1:18790 DREAM_STRIPE_URL=http://127.0.0.1:18796
 export DREAM_TOKEN_ENCRYPTION_KEY="$token_key" DREAM_STATE_DIR="$run_dir/default"
 export DREAM_CLERK_URL=http://127.0.0.1:18795 DREAM_CLERK_SECRET_KEY=sk_test_dream_standin
+export DREAM_RECEIVER_URL=http://127.0.0.1:18797
 fail() {
   echo "worker logs: $DREAM_LOGS" >&2
   tail -n 50 "$DREAM_LOGS"/*.log >&2

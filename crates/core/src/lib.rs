@@ -8,6 +8,8 @@
 //! - [`tier`]: a platform's tiers and their validation.
 //! - [`period`]: the UTC-month billing period.
 //! - [`meter`]: exact metering — per-end-user usage, rate windows, platform quota.
+//! - [`alerts`]: usage-alert thresholds, and which counts cross them (the meter raises
+//!   them; `webhooks` delivers them).
 //! - [`platform`]: everything a platform owns (`PlatformRecord`), its plan and quota
 //!   configuration, and the plan events' rule.
 //! - [`stats`]: daily usage statistics.
@@ -30,6 +32,7 @@
 //! - [`error`]: the error codes of the HTTP contract.
 
 pub mod account;
+pub mod alerts;
 pub mod api_key;
 pub mod billing;
 pub mod cache;

@@ -3,6 +3,7 @@
 //! calls [`track`] and stores the result, with no await in between: that is what makes
 //! both counts exact at once. A denied call consumes nothing anywhere.
 
+use crate::alerts::{SentThresholds, Thresholds};
 use crate::period::BillingPeriod;
 use crate::stats::DailyCount;
 use crate::time::{rfc3339, Instant};
@@ -146,6 +147,9 @@ pub struct UserMeter {
     pub window: RateWindow,
     /// The tier the end-user is on; `None` means the platform's first tier.
     pub plan: Option<String>,
+    /// The usage alerts already raised for this end-user this period.
+    #[serde(default, skip_serializing_if = "SentThresholds::is_empty")]
+    pub alerted: SentThresholds,
 }
 
 /// The first answer given to an idempotency key, replayed for 24 hours.
@@ -185,6 +189,22 @@ pub struct TrackInput<'a> {
     pub preview: PreviewSeat,
     /// The stored answer to this call's idempotency key, if it had one and it was seen.
     pub prior: Option<&'a IdempotencyRecord>,
+    /// The platform's usage-alert thresholds (percent of a limit).
+    pub thresholds: &'a Thresholds,
+}
+
+/// The usage alerts an allowed call raised: the thresholds it took a count across for
+/// the first time this period, of the end-user's tier limit and of the platform's quota.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Alerts {
+    pub user: Vec<u8>,
+    pub platform: Vec<u8>,
+}
+
+impl Alerts {
+    pub fn is_empty(&self) -> bool {
+        self.user.is_empty() && self.platform.is_empty()
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -198,6 +218,7 @@ pub enum TrackDecision {
     Allowed {
         usage: Usage,
         rate: RateStatus,
+        alerts: Alerts,
     },
     /// The preview serves its most end-users already; this one is new.
     PreviewFull {
@@ -277,9 +298,26 @@ pub fn track(
     match next.window.try_acquire(input.rate_limit_per_minute, RATE_WINDOW_MS, now_ms) {
         Ok(rate) => {
             let usage = next.usage.usage(input.tier_limit, now);
+            let period = quota.period.clone();
+            let alerts = Alerts {
+                user: next.alerted.raise(
+                    &period,
+                    user.usage.current(now),
+                    next.usage.count,
+                    input.tier_limit,
+                    input.thresholds,
+                ),
+                platform: platform.alerted.raise(
+                    &period,
+                    platform.usage.current(now),
+                    quota.count,
+                    input.platform_limit,
+                    input.thresholds,
+                ),
+            };
             *user = next;
             platform.usage = quota;
-            TrackDecision::Allowed { usage, rate }
+            TrackDecision::Allowed { usage, rate, alerts }
         }
         Err(rate) => {
             TrackDecision::RateLimited { usage: user.usage.usage(input.tier_limit, now), rate }
@@ -301,6 +339,9 @@ pub struct PlatformMeter {
     /// Calls allowed and denied on the most recent day with any (UTC).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub today: Option<DailyCount>,
+    /// The quota alerts already raised this period.
+    #[serde(default, skip_serializing_if = "SentThresholds::is_empty")]
+    pub alerted: SentThresholds,
 }
 
 impl PlatformMeter {

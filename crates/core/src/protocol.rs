@@ -112,7 +112,7 @@ pub fn track_answer(
         TrackDecision::Replay { answer, rate } => {
             TrackAnswer::Allowed { answer, rate, replayed: true }
         }
-        TrackDecision::Allowed { usage, rate } => TrackAnswer::Allowed {
+        TrackDecision::Allowed { usage, rate, .. } => TrackAnswer::Allowed {
             answer: user_answer(user_id, plan, &usage, Some(true)),
             rate,
             replayed: false,

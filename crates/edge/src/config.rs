@@ -130,6 +130,13 @@ pub fn loopback_webhooks(env: &Env) -> dream_core::webhooks::Loopback {
     dream_core::webhooks::Loopback::from_env(var(env, "ALLOW_LOOPBACK_WEBHOOKS").as_deref())
 }
 
+/// The delays before each retry of a webhook delivery (`WEBHOOK_RETRY_SCHEDULE`,
+/// seconds, comma-separated; the contract's schedule when unset).
+pub fn retry_schedule(env: &Env) -> ApiResult<dream_core::webhooks::RetrySchedule> {
+    dream_core::webhooks::RetrySchedule::from_env(var(env, "WEBHOOK_RETRY_SCHEDULE").as_deref())
+        .map_err(|e| ApiError::internal(e.0))
+}
+
 /// A var or secret a route cannot work without: a `500` naming it when it is missing.
 pub fn required(env: &Env, name: &str) -> ApiResult<String> {
     var(env, name).ok_or_else(|| ApiError::internal(format!("{name} is not set")))

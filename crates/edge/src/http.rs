@@ -258,6 +258,35 @@ pub async fn fetch_upstream(upstream: &str, req: &Request) -> ApiResult<(u16, St
     })
 }
 
+/// `POST`s `body` to `url` with `headers`, redirects not followed, and returns the
+/// answer's status, or `None` if none came within `timeout_ms` or the request failed.
+/// The answer's body is not read: only its status counts.
+pub async fn post_status(
+    url: &str,
+    headers: &[(&str, String)],
+    body: String,
+    timeout_ms: u32,
+) -> Option<u16> {
+    let outgoing = web_sys::Headers::new().ok()?;
+    for (name, value) in headers {
+        outgoing.set(name, value).ok()?;
+    }
+    let signal = web_sys::AbortSignal::timeout_with_u32(timeout_ms);
+    let init = web_sys::RequestInit::new();
+    init.set_method("POST");
+    init.set_headers(&outgoing);
+    init.set_body(&JsValue::from_str(&body));
+    init.set_redirect(web_sys::RequestRedirect::Manual);
+    init.set_signal(Some(&signal));
+    let req = web_sys::Request::new_with_str_and_init(url, &init).ok()?;
+    let pending = global_fetch(&req, &web_sys::RequestInit::new()).ok()?;
+    let resp: web_sys::Response = JsFuture::from(pending).await.ok()?.dyn_into().ok()?;
+    if let Some(stream) = resp.body() {
+        let _ = stream.cancel();
+    }
+    Some(resp.status())
+}
+
 /// Awaits a pending `fetch` and reads its answer with the runtime's `Response.text()`.
 /// (Reading it through `worker::Response` goes chunk by chunk from wasm, and releasing
 /// that reader makes the runtime build an error with a full stack trace every time.)

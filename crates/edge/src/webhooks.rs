@@ -10,23 +10,26 @@ use crate::clock;
 use crate::config;
 use crate::crypto;
 use crate::error::{ApiError, ApiResult};
-use crate::http::{json_body, Reply};
+use crate::http::{json_body, post_status, query_int, Reply};
 use crate::objects;
 use crate::random::{fill_random, random_source};
 use dream_core::command::Auth;
 use dream_core::error::ErrorCode;
 use dream_core::ids::PlatformId;
 use dream_core::protocol::webhooks::{
-    AddEndpoint, Endpoint, GetAlerts, ListEndpoints, RemoveEndpoint, ReplaceSecrets, SealedSecrets,
-    SetAlerts,
+    AddEndpoint, Endpoint, FinishAttempt, GetAlerts, ListDeliveries, ListEndpoints, RemoveEndpoint,
+    ReplaceSecrets, SealedSecrets, SendTest, SetAlerts, StartAttempt,
 };
 use dream_core::time::rfc3339;
+use dream_core::webhooks::delivery::TIMEOUT_SECONDS;
 use dream_core::webhooks::{
-    EndpointId, EndpointRequest, EndpointSecrets, Thresholds, WebhookSecret,
+    sign, EndpointId, EndpointRequest, EndpointSecrets, EndpointUrl, Job, Thresholds, WebhookSecret,
 };
 use serde_json::{json, Value};
 use worker::{Env, Request};
 
+/// The longest page of a delivery history.
+const MAX_DELIVERIES: u64 = 100;
 /// How often a rotation starts again after losing to a simultaneous one.
 const ROTATION_ATTEMPTS: usize = 3;
 
@@ -113,6 +116,69 @@ pub async fn rotate_secret(
         ErrorCode::Conflict,
         "The endpoint's secret is being rotated by other requests at the same time; retry.",
     ))
+}
+
+/// `POST …/webhooks/{id}/test` → `202 {messageId}`: a `webhook.test` message, queued.
+pub async fn send_test(env: &Env, platform: &PlatformId, auth: Auth, id: &str) -> ApiResult<Reply> {
+    let command = SendTest { id: endpoint_id(id)? };
+    let (message_id, preview) = objects::platform(env, platform, auth, command).await?;
+    Ok(Reply::with_status(202, json!({ "messageId": message_id }))?.previewing(preview))
+}
+
+/// `GET …/webhooks/{id}/deliveries?limit=` → `{deliveries}`, newest first (`limit`
+/// 1–100, 100 when absent).
+pub async fn deliveries(
+    req: &Request,
+    env: &Env,
+    platform: &PlatformId,
+    auth: Auth,
+    id: &str,
+) -> ApiResult<Reply> {
+    let limit = query_int(req, "limit", 1, MAX_DELIVERIES)?.unwrap_or(MAX_DELIVERIES);
+    let command = ListDeliveries { id: endpoint_id(id)?, limit: limit as usize };
+    let (deliveries, preview) = objects::platform(env, platform, auth, command).await?;
+    Ok(Reply::ok(json!({ "deliveries": deliveries }))?.previewing(preview))
+}
+
+/// One queued delivery, as the queue's consumer makes it: asks the platform's object
+/// what to send, signs it with the endpoint's secrets as they are now, `POST`s it
+/// (15 s at most, redirects not followed) and reports the answer. Returns the delay
+/// before the next attempt, if the object wants one.
+pub async fn deliver(env: &Env, job: &Job) -> ApiResult<Option<u32>> {
+    let start =
+        StartAttempt { endpoint_id: job.endpoint_id.clone(), message_id: job.message_id.clone() };
+    let (attempt, _) = objects::platform(env, &job.platform_id, Auth::Verified, start).await?;
+    let Some(attempt) = attempt else { return Ok(None) };
+    let status = match EndpointUrl::parse(&attempt.url, config::loopback_webhooks(env)) {
+        // An address no longer allowed (such as loopback outside local development) is
+        // an attempt without an answer: nothing is sent to it.
+        Err(e) => {
+            worker::console_error!("webhook {}: {} ({})", job.message_id, e.0, attempt.url);
+            None
+        }
+        Ok(_) => {
+            let secrets = open(env, &attempt.sealed_secrets).await?;
+            let now = clock::now();
+            let timestamp = now.timestamp();
+            let signature =
+                sign(&secrets.signing(now), &job.message_id, timestamp, attempt.body.as_bytes());
+            let headers = [
+                ("webhook-id", job.message_id.to_string()),
+                ("webhook-timestamp", timestamp.to_string()),
+                ("webhook-signature", signature),
+                ("content-type", "application/json".to_owned()),
+                ("user-agent", "dream-api-webhooks/1".to_owned()),
+            ];
+            post_status(&attempt.url, &headers, attempt.body, TIMEOUT_SECONDS * 1000).await
+        }
+    };
+    let finish = FinishAttempt {
+        endpoint_id: job.endpoint_id.clone(),
+        message_id: job.message_id.clone(),
+        status,
+    };
+    let (retry_in, _) = objects::platform(env, &job.platform_id, Auth::Verified, finish).await?;
+    Ok(retry_in)
 }
 
 /// `GET …/alerts` → `{thresholds}` (`[80, 100]` until set).

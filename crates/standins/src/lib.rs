@@ -12,9 +12,12 @@
 //!   matching a method and path prefix answer late, or with a `5xx` in the service's
 //!   error shape; `DELETE /dev/faults` clears), so tests can see what the workers do
 //!   when Clerk or Stripe fails.
+//! - [`receiver`]: a webhook receiver, standing in for a developer's server: records
+//!   what dream-api's webhooks deliver and answers scripted statuses.
 
 pub mod clerk;
 pub mod faults;
+pub mod receiver;
 pub mod stripe;
 
 use serde::de::DeserializeOwned;

@@ -4,7 +4,7 @@
 //! dream-standins [--clerk 127.0.0.1:8791] [--stripe 127.0.0.1:8792]
 //!                [--webhook URL]… [--price ID:CENTS]… [--state DIR]
 //!                [--client-id ID] [--deliver-twice] [--out-of-order]
-//!                [--rotate-keys-after-tokens N]
+//!                [--rotate-keys-after-tokens N] [--receiver 127.0.0.1:8793]
 //! ```
 //! With `--state DIR` the stand-ins keep their state in `DIR/clerk.json` and
 //! `DIR/stripe.json` between runs (otherwise only in memory).
@@ -14,7 +14,7 @@
 //! (or `STRIPE_CLIENT_ID`; `ca_dream_standin` otherwise).
 
 use dream_standins::stripe::{Delivery, Stripe};
-use dream_standins::{clerk, serve, stripe, StateFile};
+use dream_standins::{clerk, receiver, serve, stripe, StateFile};
 use std::net::SocketAddr;
 
 #[tokio::main]
@@ -25,7 +25,7 @@ async fn main() {
     }
 }
 
-const USAGE: &str = "usage: dream-standins [--clerk ADDR] [--stripe ADDR] [--webhook URL]... [--price ID:CENTS]... [--state DIR] [--client-id ID] [--deliver-twice] [--out-of-order] [--rotate-keys-after-tokens N]
+const USAGE: &str = "usage: dream-standins [--clerk ADDR] [--stripe ADDR] [--webhook URL]... [--price ID:CENTS]... [--state DIR] [--client-id ID] [--deliver-twice] [--out-of-order] [--rotate-keys-after-tokens N] [--receiver ADDR]
 
   --clerk ADDR        the Clerk stand-in's address (127.0.0.1:8791)
   --stripe ADDR       the Stripe stand-in's address (127.0.0.1:8792); it also serves
@@ -41,6 +41,9 @@ const USAGE: &str = "usage: dream-standins [--clerk ADDR] [--stripe ADDR] [--web
   --rotate-keys-after-tokens N
                       rotate Clerk's signing key once, right after the Nth session token
                       (the previous key stays published, so earlier tokens still verify)
+  --receiver ADDR     also serve a webhook receiver there: POST /NAME records a delivery,
+                      GET /dev/received/NAME lists them, PUT /dev/answers/NAME
+                      {statuses: [...]} scripts the next answers
 
 Both stand-ins fail on demand: POST /dev/faults {path, method?, status?, ms?, count?,
 contains?, seconds?}, DELETE /dev/faults (see the crate's documentation).
@@ -62,6 +65,7 @@ struct Options {
     state_dir: Option<std::path::PathBuf>,
     client_id: Option<String>,
     rotate_after: Option<u64>,
+    receiver_addr: Option<SocketAddr>,
 }
 
 /// The options, or `None` for `--help`.
@@ -75,6 +79,7 @@ fn parse_options(mut args: impl Iterator<Item = String>) -> Result<Option<Option
         state_dir: None,
         client_id: None,
         rotate_after: None,
+        receiver_addr: None,
     };
     while let Some(arg) = args.next() {
         match arg.as_str() {
@@ -99,6 +104,7 @@ fn parse_options(mut args: impl Iterator<Item = String>) -> Result<Option<Option
                     n.ok_or(format!("--rotate-keys-after-tokens {value}: expected a number > 0"))?;
                 o.rotate_after = Some(n);
             }
+            "--receiver" => o.receiver_addr = Some(parse_addr("--receiver", args.next())?),
             "-h" | "--help" => return Ok(None),
             other => return Err(format!("unknown argument {other}\n{USAGE}")),
         }
@@ -116,6 +122,7 @@ async fn run() -> Result<(), String> {
         state_dir,
         client_id,
         rotate_after,
+        receiver_addr,
     }) = parse_options(std::env::args().skip(1))?
     else {
         println!("{USAGE}");
@@ -124,6 +131,9 @@ async fn run() -> Result<(), String> {
     // Refuse before anything starts: a stand-in must never be reachable from outside.
     dream_standins::ensure_loopback(clerk_addr)?;
     dream_standins::ensure_loopback(stripe_addr)?;
+    if let Some(addr) = receiver_addr {
+        dream_standins::ensure_loopback(addr)?;
+    }
 
     let env_or =
         |name: &str, default: &str| std::env::var(name).unwrap_or_else(|_| default.to_string());
@@ -160,6 +170,19 @@ async fn run() -> Result<(), String> {
         "Stripe Connect  http://{stripe_addr}/oauth/authorize  (client_id {})",
         stripe.client_id()
     );
-    tokio::try_join!(serve(clerk_addr, clerk.router()), serve(stripe_addr, stripe.router()))
-        .map(|_| ())
+    let receiving = async {
+        match receiver_addr {
+            Some(addr) => {
+                println!("Webhook receiver http://{addr}/NAME  (what arrived: http://{addr}/dev/received/NAME)");
+                serve(addr, receiver::Receiver::default().router()).await
+            }
+            None => Ok(()),
+        }
+    };
+    tokio::try_join!(
+        serve(clerk_addr, clerk.router()),
+        serve(stripe_addr, stripe.router()),
+        receiving
+    )
+    .map(|_| ())
 }

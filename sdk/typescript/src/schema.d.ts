@@ -421,6 +421,46 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/webhooks/{id}/test": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Send a test message
+         * @description Queues a `webhook.test` message (`data` `{}`) to this endpoint only, whatever events it subscribes to, signed and retried like any other. No body is read. `404` for an id the platform does not have; `409` if the endpoint is disabled (a delivery to it was answered `410 Gone`).
+         */
+        post: operations["sendWebhookTest"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/webhooks/{id}/deliveries": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * An endpoint's delivery history
+         * @description The messages sent to this endpoint, newest first (the last 100 are kept): attempts, the last answer's status, when the next attempt is due, when it was delivered. `404` for an id the platform does not have.
+         */
+        get: operations["listWebhookDeliveries"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/alerts": {
         parameters: {
             query?: never;
@@ -1020,6 +1060,33 @@ export interface components {
             /** @description Ascending, each once. */
             thresholds: number[];
             preview?: components["schemas"]["Preview"];
+        };
+        WebhookTestSent: {
+            messageId: components["schemas"]["WebhookMessageId"];
+        };
+        /**
+         * @description A message's id: `webhook-id` on every attempt to deliver it.
+         * @example msg_p5jXN8AQM9LWM0D4loKWxJek
+         */
+        WebhookMessageId: string;
+        /** @description One message to this endpoint. Pending: `nextAttemptAt` set, no `deliveredAt`. Delivered: `deliveredAt`. Given up after the last retry, or the endpoint disabled: neither. */
+        WebhookDelivery: {
+            messageId: components["schemas"]["WebhookMessageId"];
+            type: components["schemas"]["WebhookEventType"];
+            /** @description Attempts made so far. */
+            attempts: number;
+            /** @description The last attempt's answer; `null` before the first attempt, or when none came within 15 s. */
+            lastStatus: number | null;
+            /** Format: date-time */
+            lastAttemptAt: string | null;
+            /** Format: date-time */
+            nextAttemptAt: string | null;
+            /** Format: date-time */
+            deliveredAt: string | null;
+        };
+        WebhookDeliveryList: {
+            /** @description Newest first. */
+            deliveries: components["schemas"]["WebhookDelivery"][];
         };
     };
     responses: {
@@ -1969,6 +2036,94 @@ export interface operations {
             };
             /** @description `conflict`: other rotations of the same endpoint kept winning; retry. */
             409: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            500: components["responses"]["Internal"];
+        };
+    };
+    sendWebhookTest: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The endpoint's id (`we_…`); an id this platform does not have, another platform's included, is `404`. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Queued; the delivery history shows what became of it. */
+            202: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookTestSent"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            /** @description `not_found`: the platform has no endpoint with this id (or no such route). */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `conflict`: the endpoint is disabled (it answered `410 Gone`); delete it and add it again. */
+            409: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            500: components["responses"]["Internal"];
+        };
+    };
+    listWebhookDeliveries: {
+        parameters: {
+            query?: {
+                /** @description At most this many, newest first. */
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                /** @description The endpoint's id (`we_…`); an id this platform does not have, another platform's included, is `404`. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The history. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookDeliveryList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            /** @description `not_found`: the platform has no endpoint with this id (or no such route). */
+            404: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;

@@ -47,6 +47,8 @@ pub enum RouteId {
     ListWebhooks,
     DeleteWebhook,
     RotateWebhookSecret,
+    TestWebhook,
+    WebhookDeliveries,
     GetAlerts,
     PutAlerts,
 }
@@ -75,6 +77,12 @@ pub const ROUTES: &[Route<RouteId>] = &[
         method: "POST",
         pattern: "/v1/webhooks/{id}/rotate-secret",
         id: RouteId::RotateWebhookSecret,
+    },
+    Route { method: "POST", pattern: "/v1/webhooks/{id}/test", id: RouteId::TestWebhook },
+    Route {
+        method: "GET",
+        pattern: "/v1/webhooks/{id}/deliveries",
+        id: RouteId::WebhookDeliveries,
     },
     Route { method: "GET", pattern: "/v1/alerts", id: RouteId::GetAlerts },
     Route { method: "PUT", pattern: "/v1/alerts", id: RouteId::PutAlerts },
@@ -140,6 +148,14 @@ async fn dispatch(route: RouteId, call: &mut Call<'_>) -> ApiResult<Reply> {
         RouteId::RotateWebhookSecret => {
             let (id, auth) = call.developer().await?;
             webhooks::rotate_secret(call.env, &id, auth, call.param("id")?).await
+        }
+        RouteId::TestWebhook => {
+            let (id, auth) = call.developer().await?;
+            webhooks::send_test(call.env, &id, auth, call.param("id")?).await
+        }
+        RouteId::WebhookDeliveries => {
+            let (id, auth) = call.developer().await?;
+            webhooks::deliveries(&call.req, call.env, &id, auth, call.param("id")?).await
         }
         RouteId::GetAlerts => {
             let (id, auth) = call.developer().await?;

@@ -46,6 +46,8 @@ pub enum DeveloperRoute {
     ListWebhooks,
     DeleteWebhook,
     RotateWebhookSecret,
+    TestWebhook,
+    WebhookDeliveries,
     GetAlerts,
     PutAlerts,
 }
@@ -76,6 +78,8 @@ pub const ROUTES: &[Route<RouteId>] = &[
     developer("GET", "/v1/webhooks", ListWebhooks),
     developer("DELETE", "/v1/webhooks/{id}", DeleteWebhook),
     developer("POST", "/v1/webhooks/{id}/rotate-secret", RotateWebhookSecret),
+    developer("POST", "/v1/webhooks/{id}/test", TestWebhook),
+    developer("GET", "/v1/webhooks/{id}/deliveries", WebhookDeliveries),
     developer("GET", "/v1/alerts", GetAlerts),
     developer("PUT", "/v1/alerts", PutAlerts),
     Route { method: "POST", pattern: "/webhooks/stripe", id: RouteId::StripeWebhook },
@@ -149,6 +153,14 @@ async fn for_developer(
         RotateWebhookSecret => {
             let id = owned(env, &developer).await?;
             webhooks::rotate_secret(env, &id, verified, param(params, "id")?).await
+        }
+        TestWebhook => {
+            let id = owned(env, &developer).await?;
+            webhooks::send_test(env, &id, verified, param(params, "id")?).await
+        }
+        WebhookDeliveries => {
+            let id = owned(env, &developer).await?;
+            webhooks::deliveries(&req, env, &id, verified, param(params, "id")?).await
         }
         GetAlerts => webhooks::get_alerts(env, &owned(env, &developer).await?, verified).await,
         PutAlerts => {

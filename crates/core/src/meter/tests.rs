@@ -8,6 +8,9 @@ fn at(s: &str) -> Instant {
     s.parse().expect("valid RFC 3339")
 }
 
+/// The default thresholds, 80 % and 100 %.
+static DEFAULT: std::sync::LazyLock<Thresholds> = std::sync::LazyLock::new(Thresholds::default);
+
 fn input(amount: u64, limit: Option<u64>) -> TrackInput<'static> {
     TrackInput {
         amount,
@@ -16,6 +19,7 @@ fn input(amount: u64, limit: Option<u64>) -> TrackInput<'static> {
         rate_limit_per_minute: 100,
         preview: PreviewSeat::Served,
         prior: None,
+        thresholds: &DEFAULT,
     }
 }
 
@@ -163,8 +167,10 @@ fn the_platform_quota_takes_only_what_fits_and_a_refused_call_moves_neither_coun
 #[test]
 fn the_platform_quota_wins_over_the_end_users_own_refusal_but_not_over_a_replay() {
     let now = at("2026-11-25T12:00:00Z");
-    let mut p =
-        PlatformMeter { usage: PeriodCount { period: "2026-11".into(), count: 5 }, today: None };
+    let mut p = PlatformMeter {
+        usage: PeriodCount { period: "2026-11".into(), count: 5 },
+        ..Default::default()
+    };
     let mut u = UserMeter {
         usage: PeriodCount { period: "2026-11".into(), count: 3 },
         ..Default::default()
@@ -198,7 +204,8 @@ fn a_replay_adds_nothing_to_the_day_and_every_refusal_counts_as_denied() {
     assert_eq!(TrackDecision::Replay { answer: json!({}), rate }.day_counts(), (0, 0));
     assert_eq!(TrackDecision::PreviewFull { rate }.day_counts(), (0, 1));
     let usage = Usage::new(1, Some(1), at("2026-11-25T12:00:00Z"));
-    assert_eq!(TrackDecision::Allowed { usage, rate }.day_counts(), (1, 0));
+    let alerts = Alerts::default();
+    assert_eq!(TrackDecision::Allowed { usage, rate, alerts }.day_counts(), (1, 0));
 }
 
 #[test]
@@ -288,6 +295,91 @@ impl Model {
         }
         Expected::Allowed
     }
+}
+
+fn alerts_of(d: &TrackDecision) -> Alerts {
+    match d {
+        TrackDecision::Allowed { alerts, .. } => alerts.clone(),
+        _ => Alerts::default(),
+    }
+}
+
+#[test]
+fn the_call_that_takes_an_end_user_to_80_and_100_percent_raises_each_alert_once() {
+    let now = at("2026-11-20T12:00:00Z");
+    let mut p = PlatformMeter::default();
+    let mut u = UserMeter::default();
+    let mut raised = Vec::new();
+    for call in 1..=12 {
+        let d = track(&mut p, &mut u, &input(1, Some(10)), now);
+        let alerts = alerts_of(&d);
+        assert!(alerts.platform.is_empty(), "an unlimited quota raises nothing");
+        for threshold in alerts.user {
+            raised.push((call, threshold));
+        }
+    }
+    assert_eq!(raised, [(8, 80), (10, 100)]);
+}
+
+#[test]
+fn one_large_amount_crosses_several_thresholds_and_a_denied_call_raises_nothing() {
+    let now = at("2026-11-20T12:00:00Z");
+    let mut p = PlatformMeter::default();
+    let mut u = UserMeter::default();
+    let denied = track(&mut p, &mut u, &input(11, Some(10)), now);
+    assert!(!allowed(&denied));
+    assert_eq!(alerts_of(&denied), Alerts::default());
+    let d = track(&mut p, &mut u, &input(10, Some(10)), now);
+    assert_eq!(alerts_of(&d).user, [80, 100]);
+}
+
+#[test]
+fn the_platform_quota_raises_its_own_alerts_and_an_unlimited_tier_raises_none() {
+    let now = at("2026-11-20T12:00:00Z");
+    let mut p = PlatformMeter::default();
+    let mut u = UserMeter::default();
+    let quota = TrackInput { platform_limit: Some(5), ..input(1, None) };
+    let raised: Vec<Alerts> =
+        (0..5).map(|_| alerts_of(&track(&mut p, &mut u, &quota, now))).collect();
+    assert!(raised.iter().all(|a| a.user.is_empty()));
+    let platform: Vec<&[u8]> = raised.iter().map(|a| a.platform.as_slice()).collect();
+    assert_eq!(platform, [&[][..], &[], &[], &[80], &[100]]);
+}
+
+#[test]
+fn alerts_raised_in_a_period_stay_raised_after_a_tier_change_and_start_again_next_period() {
+    let november = at("2026-11-20T12:00:00Z");
+    let mut p = PlatformMeter::default();
+    let mut u = UserMeter::default();
+    for _ in 0..8 {
+        track(&mut p, &mut u, &input(1, Some(10)), november);
+    }
+    // An upgrade to a limit of 20 in the same month: 16 is 80 % again, but it was said.
+    let raised: Vec<Alerts> =
+        (0..12).map(|_| alerts_of(&track(&mut p, &mut u, &input(1, Some(20)), november))).collect();
+    let user: Vec<u8> = raised.into_iter().flat_map(|a| a.user).collect();
+    assert_eq!(user, [100]);
+    let december = at("2026-12-02T00:00:00Z");
+    let raised: Vec<u8> = (0..8)
+        .flat_map(|_| alerts_of(&track(&mut p, &mut u, &input(1, Some(10)), december)).user)
+        .collect();
+    assert_eq!(raised, [80]);
+}
+
+#[test]
+fn a_meter_with_no_alerts_is_stored_as_before_and_its_raised_alerts_survive_storage() {
+    let text = serde_json::to_string(&UserMeter::default()).expect("JSON");
+    assert!(!text.contains("alerted"), "{text}");
+    let now = at("2026-11-20T12:00:00Z");
+    let mut u = UserMeter::default();
+    let d = track(&mut PlatformMeter::default(), &mut u, &input(8, Some(10)), now);
+    assert_eq!(alerts_of(&d).user, [80]);
+    let mut back: UserMeter =
+        serde_json::from_str(&serde_json::to_string(&u).expect("JSON")).expect("reads back");
+    // With a limit of 11, 8 → 9 crosses 80 % (8.8) again: it was said this month already.
+    let d = track(&mut PlatformMeter::default(), &mut back, &input(1, Some(11)), now);
+    assert!(allowed(&d));
+    assert_eq!(alerts_of(&d), Alerts::default());
 }
 
 fn outcome(d: &TrackDecision) -> Expected {

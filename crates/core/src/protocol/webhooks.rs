@@ -8,51 +8,10 @@
 
 use crate::command;
 use crate::error::{ErrorCode, Refusal};
-use crate::webhooks::{EndpointId, EndpointRequest, EventType, Thresholds};
+use crate::webhooks::{Attempt, DeliveryRecord, EndpointId, MessageId, Thresholds};
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
 
-/// An endpoint as listed (`GET /v1/webhooks`): never its secret.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Endpoint {
-    pub id: EndpointId,
-    /// As the developer wrote it; it passed `EndpointUrl::parse` when it was added.
-    pub url: String,
-    pub events: Vec<EventType>,
-    pub description: Option<String>,
-    /// Set when a delivery was answered `410 Gone`.
-    pub disabled: bool,
-    /// RFC 3339.
-    pub created_at: String,
-}
-
-impl Endpoint {
-    /// A new, enabled endpoint for a valid request.
-    pub fn new(id: EndpointId, request: EndpointRequest, created_at: String) -> Self {
-        Self {
-            id,
-            url: request.url.as_str().to_owned(),
-            events: request.events,
-            description: request.description,
-            disabled: false,
-            created_at,
-        }
-    }
-
-    /// `201` of `POST /v1/webhooks`: the endpoint with its secret, the one time it is
-    /// shown.
-    pub fn created_answer(&self, secret: &str) -> Value {
-        json!({
-            "id": self.id,
-            "url": self.url,
-            "events": self.events,
-            "description": self.description,
-            "secret": secret,
-            "createdAt": self.created_at,
-        })
-    }
-}
+pub use crate::webhooks::endpoint::Endpoint;
 
 /// The refusal for an endpoint id the platform does not have (another platform's
 /// included: which ids exist elsewhere is not told).
@@ -111,6 +70,47 @@ pub fn secrets_changed() -> Refusal {
     )
 }
 
+/// Sends `webhook.test` to one endpoint, whatever it subscribes to; answers the message
+/// id. `409` if the endpoint is disabled (it answered `410 Gone`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SendTest {
+    pub id: EndpointId,
+}
+
+command!(PlatformCommand for SendTest = "/webhooks/test" -> MessageId);
+
+/// An endpoint's delivery history, newest first, at most `limit` (≤ 100) entries.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ListDeliveries {
+    pub id: EndpointId,
+    pub limit: usize,
+}
+
+command!(PlatformCommand for ListDeliveries = "/webhooks/deliveries" -> Vec<DeliveryRecord>);
+
+/// The queue's consumer, about to attempt a delivery: what to send, or `None` when
+/// nothing is to be sent any more (the endpoint was deleted or disabled, the message
+/// delivered or given up, or it fell out of the history).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct StartAttempt {
+    pub endpoint_id: EndpointId,
+    pub message_id: MessageId,
+}
+
+command!(PlatformCommand for StartAttempt = "/webhooks/attempt" -> Option<Attempt>);
+
+/// The answer an attempt got (`None`: none within the timeout, or the request failed),
+/// recorded in the history; the reply is the delay in seconds before the next attempt,
+/// or `None` when there is none (delivered, disabled by a `410`, or every retry used).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct FinishAttempt {
+    pub endpoint_id: EndpointId,
+    pub message_id: MessageId,
+    pub status: Option<u16>,
+}
+
+command!(PlatformCommand for FinishAttempt = "/webhooks/attempt/done" -> Option<u32>);
+
 /// The platform's alert thresholds (the default until its developer sets others).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct GetAlerts;
@@ -128,7 +128,8 @@ command!(PlatformCommand for SetAlerts = "/alerts/set" -> Thresholds);
 mod tests {
     use super::*;
     use crate::json::JsonObject;
-    use crate::webhooks::Loopback;
+    use crate::webhooks::{EndpointRequest, Loopback};
+    use serde_json::json;
 
     fn endpoint() -> Endpoint {
         let body =

@@ -125,6 +125,20 @@ pub enum Next {
     Failed,
 }
 
+impl Next {
+    /// The whole seconds from `now` until the next attempt (at least 1), if there is one:
+    /// the delay the queue holds the retry back.
+    pub fn retry_in(self, now: Instant) -> Option<u32> {
+        match self {
+            Self::RetryAt(when) => {
+                let ms = (when - now).num_milliseconds().max(0);
+                Some(u32::try_from(((ms + 999) / 1000).max(1)).unwrap_or(MAX_RETRY_DELAY_SECONDS))
+            }
+            Self::Delivered | Self::Disabled | Self::Failed => None,
+        }
+    }
+}
+
 /// One message for endpoints: the body's `type`, `timestamp` (when the event happened)
 /// and `data`, and the `webhook-id` every attempt carries. This is what is queued.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -190,6 +204,12 @@ impl DeliveryRecord {
             next_attempt_at: Some(rfc3339(now)),
             delivered_at: None,
         }
+    }
+
+    /// Delivered, or given up (every retry used, or the endpoint disabled): no attempt
+    /// follows.
+    pub fn is_finished(&self) -> bool {
+        self.delivered_at.is_some() || (self.attempts > 0 && self.next_attempt_at.is_none())
     }
 
     /// Records an attempt made at `at` that got `status` (`None`: no answer in time),
@@ -382,5 +402,35 @@ mod tests {
             prop_assert_eq!(record.attempts, schedule.max_attempts());
             prop_assert_eq!(waits, delays);
         }
+    }
+
+    #[test]
+    fn a_delivery_is_finished_once_delivered_given_up_or_its_endpoint_disabled() {
+        let schedule = RetrySchedule::parse("5").expect("valid");
+        let mut record = DeliveryRecord::pending(&message(), at(0));
+        assert!(!record.is_finished(), "a new delivery waits for its first attempt");
+        assert_eq!(record.record(Some(500), at(1), &schedule), Next::RetryAt(at(6)));
+        assert!(!record.is_finished());
+        assert_eq!(record.record(None, at(6), &schedule), Next::Failed);
+        assert!(record.is_finished());
+        let mut delivered = DeliveryRecord::pending(&message(), at(0));
+        delivered.record(Some(204), at(1), &schedule);
+        assert!(delivered.is_finished());
+        let mut gone = DeliveryRecord::pending(&message(), at(0));
+        gone.record(Some(410), at(1), &schedule);
+        assert!(gone.is_finished());
+    }
+
+    #[test]
+    fn the_queue_holds_a_retry_back_for_whole_seconds_and_nothing_follows_an_end() {
+        let now = at(10);
+        let in_ms = |ms: i64| Next::RetryAt(now + Duration::milliseconds(ms));
+        assert_eq!(in_ms(5_000).retry_in(now), Some(5));
+        assert_eq!(in_ms(4_001).retry_in(now), Some(5));
+        assert_eq!(in_ms(0).retry_in(now), Some(1));
+        assert_eq!(in_ms(-3_000).retry_in(now), Some(1));
+        assert_eq!(Next::Delivered.retry_in(now), None);
+        assert_eq!(Next::Disabled.retry_in(now), None);
+        assert_eq!(Next::Failed.retry_in(now), None);
     }
 }

@@ -1,11 +1,13 @@
 //! `POST /v1/webhooks {url, events?, description?}`: what a new endpoint may be, and how
-//! many a platform may have.
+//! many a platform may have; an endpoint as listed.
 
 use super::endpoint_url::{EndpointUrl, Loopback};
 use super::events::EventType;
+use super::ids::EndpointId;
 use crate::error::Invalid;
 use crate::json::JsonObject;
-use serde_json::Value;
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
 
 /// A platform has at most this many endpoints: every event is signed and sent once per
 /// subscribed endpoint, so the count bounds the work one `track` can cause.
@@ -72,6 +74,48 @@ pub fn check_room(existing: usize) -> Result<(), Invalid> {
         )))
     } else {
         Ok(())
+    }
+}
+
+/// An endpoint as listed (`GET /v1/webhooks`): never its secret.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Endpoint {
+    pub id: EndpointId,
+    /// As the developer wrote it; it passed `EndpointUrl::parse` when it was added.
+    pub url: String,
+    pub events: Vec<EventType>,
+    pub description: Option<String>,
+    /// Set when a delivery was answered `410 Gone`.
+    pub disabled: bool,
+    /// RFC 3339.
+    pub created_at: String,
+}
+
+impl Endpoint {
+    /// A new, enabled endpoint for a valid request.
+    pub fn new(id: EndpointId, request: EndpointRequest, created_at: String) -> Self {
+        Self {
+            id,
+            url: request.url.as_str().to_owned(),
+            events: request.events,
+            description: request.description,
+            disabled: false,
+            created_at,
+        }
+    }
+
+    /// `201` of `POST /v1/webhooks`: the endpoint with its secret, the one time it is
+    /// shown.
+    pub fn created_answer(&self, secret: &str) -> Value {
+        json!({
+            "id": self.id,
+            "url": self.url,
+            "events": self.events,
+            "description": self.description,
+            "secret": secret,
+            "createdAt": self.created_at,
+        })
     }
 }
 

@@ -9,23 +9,26 @@
 //!   loopback with `ALLOW_LOOPBACK_WEBHOOKS=true`), checked with [`address`].
 //! - [`events`]: the event types and each one's `data`.
 //! - [`endpoint`]: `POST /v1/webhooks`'s body and the five-endpoint limit.
-//! - [`alerts`]: usage-alert thresholds and when a call crosses one.
+//! - [`alerts`](crate::alerts) (re-exported): usage-alert thresholds and when a call
+//!   crosses one.
 //! - [`delivery`]: retry schedule, what an answer means, the message body, the delivery
 //!   history.
+//! - [`outbox`]: which endpoints an event goes to, and what the queue carries.
 
 pub mod address;
-pub mod alerts;
 pub mod delivery;
 pub mod endpoint;
 pub mod endpoint_url;
 pub mod events;
 pub mod ids;
+pub mod outbox;
 pub mod signing;
 
-pub use alerts::{crossed, SentThresholds, Thresholds};
+pub use crate::alerts::{self, crossed, SentThresholds, Thresholds};
 pub use delivery::{next_attempt, outcome, DeliveryRecord, Message, Next, Outcome, RetrySchedule};
 pub use endpoint::{EndpointRequest, MAX_ENDPOINTS};
 pub use endpoint_url::{EndpointUrl, Loopback};
 pub use events::{Event, EventType};
 pub use ids::{EndpointId, MessageId};
+pub use outbox::{alert_events, recipients, subscription_event, Attempt, Job};
 pub use signing::{sign, verify, EndpointSecrets, WebhookSecret};

@@ -104,7 +104,7 @@ async fn every_operation_in_the_openapi_document_is_served_and_nothing_else() {
         vec![("userId", "someone".to_string()), ("platformId", p.id.clone()), ("id", endpoint)];
     let mut api = Worker::at(&base_url(Quotas::Raised), params).await;
     let answers = api.sweep(|m, path| p.call(m, path)).await;
-    assert_eq!(answers.len(), 24, "the document lists every route of the worker");
+    assert_eq!(answers.len(), 26, "the document lists every route of the worker");
     for (operation, answer) in &answers {
         assert_ne!(answer.error_code(), "not_found", "{operation}: {}", answer.body);
     }
@@ -246,7 +246,7 @@ async fn every_answer_of_the_dashboard_backend_and_the_connect_worker_matches_th
     let received = auth.ask(webhook, Method::POST, "/webhooks/stripe", None).await;
     assert_eq!(received.status, 200, "{}", received.body);
     let operations = auth.sweep(as_dev).await.len();
-    assert_eq!(operations, 20, "the document lists every route of the dashboard's backend");
+    assert_eq!(operations, 22, "the document lists every route of the dashboard's backend");
     auth.sweep(|m, path| Call::to(&platform_auth_url(), m, path)).await;
     auth.findings.assert_only(52, &[]);
 

@@ -5,6 +5,7 @@ mod billing;
 mod connect;
 mod contract;
 mod dashboard_backend;
+mod deliveries;
 mod demo;
 mod end_user;
 mod end_user_billing;

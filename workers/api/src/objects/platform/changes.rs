@@ -74,6 +74,7 @@ impl Platform {
             }
         };
         let expires_at = rotated.previous.expires_at;
+        self.emit(vec![Event::KeyRotated { previous_key_expires_at: rfc3339(expires_at) }])?;
         after_change(async {
             let previous = KeyRecord { platform_id, expires_at: Some(expires_at) };
             store.put_key_record(&rotated.previous.hash, &previous).await?;

@@ -145,9 +145,18 @@ impl Platform {
                 .map_err(config_error)?,
             preview,
             prior: prior.as_ref(),
+            thresholds: &self.alerts.load(&sql)?,
         };
         let mut quota = self.quota.load(&sql)?;
         let decision = track(&mut quota, &mut end_user.meter, &input, now);
+        let alerts = match &decision {
+            TrackDecision::Allowed { alerts, usage, .. } if !alerts.is_empty() => {
+                let platform_usage = quota.usage.usage(input.platform_limit, now);
+                let plan = stored_tier(&tier.id)?;
+                alert_events(alerts, user, &plan, usage, loaded.record.plan(), &platform_usage)
+            }
+            _ => Vec::new(),
+        };
         let (calls, denied) = decision.day_counts();
         if calls != 0 || denied != 0 {
             let today = date(now);
@@ -174,6 +183,7 @@ impl Platform {
                 )?;
                 self.forget_old_keys(&sql, now_ms)?;
             }
+            self.emit(alerts)?;
         }
         Ok(Ok(answer))
     }
@@ -368,6 +378,7 @@ impl Platform {
             EndUserChange::Cancelled { .. } => None,
         };
         let mut end_user = self.end_user(&command.user_id)?.unwrap_or_default();
+        let previous = resolve_tier(&loaded.tiers, end_user.meter.plan.as_deref()).id;
         let Some(update) = end_user.billing.apply(
             &command.event,
             &command.change,
@@ -382,6 +393,9 @@ impl Platform {
             PlanUpdate::Keep => {}
         }
         self.save_end_user(&command.user_id, end_user)?;
+        let first = &loaded.tiers.first().id;
+        let event = subscription_event(&command.user_id, &update, &stored_tier(&previous)?, first);
+        self.emit(event.into_iter().collect())?;
         Ok(Ok(EventOutcome::Applied(update)))
     }
 

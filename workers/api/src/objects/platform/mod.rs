@@ -11,20 +11,22 @@
 
 mod changes;
 mod decisions;
+mod outbox;
 mod webhooks;
 
 use super::{now, now_ms, parse, StoredState};
 use dream_core::billing::{tier_bought, EndUserBilling, EndUserChange, PlanUpdate, StoredAccount};
 use dream_core::command::{Answer, Auth, PlatformCommand, Request as Envelope};
 use dream_core::error::{ErrorCode, Refusal};
-use dream_core::ids::UserId;
+use dream_core::ids::{TierId, UserId};
 use dream_core::meter::{
     track, IdempotencyRecord, PlatformMeter as Quota, PreviewSeat, TrackDecision, TrackInput,
     UserMeter, IDEMPOTENCY_TTL_MS,
 };
 use dream_core::platform::{Mode, PlatformRecord};
 use dream_core::protocol::webhooks::{
-    AddEndpoint, GetAlerts, ListEndpoints, RemoveEndpoint, ReplaceSecrets, SealedSecrets, SetAlerts,
+    AddEndpoint, FinishAttempt, GetAlerts, ListDeliveries, ListEndpoints, RemoveEndpoint,
+    ReplaceSecrets, SealedSecrets, SendTest, SetAlerts, StartAttempt,
 };
 use dream_core::protocol::{
     end_user_amount, plan_override, resolve_tier, track_answer, user_answer, AdmitEndUser,
@@ -37,7 +39,7 @@ use dream_core::stats::{self, DailyCount, Stats, MAX_DAYS};
 use dream_core::storage::KeyRecord;
 use dream_core::tier::TierConfig;
 use dream_core::time::{date, from_millis, rfc3339};
-use dream_core::webhooks::Thresholds;
+use dream_core::webhooks::{alert_events, subscription_event, Event, Thresholds};
 use dream_edge::config;
 use dream_edge::store::Store;
 use serde::Deserialize;
@@ -67,7 +69,7 @@ struct EndUser {
     billing: EndUserBilling,
 }
 
-#[durable_object(fetch)]
+#[durable_object(alarm)]
 pub struct Platform {
     state: State,
     env: Env,
@@ -137,6 +139,10 @@ impl DurableObject for Platform {
             ReplaceSecrets::PATH => {
                 self.run(&body, |a, c: ReplaceSecrets| self.replace_secrets(a, c))
             }
+            SendTest::PATH => self.run(&body, |a, c: SendTest| self.send_test(a, c)),
+            ListDeliveries::PATH => self.run(&body, |a, c: ListDeliveries| self.deliveries(a, c)),
+            StartAttempt::PATH => self.run(&body, |a, c: StartAttempt| self.start_attempt(a, c)),
+            FinishAttempt::PATH => self.run(&body, |a, c: FinishAttempt| self.finish_attempt(a, c)),
             GetAlerts::PATH => self.run(&body, |a, _: GetAlerts| self.get_alerts(a)),
             SetAlerts::PATH => self.run(&body, |a, c: SetAlerts| self.set_alerts(a, c)),
             CreatePlatform::PATH => {
@@ -162,6 +168,15 @@ impl DurableObject for Platform {
             other => Err(super::bad_path(other)),
         }
     }
+
+    /// Queues the deliveries stored since the last alarm.
+    async fn alarm(&self) -> worker::Result<Response> {
+        if let Err(e) = self.queue_deliveries().await {
+            worker::console_error!("queueing webhook deliveries (the alarm is retried): {e}");
+            return Err(e);
+        }
+        Response::ok("")
+    }
 }
 
 fn init_tables(sql: &SqlStorage) -> worker::Result<()> {
@@ -173,6 +188,8 @@ fn init_tables(sql: &SqlStorage) -> worker::Result<()> {
         "CREATE TABLE IF NOT EXISTS seen (user_id TEXT PRIMARY KEY, last_seen TEXT NOT NULL)",
         "CREATE TABLE IF NOT EXISTS preview_users (user_id TEXT PRIMARY KEY)",
         "CREATE TABLE IF NOT EXISTS webhook_endpoints (id TEXT PRIMARY KEY, endpoint TEXT NOT NULL, secrets TEXT NOT NULL)",
+        "CREATE TABLE IF NOT EXISTS deliveries (endpoint_id TEXT NOT NULL, message_id TEXT NOT NULL, body TEXT NOT NULL, record TEXT NOT NULL, queued INTEGER NOT NULL, PRIMARY KEY (endpoint_id, message_id))",
+        "CREATE INDEX IF NOT EXISTS deliveries_unqueued ON deliveries (queued)",
     ] {
         sql.exec(statement, None)?;
     }
@@ -209,6 +226,11 @@ struct CountRow {
 
 fn json_error(e: serde_json::Error) -> worker::Error {
     worker::Error::RustError(format!("stored JSON: {e}"))
+}
+
+/// A tier id held here (validated when the tiers were set).
+fn stored_tier(id: &str) -> worker::Result<TierId> {
+    TierId::parse(id).map_err(|e| worker::Error::RustError(format!("a stored tier id: {}", e.0)))
 }
 
 fn config_error(e: dream_edge::error::ApiError) -> worker::Error {

@@ -22,7 +22,7 @@ struct SecretsRow {
 
 /// Webhooks are the developer's: an end-user's session token never manages them (the
 /// workers refuse it first; the object does not rely on that).
-fn developer_only(auth: &Auth) -> Result<(), Refusal> {
+pub(super) fn developer_only(auth: &Auth) -> Result<(), Refusal> {
     match auth {
         Auth::EndUser => Err(Refusal::new(
             ErrorCode::Forbidden,
@@ -55,21 +55,42 @@ impl Platform {
         Ok(Ok(()))
     }
 
-    /// Oldest first: SQLite gives a new row a rowid above every existing one.
     pub(super) fn endpoints(&self, auth: &Auth) -> Decided<Vec<Endpoint>> {
         if let Err(refusal) = developer_only(auth) {
             return Ok(Err(refusal));
         }
+        Ok(Ok(self.endpoint_list()?))
+    }
+
+    /// Oldest first: SQLite gives a new row a rowid above every existing one.
+    pub(super) fn endpoint_list(&self) -> worker::Result<Vec<Endpoint>> {
         let rows: Vec<EndpointRow> = self
             .sql()
             .exec("SELECT endpoint FROM webhook_endpoints ORDER BY rowid", None)?
             .to_array()?;
-        let endpoints = rows
-            .iter()
+        rows.iter()
             .map(|row| serde_json::from_str(&row.endpoint))
             .collect::<Result<Vec<Endpoint>, _>>()
-            .map_err(json_error)?;
-        Ok(Ok(endpoints))
+            .map_err(json_error)
+    }
+
+    pub(super) fn endpoint(&self, id: &EndpointId) -> worker::Result<Option<Endpoint>> {
+        let rows: Vec<EndpointRow> = self
+            .sql()
+            .exec("SELECT endpoint FROM webhook_endpoints WHERE id = ?", vec![id.as_str().into()])?
+            .to_array()?;
+        rows.first().map(|row| serde_json::from_str(&row.endpoint)).transpose().map_err(json_error)
+    }
+
+    /// After a `410`: the endpoint stays listed, `disabled`, and gets nothing more.
+    pub(super) fn disable_endpoint(&self, id: &EndpointId) -> worker::Result<()> {
+        let Some(mut endpoint) = self.endpoint(id)? else { return Ok(()) };
+        endpoint.disabled = true;
+        self.sql().exec(
+            "UPDATE webhook_endpoints SET endpoint = ?1 WHERE id = ?2",
+            vec![serde_json::to_string(&endpoint).map_err(json_error)?.into(), id.as_str().into()],
+        )?;
+        Ok(())
     }
 
     pub(super) fn remove_endpoint(&self, auth: &Auth, id: &EndpointId) -> Decided<()> {
@@ -79,7 +100,10 @@ impl Platform {
         if self.stored_secrets(id)?.is_none() {
             return Ok(Err(no_endpoint()));
         }
+        // Its deliveries go with it: pending ones are dropped (the consumer finds nothing).
         self.sql().exec("DELETE FROM webhook_endpoints WHERE id = ?", vec![id.as_str().into()])?;
+        self.sql()
+            .exec("DELETE FROM deliveries WHERE endpoint_id = ?", vec![id.as_str().into()])?;
         Ok(Ok(()))
     }
 
@@ -108,7 +132,7 @@ impl Platform {
         }
     }
 
-    fn stored_secrets(&self, id: &EndpointId) -> worker::Result<Option<String>> {
+    pub(super) fn stored_secrets(&self, id: &EndpointId) -> worker::Result<Option<String>> {
         let rows: Vec<SecretsRow> = self
             .sql()
             .exec("SELECT secrets FROM webhook_endpoints WHERE id = ?", vec![id.as_str().into()])?

@@ -142,6 +142,29 @@ impl SentThresholds {
         self.sent.extend(&fresh);
         fresh
     }
+
+    /// The alerts a count moving from `before` to `after` against `limit` raises in
+    /// `period`: [`crossed`], then [`Self::take`]. Most calls cross nothing and leave
+    /// this untouched.
+    pub fn raise(
+        &mut self,
+        period: &str,
+        before: u64,
+        after: u64,
+        limit: Option<u64>,
+        thresholds: &Thresholds,
+    ) -> Vec<u8> {
+        let crossed = crossed(before, after, limit, thresholds);
+        if crossed.is_empty() {
+            return crossed;
+        }
+        self.take(period, crossed)
+    }
+
+    /// Nothing raised yet (what a stored meter leaves out).
+    pub fn is_empty(&self) -> bool {
+        self.sent.is_empty()
+    }
 }
 
 #[cfg(test)]
