@@ -55,8 +55,9 @@
 # two platforms on one api worker with the same tiers (1000 calls per end-user) and
 # alert thresholds (1, 2, 5, 8 and 10 %: each end-user's 10th, 20th, 50th, 80th and
 # 100th call raises an alert), one with no endpoints, the other with two endpoints
-# subscribed to every event at the stand-ins' webhook receiver; interleaved rounds, each
-# over fresh end-users, so that alerts keep firing (about one track in twenty). The
+# subscribed to every event at the stand-ins' webhook receiver; interleaved rounds over
+# the same end-users (a platform in preview serves 100), whose counts cross the next
+# thresholds as the rounds go on (a few tracks in a hundred raise an alert). The
 # deliveries (queue, consumer, receiver) run on the same cores as the tracks. Target:
 # track throughput with webhooks >= 0.95x without.
 #
@@ -478,7 +479,7 @@ ceiling() {
 
 # webhooks: track with and without two webhook endpoints while alerts fire (tmpfs).
 webhooks() {
-  local quiet loud r which key prefix out received inbox
+  local quiet loud r which key out received inbox
   local rows="$WORK/rows-webhooks"
   [[ -x $ROOT/target/debug/dream-standins ]] || die "no target/debug/dream-standins: run cargo build -p dream-standins (or drop --no-build)"
   port_in_use "$RECEIVER_PORT" && die "port $RECEIVER_PORT is already in use; is another benchmark running?"
@@ -502,16 +503,15 @@ webhooks() {
     call POST /v1/webhooks "$loud" "{\"url\":\"$RECEIVER_URL/$inbox\"}" 201 >/dev/null
   done
   check_track "$quiet"; check_track "$loud"
-  run_wrk "warm-up quiet" "$WARMUP" -s "$ROOT/bench/track.lua" "$API_URL" -- "$quiet" "$USERS" "warm-q-" >/dev/null
-  run_wrk "warm-up loud" "$WARMUP" -s "$ROOT/bench/track.lua" "$API_URL" -- "$loud" "$USERS" "warm-l-" >/dev/null
+  run_wrk "warm-up quiet" "$WARMUP" -s "$ROOT/bench/track.lua" "$API_URL" -- "$quiet" "$USERS" "$USER_PREFIX" >/dev/null
+  run_wrk "warm-up loud" "$WARMUP" -s "$ROOT/bench/track.lua" "$API_URL" -- "$loud" "$USERS" "$USER_PREFIX" >/dev/null
   : >"$rows"
   for ((r = 1; r <= ROUNDS; r++)); do
     for which in quiet loud; do
       log "webhooks: round $r/$ROUNDS, $which for $DURATION"
       alive api
       key=$quiet; [[ $which == loud ]] && key=$loud
-      prefix="r$r-$which-"
-      out=$(run_wrk "webhooks $which round $r" "$DURATION" -s "$ROOT/bench/track.lua" "$API_URL" -- "$key" "$USERS" "$prefix")
+      out=$(run_wrk "webhooks $which round $r" "$DURATION" -s "$ROOT/bench/track.lua" "$API_URL" -- "$key" "$USERS" "$USER_PREFIX")
       echo "$which $r $out" >>"$rows"
     done
   done
