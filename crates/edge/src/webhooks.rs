@@ -17,14 +17,16 @@ use dream_core::command::Auth;
 use dream_core::error::ErrorCode;
 use dream_core::ids::PlatformId;
 use dream_core::protocol::webhooks::{
-    AddEndpoint, Endpoint, FinishAttempt, GetAlerts, ListDeliveries, ListEndpoints, RemoveEndpoint,
-    ReplaceSecrets, SealedSecrets, SendTest, SetAlerts, StartAttempt,
+    AddEndpoint, DeliveryKey, Endpoint, FinishAttempts, GetAlerts, ListDeliveries, ListEndpoints,
+    RemoveEndpoint, ReplaceSecrets, SealedSecrets, SendTest, SetAlerts, StartAttempts,
 };
 use dream_core::time::rfc3339;
 use dream_core::webhooks::delivery::TIMEOUT_SECONDS;
 use dream_core::webhooks::{
-    sign, EndpointId, EndpointRequest, EndpointSecrets, EndpointUrl, Job, Thresholds, WebhookSecret,
+    sign, Attempt, EndpointId, EndpointRequest, EndpointSecrets, EndpointUrl, Loopback, Thresholds,
+    WebhookSecret,
 };
+use futures_util::future::join_all;
 use serde_json::{json, Value};
 use worker::{Env, Request};
 
@@ -140,45 +142,80 @@ pub async fn deliveries(
     Ok(Reply::ok(json!({ "deliveries": deliveries }))?.previewing(preview))
 }
 
-/// One queued delivery, as the queue's consumer makes it: asks the platform's object
-/// what to send, signs it with the endpoint's secrets as they are now, `POST`s it
-/// (15 s at most, redirects not followed) and reports the answer. Returns the delay
-/// before the next attempt, if the object wants one.
-pub async fn deliver(env: &Env, job: &Job) -> ApiResult<Option<u32>> {
-    let start =
-        StartAttempt { endpoint_id: job.endpoint_id.clone(), message_id: job.message_id.clone() };
-    let (attempt, _) = objects::platform(env, &job.platform_id, Auth::Verified, start).await?;
-    let Some(attempt) = attempt else { return Ok(None) };
-    let status = match EndpointUrl::parse(&attempt.url, config::loopback_webhooks(env)) {
+/// A batch's deliveries for one platform, as the queue's consumer makes them: asks the
+/// platform's object what to send (one call), opens each endpoint's secrets once, signs
+/// each message with the secrets as they are now, `POST`s them all at once (15 s at
+/// most each, redirects not followed) and reports the answers (one call). Returns, for
+/// each delivery in order, the delay before its next attempt, if the object wants one.
+pub async fn deliver(
+    env: &Env,
+    platform: &PlatformId,
+    deliveries: Vec<DeliveryKey>,
+) -> ApiResult<Vec<Option<u32>>> {
+    let start = StartAttempts { deliveries: deliveries.clone() };
+    let (attempts, _) = objects::platform(env, platform, Auth::Verified, start).await?;
+    let mut opened: Vec<(&str, EndpointSecrets)> = Vec::new();
+    for attempt in attempts.iter().flatten() {
+        let sealed = attempt.sealed_secrets.as_str();
+        if !opened.iter().any(|(s, _)| *s == sealed) {
+            opened.push((sealed, open(env, sealed).await?));
+        }
+    }
+    let loopback = config::loopback_webhooks(env);
+    let attempted: Vec<(usize, &DeliveryKey, &Attempt)> = deliveries
+        .iter()
+        .zip(&attempts)
+        .enumerate()
+        .filter_map(|(i, (key, attempt))| attempt.as_ref().map(|a| (i, key, a)))
+        .collect();
+    let statuses = join_all(attempted.iter().map(|(_, key, attempt)| {
+        let sealed = attempt.sealed_secrets.as_str();
+        let secrets = opened.iter().find(|(s, _)| *s == sealed).map(|(_, secrets)| secrets);
+        attempt_once(key, attempt, secrets, loopback)
+    }))
+    .await;
+    let results: Vec<(DeliveryKey, Option<u16>)> = attempted
+        .iter()
+        .zip(statuses)
+        .map(|((_, key, _), status)| ((*key).clone(), status))
+        .collect();
+    let mut retries = vec![None; deliveries.len()];
+    if results.is_empty() {
+        return Ok(retries);
+    }
+    let finish = FinishAttempts { results };
+    let (answered, _) = objects::platform(env, platform, Auth::Verified, finish).await?;
+    for ((i, _, _), retry) in attempted.iter().zip(answered) {
+        retries[*i] = retry;
+    }
+    Ok(retries)
+}
+
+/// One attempt: its answer's status, or `None` (no answer in time, or nothing sent).
+async fn attempt_once(
+    key: &DeliveryKey,
+    attempt: &Attempt,
+    secrets: Option<&EndpointSecrets>,
+    loopback: Loopback,
+) -> Option<u16> {
+    if let Err(e) = EndpointUrl::parse(&attempt.url, loopback) {
         // An address no longer allowed (such as loopback outside local development) is
         // an attempt without an answer: nothing is sent to it.
-        Err(e) => {
-            worker::console_error!("webhook {}: {} ({})", job.message_id, e.0, attempt.url);
-            None
-        }
-        Ok(_) => {
-            let secrets = open(env, &attempt.sealed_secrets).await?;
-            let now = clock::now();
-            let timestamp = now.timestamp();
-            let signature =
-                sign(&secrets.signing(now), &job.message_id, timestamp, attempt.body.as_bytes());
-            let headers = [
-                ("webhook-id", job.message_id.to_string()),
-                ("webhook-timestamp", timestamp.to_string()),
-                ("webhook-signature", signature),
-                ("content-type", "application/json".to_owned()),
-                ("user-agent", "dream-api-webhooks/1".to_owned()),
-            ];
-            post_status(&attempt.url, &headers, attempt.body, TIMEOUT_SECONDS * 1000).await
-        }
-    };
-    let finish = FinishAttempt {
-        endpoint_id: job.endpoint_id.clone(),
-        message_id: job.message_id.clone(),
-        status,
-    };
-    let (retry_in, _) = objects::platform(env, &job.platform_id, Auth::Verified, finish).await?;
-    Ok(retry_in)
+        worker::console_error!("webhook {}: {} ({})", key.message_id, e.0, attempt.url);
+        return None;
+    }
+    let now = clock::now();
+    let timestamp = now.timestamp();
+    let signature =
+        sign(&secrets?.signing(now), &key.message_id, timestamp, attempt.body.as_bytes());
+    let headers = [
+        ("webhook-id", key.message_id.to_string()),
+        ("webhook-timestamp", timestamp.to_string()),
+        ("webhook-signature", signature),
+        ("content-type", "application/json".to_owned()),
+        ("user-agent", "dream-api-webhooks/1".to_owned()),
+    ];
+    post_status(&attempt.url, &headers, attempt.body.clone(), TIMEOUT_SECONDS * 1000).await
 }
 
 /// `GET …/alerts` → `{thresholds}` (`[80, 100]` until set).

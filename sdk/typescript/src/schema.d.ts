@@ -1063,6 +1063,7 @@ export interface components {
         };
         WebhookTestSent: {
             messageId: components["schemas"]["WebhookMessageId"];
+            preview?: components["schemas"]["Preview"];
         };
         /**
          * @description A message's id: `webhook-id` on every attempt to deliver it.
@@ -1087,6 +1088,7 @@ export interface components {
         WebhookDeliveryList: {
             /** @description Newest first. */
             deliveries: components["schemas"]["WebhookDelivery"][];
+            preview?: components["schemas"]["Preview"];
         };
     };
     responses: {

@@ -88,28 +88,34 @@ pub struct ListDeliveries {
 
 command!(PlatformCommand for ListDeliveries = "/webhooks/deliveries" -> Vec<DeliveryRecord>);
 
-/// The queue's consumer, about to attempt a delivery: what to send, or `None` when
-/// nothing is to be sent any more (the endpoint was deleted or disabled, the message
-/// delivered or given up, or it fell out of the history).
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct StartAttempt {
+/// One delivery: a message to an endpoint.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeliveryKey {
     pub endpoint_id: EndpointId,
     pub message_id: MessageId,
 }
 
-command!(PlatformCommand for StartAttempt = "/webhooks/attempt" -> Option<Attempt>);
-
-/// The answer an attempt got (`None`: none within the timeout, or the request failed),
-/// recorded in the history; the reply is the delay in seconds before the next attempt,
-/// or `None` when there is none (delivered, disabled by a `410`, or every retry used).
+/// The queue's consumer, about to attempt the deliveries of one batch for this platform:
+/// for each, in order, what to send, or `None` when nothing is to be sent any more (the
+/// endpoint was deleted or disabled, the message delivered or given up, or it fell out
+/// of the history).
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct FinishAttempt {
-    pub endpoint_id: EndpointId,
-    pub message_id: MessageId,
-    pub status: Option<u16>,
+pub struct StartAttempts {
+    pub deliveries: Vec<DeliveryKey>,
 }
 
-command!(PlatformCommand for FinishAttempt = "/webhooks/attempt/done" -> Option<u32>);
+command!(PlatformCommand for StartAttempts = "/webhooks/attempts" -> Vec<Option<Attempt>>);
+
+/// The answers the attempts got (`None`: none within the timeout, or the request
+/// failed), recorded in the history; the reply is, for each in order, the delay in
+/// seconds before the next attempt, or `None` when there is none (delivered, disabled
+/// by a `410`, or every retry used).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct FinishAttempts {
+    pub results: Vec<(DeliveryKey, Option<u16>)>,
+}
+
+command!(PlatformCommand for FinishAttempts = "/webhooks/attempts/done" -> Vec<Option<u32>>);
 
 /// The platform's alert thresholds (the default until its developer sets others).
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -25,8 +25,8 @@ use dream_core::meter::{
 };
 use dream_core::platform::{Mode, PlatformRecord};
 use dream_core::protocol::webhooks::{
-    AddEndpoint, FinishAttempt, GetAlerts, ListDeliveries, ListEndpoints, RemoveEndpoint,
-    ReplaceSecrets, SealedSecrets, SendTest, SetAlerts, StartAttempt,
+    AddEndpoint, FinishAttempts, GetAlerts, ListDeliveries, ListEndpoints, RemoveEndpoint,
+    ReplaceSecrets, SealedSecrets, SendTest, SetAlerts, StartAttempts,
 };
 use dream_core::protocol::{
     end_user_amount, plan_override, resolve_tier, track_answer, user_answer, AdmitEndUser,
@@ -141,8 +141,10 @@ impl DurableObject for Platform {
             }
             SendTest::PATH => self.run(&body, |a, c: SendTest| self.send_test(a, c)),
             ListDeliveries::PATH => self.run(&body, |a, c: ListDeliveries| self.deliveries(a, c)),
-            StartAttempt::PATH => self.run(&body, |a, c: StartAttempt| self.start_attempt(a, c)),
-            FinishAttempt::PATH => self.run(&body, |a, c: FinishAttempt| self.finish_attempt(a, c)),
+            StartAttempts::PATH => self.run(&body, |a, c: StartAttempts| self.start_attempts(a, c)),
+            FinishAttempts::PATH => {
+                self.run(&body, |a, c: FinishAttempts| self.finish_attempts(a, c))
+            }
             GetAlerts::PATH => self.run(&body, |a, _: GetAlerts| self.get_alerts(a)),
             SetAlerts::PATH => self.run(&body, |a, c: SetAlerts| self.set_alerts(a, c)),
             CreatePlatform::PATH => {

@@ -5,17 +5,19 @@
 //! `track` that crossed a threshold, a purchase, a rotation), so it is never lost and
 //! never decided twice; the step only writes rows and wakes the object's alarm. The
 //! alarm hands the queue (`WEBHOOK_QUEUE`) the ids of what is not queued yet, after the
-//! call that caused it has been answered. The queue's consumer asks here before each
-//! attempt ([`StartAttempt`]) and reports its answer ([`FinishAttempt`]); the object
+//! call that caused it has been answered. The queue's consumer asks here before the
+//! attempts of a batch ([`StartAttempts`]) and reports their answers
+//! ([`FinishAttempts`]), one call each per platform and batch; the object
 //! decides what follows from the delivery record (`dream_core::webhooks::delivery`).
 
 use super::webhooks::developer_only;
 use super::*;
 use dream_core::protocol::webhooks::{
-    no_endpoint, FinishAttempt, ListDeliveries, SendTest, StartAttempt,
+    no_endpoint, DeliveryKey, FinishAttempts, ListDeliveries, SendTest, StartAttempts,
 };
 use dream_core::webhooks::{
     recipients, Attempt, DeliveryRecord, EndpointId, Event, Job, Message, MessageId, Next,
+    RetrySchedule,
 };
 use worker::ScheduledTime;
 
@@ -182,60 +184,82 @@ impl Platform {
         Ok(Ok(records))
     }
 
-    /// What the consumer sends now, if anything is still to be sent.
-    pub(super) fn start_attempt(
+    /// What the consumer sends now for each delivery of its batch, if anything.
+    pub(super) fn start_attempts(
         &self,
         auth: &Auth,
-        command: StartAttempt,
-    ) -> Decided<Option<Attempt>> {
+        command: StartAttempts,
+    ) -> Decided<Vec<Option<Attempt>>> {
         if let Err(refusal) = internal_only(auth) {
             return Ok(Err(refusal));
         }
-        let Some((body, record)) = self.delivery(&command.endpoint_id, &command.message_id)? else {
-            return Ok(Ok(None));
-        };
-        let Some(endpoint) = self.endpoint(&command.endpoint_id)? else { return Ok(Ok(None)) };
-        if endpoint.disabled || record.is_finished() {
-            return Ok(Ok(None));
-        }
-        let Some(sealed_secrets) = self.stored_secrets(&command.endpoint_id)? else {
-            return Ok(Ok(None));
-        };
-        Ok(Ok(Some(Attempt { url: endpoint.url, sealed_secrets, body })))
+        let attempts = command
+            .deliveries
+            .iter()
+            .map(|key| self.start_attempt(key))
+            .collect::<worker::Result<Vec<_>>>()?;
+        Ok(Ok(attempts))
     }
 
-    /// Records an attempt's answer; replies the delay before the next attempt, if any.
-    /// A `410` disables the endpoint, so nothing more is sent to it.
-    pub(super) fn finish_attempt(
+    fn start_attempt(&self, key: &DeliveryKey) -> worker::Result<Option<Attempt>> {
+        let Some((body, record)) = self.delivery(&key.endpoint_id, &key.message_id)? else {
+            return Ok(None);
+        };
+        let Some(endpoint) = self.endpoint(&key.endpoint_id)? else { return Ok(None) };
+        if endpoint.disabled || record.is_finished() {
+            return Ok(None);
+        }
+        let Some(sealed_secrets) = self.stored_secrets(&key.endpoint_id)? else {
+            return Ok(None);
+        };
+        Ok(Some(Attempt { url: endpoint.url, sealed_secrets, body }))
+    }
+
+    /// Records each attempt's answer; replies, for each, the delay before the next
+    /// attempt, if any. A `410` disables the endpoint, so nothing more is sent to it.
+    pub(super) fn finish_attempts(
         &self,
         auth: &Auth,
-        command: FinishAttempt,
-    ) -> Decided<Option<u32>> {
+        command: FinishAttempts,
+    ) -> Decided<Vec<Option<u32>>> {
         if let Err(refusal) = internal_only(auth) {
             return Ok(Err(refusal));
         }
-        let Some((_, mut record)) = self.delivery(&command.endpoint_id, &command.message_id)?
-        else {
-            return Ok(Ok(None));
+        let schedule = dream_edge::config::retry_schedule(&self.env).map_err(config_error)?;
+        let retries = command
+            .results
+            .iter()
+            .map(|(key, status)| self.finish_attempt(key, *status, &schedule))
+            .collect::<worker::Result<Vec<_>>>()?;
+        Ok(Ok(retries))
+    }
+
+    fn finish_attempt(
+        &self,
+        key: &DeliveryKey,
+        status: Option<u16>,
+        schedule: &RetrySchedule,
+    ) -> worker::Result<Option<u32>> {
+        let Some((_, mut record)) = self.delivery(&key.endpoint_id, &key.message_id)? else {
+            return Ok(None);
         };
         if record.is_finished() {
-            return Ok(Ok(None));
+            return Ok(None);
         }
-        let schedule = dream_edge::config::retry_schedule(&self.env).map_err(config_error)?;
         let now = now();
-        let next = record.record(command.status, now, &schedule);
+        let next = record.record(status, now, schedule);
         self.sql().exec(
             "UPDATE deliveries SET record = ?1 WHERE endpoint_id = ?2 AND message_id = ?3",
             vec![
                 serde_json::to_string(&record).map_err(json_error)?.into(),
-                command.endpoint_id.as_str().into(),
-                command.message_id.as_str().into(),
+                key.endpoint_id.as_str().into(),
+                key.message_id.as_str().into(),
             ],
         )?;
         if next == Next::Disabled {
-            self.disable_endpoint(&command.endpoint_id)?;
+            self.disable_endpoint(&key.endpoint_id)?;
         }
-        Ok(Ok(next.retry_in(now)))
+        Ok(next.retry_in(now))
     }
 
     fn delivery(
