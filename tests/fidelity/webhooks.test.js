@@ -76,3 +76,43 @@ test('every delivery verifies with the official standardwebhooks package, with b
     assert.equal(new Webhook(s).verify(third.body, third.headers).type, 'webhook.test');
   }
 });
+
+test('300 simultaneous tracks raise each usage and quota alert once, every one verified by the official package', async () => {
+  // A new platform on the default api worker: the free plan's quota is 5 calls a month.
+  // With a tier limit of 5 too, one end-user's 4th call is 80 % of both and the 5th 100 %.
+  const registered = await fetch(`${API}/v1/developers`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json', 'CF-Connecting-IP': `10.252.${process.pid % 250}.${Date.now() % 250}` },
+    body: JSON.stringify({ email: 'fidelity@example.com' }),
+  });
+  assert.equal(registered.status, 201);
+  const { apiKey } = await registered.json();
+  const tiers = await call(apiKey, 'PUT', '/v1/tiers', { tiers: [{ id: 'free', name: 'Free', priceCents: 0, limit: 5 }] });
+  assert.equal(tiers.status, 200, JSON.stringify(tiers.body));
+  const name = `fidelity-alerts-${process.pid}-${Date.now()}`;
+  const created = await call(apiKey, 'POST', '/v1/webhooks', {
+    url: `${RECEIVER}/${name}`,
+    events: ['usage.threshold_reached', 'platform.quota_threshold_reached'],
+  });
+  assert.equal(created.status, 201, JSON.stringify(created.body));
+
+  const answers = await Promise.all(
+    Array.from({ length: 300 }, () => call(apiKey, 'POST', '/v1/usage/track', { userId: 'alice' })),
+  );
+  assert.equal(answers.filter((a) => a.status === 200).length, 5);
+  await received(name, 4);
+  await new Promise((resolve) => setTimeout(resolve, 2000));
+  const all = (await (await fetch(`${RECEIVER}/dev/received/${name}`)).json()).requests;
+  assert.equal(all.length, 4, JSON.stringify(all.map((r) => r.body)));
+  const official = new Webhook(created.body.secret);
+  const seen = all
+    .map((r) => official.verify(r.body, r.headers))
+    .map((m) => `${m.type} ${m.data.threshold} ${m.data.usage.count}`)
+    .sort();
+  assert.deepEqual(seen, [
+    'platform.quota_threshold_reached 100 5',
+    'platform.quota_threshold_reached 80 4',
+    'usage.threshold_reached 100 5',
+    'usage.threshold_reached 80 4',
+  ]);
+});

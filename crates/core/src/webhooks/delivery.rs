@@ -207,9 +207,15 @@ impl DeliveryRecord {
     }
 
     /// Delivered, or given up (every retry used, or the endpoint disabled): no attempt
-    /// follows.
+    /// is due.
     pub fn is_finished(&self) -> bool {
-        self.delivered_at.is_some() || (self.attempts > 0 && self.next_attempt_at.is_none())
+        self.next_attempt_at.is_none()
+    }
+
+    /// Gives the delivery up without an attempt: its endpoint was disabled (a `410` to
+    /// another message) before this one's turn came.
+    pub fn abandon(&mut self) {
+        self.next_attempt_at = None;
     }
 
     /// Records an attempt made at `at` that got `status` (`None`: no answer in time),
@@ -419,6 +425,10 @@ mod tests {
         let mut gone = DeliveryRecord::pending(&message(), at(0));
         gone.record(Some(410), at(1), &schedule);
         assert!(gone.is_finished());
+        let mut waiting = DeliveryRecord::pending(&message(), at(0));
+        waiting.abandon();
+        assert!(waiting.is_finished());
+        assert_eq!((waiting.attempts, waiting.delivered_at.as_deref()), (0, None));
     }
 
     #[test]

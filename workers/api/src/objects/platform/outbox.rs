@@ -202,11 +202,16 @@ impl Platform {
     }
 
     fn start_attempt(&self, key: &DeliveryKey) -> worker::Result<Option<Attempt>> {
-        let Some((body, record)) = self.delivery(&key.endpoint_id, &key.message_id)? else {
+        let Some((body, mut record)) = self.delivery(&key.endpoint_id, &key.message_id)? else {
             return Ok(None);
         };
         let Some(endpoint) = self.endpoint(&key.endpoint_id)? else { return Ok(None) };
-        if endpoint.disabled || record.is_finished() {
+        if record.is_finished() {
+            return Ok(None);
+        }
+        if endpoint.disabled {
+            record.abandon();
+            self.save_record(key, &record)?;
             return Ok(None);
         }
         let Some(sealed_secrets) = self.stored_secrets(&key.endpoint_id)? else {
@@ -248,18 +253,23 @@ impl Platform {
         }
         let now = now();
         let next = record.record(status, now, schedule);
-        self.sql().exec(
-            "UPDATE deliveries SET record = ?1 WHERE endpoint_id = ?2 AND message_id = ?3",
-            vec![
-                serde_json::to_string(&record).map_err(json_error)?.into(),
-                key.endpoint_id.as_str().into(),
-                key.message_id.as_str().into(),
-            ],
-        )?;
+        self.save_record(key, &record)?;
         if next == Next::Disabled {
             self.disable_endpoint(&key.endpoint_id)?;
         }
         Ok(next.retry_in(now))
+    }
+
+    fn save_record(&self, key: &DeliveryKey, record: &DeliveryRecord) -> worker::Result<()> {
+        self.sql().exec(
+            "UPDATE deliveries SET record = ?1 WHERE endpoint_id = ?2 AND message_id = ?3",
+            vec![
+                serde_json::to_string(record).map_err(json_error)?.into(),
+                key.endpoint_id.as_str().into(),
+                key.message_id.as_str().into(),
+            ],
+        )?;
+        Ok(())
     }
 
     fn delivery(
