@@ -13,7 +13,7 @@
 use super::webhooks::developer_only;
 use super::*;
 use dream_core::protocol::webhooks::{
-    no_endpoint, DeliveryKey, FinishAttempts, ListDeliveries, SendTest, StartAttempts,
+    no_endpoint, DeliveryKey, Endpoint, FinishAttempts, ListDeliveries, SendTest, StartAttempts,
 };
 use dream_core::webhooks::{
     recipients, Attempt, DeliveryRecord, EndpointId, Event, Job, Message, MessageId, Next,
@@ -35,6 +35,13 @@ struct DeliveryRow {
 #[derive(Deserialize)]
 struct RecordRow {
     record: String,
+}
+
+/// An endpoint and its sealed secrets, read together for an attempt.
+#[derive(Deserialize)]
+struct EndpointSecretsRow {
+    endpoint: String,
+    secrets: String,
 }
 
 #[derive(Deserialize)]
@@ -60,8 +67,9 @@ impl Platform {
                 continue;
             }
             let message = Message::new(MessageId::generate(&mut rng), &event, now);
+            let body = message.body();
             for endpoint in to {
-                self.store_delivery(&endpoint.id, &message)?;
+                self.store_delivery(&endpoint.id, &message, &body)?;
                 stored = true;
             }
         }
@@ -71,7 +79,13 @@ impl Platform {
         Ok(())
     }
 
-    fn store_delivery(&self, endpoint: &EndpointId, message: &Message) -> worker::Result<()> {
+    /// `body` is `message.body()`, made once for all its endpoints.
+    fn store_delivery(
+        &self,
+        endpoint: &EndpointId,
+        message: &Message,
+        body: &str,
+    ) -> worker::Result<()> {
         let record = DeliveryRecord::pending(message, message.timestamp);
         let sql = self.sql();
         sql.exec(
@@ -79,7 +93,7 @@ impl Platform {
             vec![
                 endpoint.as_str().into(),
                 message.id.as_str().into(),
-                message.body().into(),
+                body.into(),
                 serde_json::to_string(&record).map_err(json_error)?.into(),
             ],
         )?;
@@ -151,7 +165,7 @@ impl Platform {
         }
         let mut rng = dream_edge::random::random_source().map_err(config_error)?;
         let message = Message::new(MessageId::generate(&mut rng), &Event::WebhookTest, now());
-        self.store_delivery(&command.id, &message)?;
+        self.store_delivery(&command.id, &message, &message.body())?;
         self.wake();
         Ok(Ok(message.id))
     }
@@ -205,19 +219,24 @@ impl Platform {
         let Some((body, mut record)) = self.delivery(&key.endpoint_id, &key.message_id)? else {
             return Ok(None);
         };
-        let Some(endpoint) = self.endpoint(&key.endpoint_id)? else { return Ok(None) };
         if record.is_finished() {
             return Ok(None);
         }
+        let rows: Vec<EndpointSecretsRow> = self
+            .sql()
+            .exec(
+                "SELECT endpoint, secrets FROM webhook_endpoints WHERE id = ?",
+                vec![key.endpoint_id.as_str().into()],
+            )?
+            .to_array()?;
+        let Some(row) = rows.into_iter().next() else { return Ok(None) };
+        let endpoint: Endpoint = serde_json::from_str(&row.endpoint).map_err(json_error)?;
         if endpoint.disabled {
             record.abandon();
             self.save_record(key, &record)?;
             return Ok(None);
         }
-        let Some(sealed_secrets) = self.stored_secrets(&key.endpoint_id)? else {
-            return Ok(None);
-        };
-        Ok(Some(Attempt { url: endpoint.url, sealed_secrets, body }))
+        Ok(Some(Attempt { url: endpoint.url, sealed_secrets: row.secrets, body }))
     }
 
     /// Records each attempt's answer; replies, for each, the delay before the next
