@@ -102,16 +102,25 @@ pub struct Answer<R> {
 
 impl<R: Serialize> Answer<R> {
     pub fn to_wire(&self) -> Result<String, serde_json::Error> {
-        let preview = self.preview;
-        Ok(match &self.result {
-            Ok(reply) => {
-                format!("{{\"preview\":{preview},\"ok\":{}}}", serde_json::to_string(reply)?)
-            }
-            Err(refusal) => {
-                format!("{{\"preview\":{preview},\"refused\":{}}}", serde_json::to_string(refusal)?)
-            }
-        })
+        match &self.result {
+            Ok(reply) => answer_wire(self.preview, Ok(&serde_json::to_string(reply)?)),
+            Err(refusal) => answer_wire(self.preview, Err(refusal)),
+        }
     }
+}
+
+/// [`Answer::to_wire`] with the reply already JSON text: the part that is the same for
+/// every reply type, so an object's code holds it once, not once per command.
+pub fn answer_wire(
+    preview: bool,
+    result: Result<&str, &Refusal>,
+) -> Result<String, serde_json::Error> {
+    Ok(match result {
+        Ok(reply) => format!("{{\"preview\":{preview},\"ok\":{reply}}}"),
+        Err(refusal) => {
+            format!("{{\"preview\":{preview},\"refused\":{}}}", serde_json::to_string(refusal)?)
+        }
+    })
 }
 
 /// An answer's envelope, its reply still unread.

@@ -78,11 +78,16 @@ impl<T: Clone + Default + Serialize + DeserializeOwned> StoredState<T> {
         let rows: Vec<StateRow> = sql
             .exec(&format!("SELECT state FROM {} WHERE id = 1", self.table), None)?
             .to_array()?;
-        match rows.first() {
-            None => Ok(T::default()),
+        let state: T = match rows.first() {
+            None => T::default(),
             Some(row) => serde_json::from_str(&row.state)
-                .map_err(|e| worker::Error::RustError(format!("stored state: {e}"))),
-        }
+                .map_err(|e| worker::Error::RustError(format!("stored state: {e}")))?,
+        };
+        // Only `save` writes the table, so what was read stays true until then: a state
+        // that is read on every call (the alert thresholds, usually never set) costs one
+        // query per object, not one per call.
+        *self.cached.borrow_mut() = Some(state.clone());
+        Ok(state)
     }
 
     pub fn save(&self, sql: &SqlStorage, state: T) -> worker::Result<()> {

@@ -16,7 +16,7 @@ mod webhooks;
 
 use super::{now, now_ms, parse, StoredState};
 use dream_core::billing::{tier_bought, EndUserBilling, EndUserChange, PlanUpdate, StoredAccount};
-use dream_core::command::{Answer, Auth, PlatformCommand, Request as Envelope};
+use dream_core::command::{answer_wire, Auth, PlatformCommand, Request as Envelope};
 use dream_core::error::{ErrorCode, Refusal};
 use dream_core::ids::{TierId, UserId};
 use dream_core::meter::{
@@ -290,13 +290,24 @@ impl Platform {
         Ok((request.auth, admitted))
     }
 
+    /// Answers a decision: only the reply's serialization depends on the command.
     fn respond<C: PlatformCommand>(&self, result: Decided<C::Reply>) -> worker::Result<Response> {
+        let text = match result {
+            Ok(Ok(reply)) => serde_json::to_string(&reply).map(Ok).map_err(json_error),
+            Ok(Err(refusal)) => Ok(Err(refusal)),
+            Err(e) => Err(e),
+        };
+        self.respond_text(text)
+    }
+
+    fn respond_text(
+        &self,
+        result: worker::Result<Result<String, Refusal>>,
+    ) -> worker::Result<Response> {
         let preview = self.loaded()?.is_some_and(|l| l.record.mode() == Mode::Preview);
         match result {
             Ok(result) => {
-                let text = Answer { preview, result }
-                    .to_wire()
-                    .map_err(|e| worker::Error::RustError(e.to_string()))?;
+                let text = answer_wire(preview, result.as_deref()).map_err(json_error)?;
                 json_response(text)
             }
             Err(e) => Ok(Response::error(e.to_string(), 500)?),
