@@ -95,6 +95,7 @@ pub fn nav(props: &NavProps) -> Html {
     // What belongs to the platform shows once there is one.
     let platform = ctx.account.platform_id();
     let webhooks = platform.is_some().then(|| item(Route::Webhooks, "Webhooks"));
+    let logs = platform.is_some().then(|| item(Route::Logs, "Logs"));
     let preview = platform.map(|id| item(Route::Preview(id), "Preview"));
     let who = match &ctx.account {
         Account::SignedIn { me, .. } => {
@@ -118,6 +119,7 @@ pub fn nav(props: &NavProps) -> Html {
                     { item(Route::Dashboard, "Dashboard") }
                     { item(Route::Tiers, "Tiers") }
                     { for webhooks }
+                    { for logs }
                     { item(Route::Settings, "Settings") }
                     { for preview }
                 </ul>
@@ -207,6 +209,9 @@ pub fn pricing_table(props: &PricingProps) -> Html {
 pub struct CopyProps {
     pub text: AttrValue,
     pub label: AttrValue,
+    /// The button's accessible name when its label alone is ambiguous (one per row).
+    #[prop_or_default]
+    pub name: Option<AttrValue>,
 }
 
 /// Copies `text` to the clipboard and says so.
@@ -230,7 +235,7 @@ pub fn copy_button(props: &CopyProps) -> Html {
     };
     html! {
         <>
-            <button type="button" {onclick}>{ &props.label }</button>
+            <button type="button" {onclick} aria-label={props.name.clone()}>{ &props.label }</button>
             if *copied { <span class="note" role="status">{" Copied."}</span> }
         </>
     }

@@ -1,19 +1,25 @@
 //! The dream-api dashboard: what a developer sees. Sign in, get an API key, define
-//! tiers, watch usage, upgrade, connect Stripe, share a preview, receive webhooks. A
-//! Yew (csr) app served as static files; it calls only the HTTP contract (API.md) of
-//! the three workers, whose addresses it reads from `/config.json`.
+//! tiers, watch usage and revenue, read the request log, upgrade, connect Stripe, share
+//! a preview, receive webhooks. A Yew (csr) app served as static files; it calls only
+//! the HTTP contract (API.md) of the three workers, whose addresses it reads from
+//! `/config.json`.
 //!
 //! [`state`] holds what is shown as plain functions and [`tier_editor`] the tier
 //! editor's state (both tested natively); [`answers`] types what the workers answer;
-//! [`webhooks_state`] what the Webhooks page and the usage alerts show; [`api`] and
-//! [`auth`] are the browser's side; [`pages`] are the screens.
+//! [`webhooks_state`] what the Webhooks page and the usage alerts show; [`logs_state`]
+//! the request log; [`charts`] the charts and the revenue card; [`period`] calendar
+//! dates and the billing period in words; [`api`] and [`auth`] are the browser's side;
+//! [`pages`] are the screens.
 
 pub mod answers;
 pub mod api;
 pub mod auth;
+pub mod charts;
 pub mod components;
 pub mod dialog;
+pub mod logs_state;
 pub mod pages;
+pub mod period;
 pub mod snippets;
 pub mod state;
 pub mod tier_editor;
@@ -34,6 +40,7 @@ pub enum Route {
     Dashboard,
     Tiers,
     Webhooks,
+    Logs,
     Settings,
     Preview(String),
     NotFound,
@@ -48,6 +55,7 @@ impl Route {
             "/dashboard" => Self::Dashboard,
             "/tiers" => Self::Tiers,
             "/webhooks" => Self::Webhooks,
+            "/logs" => Self::Logs,
             "/settings" => Self::Settings,
             _ => match path.strip_prefix("/preview/") {
                 Some(id) if !id.is_empty() && !id.contains('/') => Self::Preview(id.to_string()),
@@ -63,6 +71,7 @@ impl Route {
             Self::Dashboard => "/dashboard".into(),
             Self::Tiers => "/tiers".into(),
             Self::Webhooks => "/webhooks".into(),
+            Self::Logs => "/logs".into(),
             Self::Settings => "/settings".into(),
             Self::Preview(id) => format!("/preview/{id}"),
             Self::NotFound => "/404".into(),
@@ -236,6 +245,7 @@ fn screen(ctx: Ctx, route: Route) -> Html {
         Route::Dashboard => html! { <pages::dashboard::Dashboard ctx={ctx.clone()} /> },
         Route::Tiers => html! { <pages::tiers::Tiers ctx={ctx.clone()} /> },
         Route::Webhooks => html! { <pages::webhooks::Webhooks ctx={ctx.clone()} /> },
+        Route::Logs => html! { <pages::logs::Logs ctx={ctx.clone()} /> },
         Route::Settings => html! { <pages::connect::Connect ctx={ctx.clone()} /> },
         Route::Preview(id) => {
             html! { <pages::preview::Preview ctx={ctx.clone()} platform_id={id} /> }
@@ -270,6 +280,7 @@ mod tests {
             Route::Dashboard,
             Route::Tiers,
             Route::Webhooks,
+            Route::Logs,
             Route::Settings,
             Route::Preview("plt_0123456789ab".into()),
         ] {
@@ -277,6 +288,7 @@ mod tests {
         }
         assert_eq!(Route::parse("/dashboard/"), Route::Dashboard);
         assert_eq!(Route::parse("/webhooks/"), Route::Webhooks);
+        assert_eq!(Route::parse("/logs/"), Route::Logs);
         assert_eq!(Route::parse("/preview/"), Route::NotFound);
         assert_eq!(Route::parse("/preview/a/b"), Route::NotFound);
     }

@@ -3,20 +3,23 @@
 //! days, and their end-users. It reads everything again every 10 s while the tab is
 //! visible.
 
+use super::charts::{RevenueCard, UsageChart};
 use super::{go_to, origin, post, query, send, sleep_ms, use_read, use_refresh_while_visible};
 use super::{Load, Problem};
-use crate::answers::{Credentials, Me, MyPlatform, Rotation, Stats, StripePage, UsersPage};
-use crate::api::Worker;
+use crate::answers::UsersPage;
+use crate::answers::{self, Credentials, EndUser, Me, MyPlatform, Rotation, Stats, StripePage};
+use crate::api::{self, Worker};
 use crate::components::{CopyButton, Counter, Link, Loading, ProblemView, SignedOut, Snippet};
 use crate::dialog::Dialog;
 use crate::snippets;
 use crate::state::{plan_sentence, upgrade_prompt, usage_percent, usage_text, Upgrade};
-use crate::time::local_datetime;
+use crate::time::{billing_period, local_datetime};
 use crate::{Account, Ctx, Route};
 use dream_core::meter::Usage;
 use dream_core::platform::{Mode, PlatformPlan};
 use serde::de::DeserializeOwned;
 use serde_json::{json, Value};
+use std::rc::Rc;
 use yew::prelude::*;
 
 /// How often the dashboard reads again while visible.
@@ -162,6 +165,7 @@ fn signed(props: &SignedProps) -> Html {
             <h2 id="plan-title">{"Your plan "}<span class={classes!("badge", paid.then_some("paid"))} data-testid="plan-badge">{ if paid { "PAID" } else { "FREE" } }</span></h2>
             <p data-testid="usage-text">{ usage_text(usage) }</p>
             { progress(usage) }
+            <p>{"Billing period: "}<span data-testid="billing-period">{ billing_period(usage) }</span></p>
             <p>{ plan_sentence(paid, usage.limit) }</p>
             if upgraded && paid { <p role="status" class="ok">{ format!("You are on the paid plan now: {}.", limit_words(usage.limit)) }</p> }
             if upgraded && !paid { <p role="status">{"Thank you! Your plan changes as soon as Stripe confirms the payment."}</p> }
@@ -388,54 +392,67 @@ struct ActivityProps {
     version: u32,
 }
 
-/// Usage over 30 days and the end-users: there only once the platform exists.
+/// Usage over 30 days and the end-users, from one refresh; revenue. There only once the
+/// platform exists.
 #[function_component(Activity)]
 fn activity(props: &ActivityProps) -> Html {
     let (ctx, version) = (&props.ctx, props.version);
-    let stats = use_read(ctx, Worker::PlatformAuth, "/v1/stats?days=30".into(), version);
-    let users = use_read(ctx, Worker::PlatformAuth, "/v1/users?limit=50".into(), version);
+    let counts = use_counts(ctx, version);
+    let revenue = use_read(ctx, Worker::PlatformAuth, "/v1/revenue".into(), version);
     let retry = ctx.refresh.clone();
-    html! { <>{ chart(&stats, retry.clone()) }{ end_users(&users, retry) }</> }
+    let (chart, users) = match counts {
+        None => (html! { <Loading what="usage" /> }, html! { <Loading what="end-users" /> }),
+        Some(Err(p)) => (html! { <ProblemView problem={p} retry={retry.clone()} /> }, html! {}),
+        Some(Ok(counts)) => {
+            let stats = Rc::new(counts.0.clone());
+            (html! { <UsageChart {stats} /> }, end_users(&counts.1.users))
+        }
+    };
+    let revenue = match revenue {
+        None => html! { <Loading what="revenue" /> },
+        Some(Err(p)) => html! { <ProblemView problem={p} {retry} /> },
+        Some(Ok(r)) => html! { <RevenueCard revenue={Rc::new(r)} /> },
+    };
+    html! { <>{ chart }{ users }{ revenue }</> }
 }
 
-/// Allowed calls per day over 30 days, as bars.
-fn chart(stats: &Load<Stats>, retry: Callback<()>) -> Html {
-    let stats = match stats {
-        None => return html! { <Loading what="usage" /> },
-        Some(Err(p)) => return html! { <ProblemView problem={p.clone()} {retry} /> },
-        Some(Ok(s)) => s,
-    };
-    let days = &stats.daily;
-    let max = days.iter().map(|d| d.calls).max().unwrap_or(0).max(1);
-    let total = stats.total_calls;
-    let width = 10 * days.len().max(1);
-    let summary = format!("{total} calls in the last 30 days, at most {max} in a day");
-    html! {
-        <section class="card" aria-labelledby="chart-title">
-            <h2 id="chart-title">{"Usage, last 30 days"}</h2>
-            if total == 0 {
-                <p class="empty">{"No calls yet: they appear here once your server calls POST /v1/usage/track."}</p>
-            } else {
-                <figure>
-                    <svg viewBox={format!("0 0 {width} 100")} preserveAspectRatio="none" role="img" aria-label={summary.clone()} class="chart">
-                        { for days.iter().enumerate().map(|(i, d)| {
-                            let h = d.calls * 100 / max;
-                            html! { <rect x={(i * 10 + 1).to_string()} y={(100 - h).to_string()} width="8" height={h.to_string()}><title>{ format!("{}: {} calls", d.date, d.calls) }</title></rect> }
-                        }) }
-                    </svg>
-                    <figcaption>{ summary }{ format!("; {} denied.", stats.denied_calls) }</figcaption>
-                </figure>
-            }
-        </section>
+/// The usage and the end-users of one refresh, together: the usage is read first and
+/// the end-users after it, both from the platform's object, so an end-user's count is
+/// never older than the totals beside it; neither is shown until both have come, and
+/// an answer to an older refresh is dropped.
+#[hook]
+fn use_counts(ctx: &Ctx, version: u32) -> Load<Rc<(Stats, UsersPage)>> {
+    let result = use_state(|| None);
+    let latest = use_mut_ref(|| 0u32);
+    {
+        let (result, config, latest) = (result.clone(), ctx.config.clone(), latest.clone());
+        use_effect_with(version, move |version| {
+            let version = *version;
+            *latest.borrow_mut() = version;
+            wasm_bindgen_futures::spawn_local(async move {
+                let read = |path: &'static str| {
+                    api::call(&config, Worker::PlatformAuth, "GET", path, None)
+                };
+                let stats = read("/v1/stats?days=30")
+                    .await
+                    .and_then(|(s, t)| answers::read::<Stats>(s, &t));
+                let both = match stats {
+                    Ok(stats) => read("/v1/users?limit=50")
+                        .await
+                        .and_then(|(s, t)| answers::read::<UsersPage>(s, &t))
+                        .map(|users| Rc::new((stats, users))),
+                    Err(p) => Err(p),
+                };
+                if *latest.borrow() == version {
+                    result.set(Some(both));
+                }
+            });
+        });
     }
+    (*result).clone()
 }
 
-fn end_users(users: &Load<UsersPage>, retry: Callback<()>) -> Html {
-    let users = match users {
-        None => return html! { <Loading what="end-users" /> },
-        Some(Err(p)) => return html! { <ProblemView problem={p.clone()} {retry} /> },
-        Some(Ok(page)) => &page.users,
-    };
+fn end_users(users: &[EndUser]) -> Html {
     html! {
         <section class="card" aria-labelledby="users-title">
             <h2 id="users-title">{"End-users"}</h2>
@@ -444,9 +461,11 @@ fn end_users(users: &Load<UsersPage>, retry: Callback<()>) -> Html {
                 <p class="empty">{"No end-users yet."}</p>
             } else {
                 <div class="table-wrap"><table>
-                    <thead><tr><th scope="col">{"End-user"}</th><th scope="col">{"Tier"}</th><th scope="col">{"Usage (of their tier's limit)"}</th></tr></thead>
+                    <thead><tr><th scope="col">{"End-user"}</th><th scope="col">{"Tier"}</th><th scope="col">{"Usage (of their tier's limit)"}</th><th scope="col">{"Billing period"}</th></tr></thead>
                     <tbody>{ for users.iter().map(|u| html! {
-                        <tr><td>{ &u.user_id }</td><td>{ &u.plan }</td><td>{ usage_text(&u.usage) }</td></tr>
+                        <tr data-testid="end-user"><td>{ &u.user_id }</td><td>{ &u.plan }</td>
+                            <td data-testid="end-user-usage">{ usage_text(&u.usage) }</td>
+                            <td data-testid="end-user-period">{ billing_period(&u.usage) }</td></tr>
                     }) }</tbody>
                 </table></div>
             }

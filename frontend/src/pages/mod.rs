@@ -1,9 +1,11 @@
 //! The screens.
 
 pub mod alerts;
+pub mod charts;
 pub mod connect;
 pub mod dashboard;
 pub mod landing;
+pub mod logs;
 pub mod preview;
 pub mod tiers;
 pub mod webhooks;
