@@ -1,37 +1,21 @@
 // axe-core on every page of the dashboard, at desktop and phone width: the landing page
 // signed out and in, the dashboard before and after credentials, the tiers before
-// credentials, the rotate dialog open, the tiers with a message showing (and the usage
+// credentials, the dashboard with usage charted, an end-user and the Revenue card, the
+// request log, the rotate dialog open, the tiers with a message showing (and the usage
 // alerts), the webhooks page with an endpoint, its secret and a delivered test, its
-// rotate dialog, settings, the pricing preview and the not-found page. Any violation of impact serious or critical
-// fails, named by rule, impact and the elements it found. Every page is kept as a
-// screenshot.
+// rotate dialog, settings, the pricing preview and the not-found page. Any violation of
+// impact serious or critical fails, named by rule, impact and the elements it found.
+// Every page is kept as a screenshot.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createRequire } from 'node:module';
+import { audit, describeViolations } from './axe.js';
 import {
   DASHBOARD, RECEIVER, WIDTHS, createCredentials, freshEmail, goTo, screenshot, seeText, signIn, step, tierGroups,
-  useBrowser, withPage,
+  track, useBrowser, withPage,
 } from './lib.js';
 
 const browser = useBrowser();
-const AXE = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
-const FAILING = new Set(['serious', 'critical']);
-
-// The serious and critical violations axe finds on the page as it stands.
-async function audit(page) {
-  if (!(await page.evaluate(() => typeof window.axe === 'object'))) await page.addScriptTag({ path: AXE });
-  const { passed, violations } = await page.evaluate(async () => {
-    const results = await window.axe.run(document, { resultTypes: ['violations'] });
-    return {
-      passed: results.passes.length,
-      violations: results.violations
-        .map(({ id, impact, help, nodes }) => ({ id, impact, help, targets: nodes.map((node) => node.target.join(' ')) })),
-    };
-  });
-  assert.ok(passed > 0, 'axe checked the page (some rules passed)');
-  return violations.filter((violation) => FAILING.has(violation.impact));
-}
 
 for (const { name: width, viewport } of WIDTHS) {
   test(`every page passes axe's serious and critical rules (${width})`, { timeout: 180_000 }, async () => {
@@ -41,7 +25,7 @@ for (const { name: width, viewport } of WIDTHS) {
       const check = async (name, ready) => {
         await step(page, `the page "${name}"`, ready);
         await screenshot(page, `a11y-${name}-${width}.png`);
-        for (const v of await audit(page)) found.push(`${name}: ${v.id} (${v.impact}) ${v.help}: ${v.targets.join(', ')}`);
+        found.push(...describeViolations(name, await audit(page)));
       };
       const heading = (name) => page.getByRole('heading', { name, level: 1, exact: true }).waitFor();
 
@@ -67,12 +51,27 @@ for (const { name: width, viewport } of WIDTHS) {
         await page.getByRole('button', { name: 'Sign out', exact: true }).waitFor();
       });
       let platformId;
+      let apiKey;
       await check('dashboard-credentials', async () => {
         await page.goto(`${DASHBOARD}/dashboard`);
-        ({ platformId } = await createCredentials(page));
+        ({ platformId, apiKey } = await createCredentials(page));
         await page.getByTestId('first-call-curl').waitFor();
       });
+      // Usage charted, an end-user listed with their billing period, the Revenue card.
+      await check('dashboard-activity', async () => {
+        for (let i = 0; i < 3; i++) await track(apiKey, 'a11y-user');
+        await page.reload();
+        await page.getByRole('group', { name: /^3 calls and 0 denied/ }).waitFor();
+        await page.getByTestId('end-user-period').first().waitFor();
+        await page.getByRole('heading', { name: 'Revenue', exact: true }).waitFor();
+      });
+      await check('logs', async () => {
+        await goTo(page, 'Logs', '/logs');
+        await heading('Logs');
+        await page.getByTestId('log-row').nth(2).waitFor();
+      });
       await check('rotate-dialog', async () => {
+        await goTo(page, 'Dashboard', '/dashboard');
         await page.getByRole('button', { name: 'Rotate key', exact: true }).click();
         await page.getByRole('dialog', { name: 'Rotate the API key?' }).waitFor();
       });
