@@ -5,11 +5,14 @@ use crate::retry::{Policy, Repeat};
 use crate::runtime::{BoxFuture, MaybeSend, MaybeSendSync, Shared};
 use crate::track::{new_idempotency_key, track_from, Track, TrackBody, TrackOptions};
 use crate::transport::{Answer, Request, Transport};
+use crate::types::LogQuery;
 use crate::types::{
     CheckoutRequest, CheckoutSession, PlanChange, PlatformInfo, PortalRequest, PortalSession,
     RotateRequest, Rotation, TierList, UserUsage, UsersPage,
 };
 use dream_core::api_key::ApiKey;
+use dream_core::protocol::activity::LogPage;
+use dream_core::revenue::Revenue;
 use dream_core::stats::Stats;
 use dream_core::tier::Tier;
 use futures_util::Stream;
@@ -317,6 +320,31 @@ impl Client {
     pub async fn stats(&self, days: u32) -> Result<Stats, Error> {
         let query = [("days", days.to_string())];
         self.answer(Method::GET, &["v1", "stats"], &query, None, Repeat::Safe).await?.decode()
+    }
+
+    /// One page of the request log, newest first (`GET /v1/logs`): every metered call
+    /// and denial with the request id its caller got. Pass the page's `next_before` as
+    /// [`LogQuery::before`] for the next one.
+    pub async fn logs(&self, query: &LogQuery) -> Result<LogPage, Error> {
+        let mut params = vec![];
+        if let Some(user) = &query.user_id {
+            params.push(("userId", user.as_str().to_string()));
+        }
+        if let Some(status) = query.status {
+            params.push(("status", status.to_string()));
+        }
+        if let Some(before) = &query.before {
+            params.push(("before", before.clone()));
+        }
+        if let Some(limit) = query.limit {
+            params.push(("limit", limit.to_string()));
+        }
+        self.answer(Method::GET, &["v1", "logs"], &params, None, Repeat::Safe).await?.decode()
+    }
+
+    /// What the platform's paid tiers earn (`GET /v1/revenue`).
+    pub async fn revenue(&self) -> Result<Revenue, Error> {
+        self.answer(Method::GET, &["v1", "revenue"], &[], None, Repeat::Safe).await?.decode()
     }
 
     /// A Stripe Checkout session for an end-user's paid tier (`POST /v1/checkout`).

@@ -25,8 +25,8 @@
 //! `Vec<UserUsage>`, fetched one at a time as the stream is polled.
 //!
 //! The wire types `dream-core` defines are used as they are: [`Usage`], [`Tier`],
-//! [`Stats`], [`Mode`], [`PlatformPlan`], [`UserId`], [`TierId`], [`PlatformId`],
-//! [`IdempotencyKey`], [`ApiKey`].
+//! [`Stats`], [`LogPage`], [`Revenue`], [`Mode`], [`PlatformPlan`], [`UserId`], [`TierId`],
+//! [`PlatformId`], [`IdempotencyKey`], [`ApiKey`].
 
 mod client;
 mod error;
@@ -43,13 +43,16 @@ pub use error::Error;
 pub use runtime::{BoxFuture, MaybeSend, MaybeSendSync};
 pub use track::{DenyReason, Track, TrackOptions};
 pub use types::{
-    CheckoutRequest, CheckoutSession, PlatformInfo, PortalRequest, PortalSession, Rotation,
-    UserUsage,
+    CheckoutRequest, CheckoutSession, LogQuery, PlatformInfo, PortalRequest, PortalSession,
+    Rotation, UserUsage,
 };
 
 pub use dream_core::api_key::ApiKey;
 pub use dream_core::ids::{IdempotencyKey, PlatformId, TierId, UserId};
+pub use dream_core::logs::LogEntry;
 pub use dream_core::meter::Usage;
 pub use dream_core::platform::{Mode, PlatformPlan};
+pub use dream_core::protocol::activity::LogPage;
+pub use dream_core::revenue::{Revenue, RevenueDay, TierRevenue};
 pub use dream_core::stats::{DailyCount, Stats};
 pub use dream_core::tier::Tier;

@@ -171,3 +171,16 @@ mod tests {
         );
     }
 }
+
+/// Which entries of the request log to read (`GET /v1/logs`); every field is optional.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LogQuery {
+    /// Only this end-user's calls.
+    pub user_id: Option<UserId>,
+    /// Only calls answered with this status (200, 403 or 429).
+    pub status: Option<u16>,
+    /// A previous page's `next_before`.
+    pub before: Option<String>,
+    /// Page size, 1 to 100 (the API's default is 50).
+    pub limit: Option<u32>,
+}

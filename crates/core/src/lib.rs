@@ -13,6 +13,8 @@
 //! - [`platform`]: everything a platform owns (`PlatformRecord`), its plan and quota
 //!   configuration, and the plan events' rule.
 //! - [`stats`]: daily usage statistics.
+//! - [`logs`]: the platform's request log — what an entry says, the ring's bounds.
+//! - [`revenue`]: what paid tiers earn — subscriptions from plan updates, MRR by day.
 //! - [`command`]: one typed way to call a Durable Object (`Command`, `PlatformCommand`).
 //! - [`protocol`]: every Durable Object command, and the rules of a `track`'s answer.
 //! - [`cors`]: which origins may read responses.
@@ -44,12 +46,14 @@ pub mod error;
 pub mod ids;
 pub mod json;
 pub mod keys;
+pub mod logs;
 pub mod meter;
 pub mod oauth_state;
 pub mod period;
 pub mod platform;
 pub mod protocol;
 pub mod random;
+pub mod revenue;
 pub mod routing;
 pub mod sealed;
 pub mod stats;

@@ -15,6 +15,7 @@ use crate::billing::{BillingAccount, EndUserChange, PlanUpdate, StoredAccount};
 use crate::command;
 use crate::error::{ErrorCode, Refusal};
 use crate::ids::{IdempotencyKey, PlatformId, UserId};
+use crate::logs;
 use crate::meter::{RateStatus, TrackDecision, Usage};
 use crate::platform::{Connection, Mode, PlatformPlan, PlatformRecord};
 use crate::stats::Stats;
@@ -23,6 +24,7 @@ use crate::webhook::{PlanChange, StripeEvent};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
+pub mod activity;
 pub mod webhooks;
 
 /// A tier as metering sees it: its id and limit. The first is the default.
@@ -68,6 +70,10 @@ pub struct Track {
     /// Asked with the end-user's own session token: only `amount: 1`, and no answer
     /// carries the platform's own quota.
     pub by_end_user: bool,
+    /// The `X-Request-Id` of the call, for its entry in the platform's request log.
+    pub request_id: String,
+    /// When the api worker received the call (ms since the epoch).
+    pub received_ms: i64,
 }
 
 command!(PlatformCommand for Track = "/track" -> TrackAnswer);
@@ -81,6 +87,18 @@ pub enum TrackAnswer {
     Allowed { answer: Value, rate: RateStatus, replayed: bool },
     /// A refusal, with the end-user's rate-limit status for the headers.
     Refused { refusal: Refusal, rate: RateStatus },
+}
+
+impl TrackAnswer {
+    /// What the call's entry in the request log says of it: the status and code it was
+    /// answered with (a replay is `200` with [`logs::REPLAY_CODE`]).
+    pub fn logged_as(&self) -> (u16, Option<&'static str>) {
+        match self {
+            Self::Allowed { replayed: false, .. } => (200, None),
+            Self::Allowed { replayed: true, .. } => (200, Some(logs::REPLAY_CODE)),
+            Self::Refused { refusal, .. } => (refusal.code.status(), Some(refusal.code.as_str())),
+        }
+    }
 }
 
 /// Only this amount may be metered with an end-user's session token: one signed-in
@@ -443,6 +461,20 @@ command!(Command for ClaimNonce = "/claim" -> bool);
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_counted_call_a_replay_and_a_refusal_are_logged_with_the_status_and_code_they_answered() {
+        let rate = RateStatus { limit: 100, remaining: 99, reset_seconds: 60 };
+        let allowed = |replayed| TrackAnswer::Allowed { answer: json!({}), rate, replayed };
+        let refused = |code| TrackAnswer::Refused { refusal: Refusal::new(code, "x"), rate };
+        assert_eq!(allowed(false).logged_as(), (200, None));
+        assert_eq!(allowed(true).logged_as(), (200, Some("idempotent_replay")));
+        assert_eq!(
+            refused(ErrorCode::TierLimitReached).logged_as(),
+            (403, Some("tier_limit_reached"))
+        );
+        assert_eq!(refused(ErrorCode::RateLimited).logged_as(), (429, Some("rate_limited")));
+    }
 
     #[test]
     fn a_platform_view_travels_as_one_flat_object_and_its_info_is_the_developers_answer() {

@@ -4,11 +4,13 @@
 //! ([`objects`]), the Clerk session-token check and Backend API ([`clerk`]), Stripe's API
 //! ([`stripe`]), end-user billing and the platform's own plan ([`billing`]), what is done
 //! with a developer's platform ([`platform`]) and its webhook endpoints and alert
-//! thresholds ([`webhooks`]), and the request entry ([`serve`]): request
+//! thresholds ([`webhooks`]), its request log and revenue ([`activity`]), and the
+//! request entry ([`serve`]): request
 //! id, CORS, route matching, and the one error → JSON mapping.
 //!
 //! The rules themselves live in `dream_core`; this crate is the I/O around them.
 
+pub mod activity;
 pub mod billing;
 pub mod clerk;
 pub mod clock;
@@ -39,6 +41,14 @@ pub struct Service<R: Copy + 'static> {
     pub openapi: &'static str,
 }
 
+/// What [`serve`] tells a handler about the request it received: its id (the answer's
+/// `X-Request-Id`) and when it arrived.
+#[derive(Debug, Clone)]
+pub struct Received {
+    pub request_id: String,
+    pub at_ms: i64,
+}
+
 /// Answers one request: `OPTIONS` preflights, then what every worker serves
 /// (`GET /health`, `GET /openapi.json`), then the route table, then `handle` for the
 /// matched route (with its path parameters); every answer gets `X-Request-Id` and CORS.
@@ -50,14 +60,14 @@ pub async fn serve<R, F, Fut>(
 ) -> worker::Result<Response>
 where
     R: Copy,
-    F: FnOnce(R, Request, Vec<(&'static str, String)>) -> Fut,
+    F: FnOnce(R, Request, Vec<(&'static str, String)>, Received) -> Fut,
     Fut: Future<Output = ApiResult<Reply>>,
 {
-    let request_id = request_id(&req);
+    let received = Received { request_id: request_id(&req), at_ms: clock::now_ms() };
     let origin = req.headers().get("Origin").ok().flatten();
     let allowed_origins = config::allowed_origins(env);
 
-    let mut headers = vec![("X-Request-Id", request_id)];
+    let mut headers = vec![("X-Request-Id", received.request_id.clone())];
     // The method as sent: `worker::Method` reads any method it does not know (`QUERY`,
     // `FOO`) as `GET`, which would answer it as if it were one.
     let method = req.inner().method();
@@ -79,7 +89,7 @@ where
         RouteMatch::NotFound => match match_route(service.routes, &method, &path) {
             RouteMatch::Found { id, params } => {
                 let params = params.into_iter().map(|(k, v)| (k, v.to_string())).collect();
-                handle(id, req, params).await
+                handle(id, req, params, received).await
             }
             RouteMatch::MethodNotAllowed { allowed } => Err(not_allowed(&method, &path, &allowed)),
             RouteMatch::NotFound => {

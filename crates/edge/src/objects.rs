@@ -176,6 +176,8 @@ mod tests {
                     FinishAttempts::PATH,
                     GetAlerts::PATH,
                     SetAlerts::PATH,
+                    activity::ReadLogs::PATH,
+                    activity::ReadRevenue::PATH,
                 ],
             ),
             ("Developer", vec![ClaimPlatform::PATH, OwnedPlatform::PATH]),
@@ -198,6 +200,7 @@ mod tests {
         let declared: usize = [
             include_str!("../../core/src/protocol.rs"),
             include_str!("../../core/src/protocol/webhooks.rs"),
+            include_str!("../../core/src/protocol/activity.rs"),
         ]
         .iter()
         .map(|source| source.matches("\ncommand!(").count())

@@ -16,6 +16,19 @@ export type TierInput = Schemas["TierInput"];
 export type UserUsage = Marked<Schemas["UserUsage"]>;
 export type Platform = Marked<Schemas["Platform"]>;
 export type Stats = Marked<Schemas["Stats"]>;
+export type LogEntry = Schemas["LogEntry"];
+export type LogPage = Marked<Schemas["LogPage"]>;
+export type Revenue = Marked<Schemas["Revenue"]>;
+export interface LogQuery {
+  /** Only this end-user's calls. */
+  userId?: string;
+  /** Only calls answered with this status. */
+  status?: 200 | 403 | 429;
+  /** A previous page's `nextBefore`. */
+  before?: string;
+  /** Page size, 1 to 100 (default 50). */
+  limit?: number;
+}
 export type RotatedKey = Marked<Schemas["RotateKeyResponse"]>;
 export type CheckoutRequest = Schemas["CheckoutRequest"];
 export type CheckoutSession = Schemas["CheckoutResponse"];
@@ -172,6 +185,25 @@ export class DreamApi {
   /** Calls allowed and denied per day over the last `days` (1 to 90, default 30). */
   stats(options: { days?: number } = {}): Promise<Stats> {
     return this.#call("GET", `/v1/stats${options.days ? `?days=${options.days}` : ""}`);
+  }
+
+  /**
+   * One page of the request log, newest first: every metered call and denial with the
+   * request id its caller got (the last 10 000, 30 days at most). Pass `nextBefore` as
+   * `before` for the next page.
+   */
+  logs(query: LogQuery = {}): Promise<LogPage> {
+    const params = new URLSearchParams();
+    for (const [name, value] of Object.entries(query)) {
+      if (value !== undefined && value !== null && value !== "") params.set(name, String(value));
+    }
+    const rest = params.toString();
+    return this.#call("GET", `/v1/logs${rest ? `?${rest}` : ""}`);
+  }
+
+  /** What your paid tiers earn: MRR, active subscriptions by tier, the last 90 days. */
+  revenue(): Promise<Revenue> {
+    return this.#call("GET", "/v1/revenue");
   }
 
   /** A Stripe Checkout page where an end-user buys a paid tier. */

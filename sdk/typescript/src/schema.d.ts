@@ -485,6 +485,46 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/logs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The request log
+         * @description The platform's metered calls and denials (`POST /v1/usage/track`), newest first: the last 10 000, none older than 30 days. Written by the platform in the same step that decides each call, so an entry is there as soon as its answer. Calls without a valid key and malformed calls are not the platform's and are not logged. Never holds a key or a token. A filter or cursor that is not valid: `400`.
+         */
+        get: operations["getLogs"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/revenue": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Revenue
+         * @description What the platform's paid tiers earn, from its end-users' Stripe subscriptions (purchases, cancellations and moves between tiers, each at the tier's price when it happened): MRR, active subscriptions by tier, and the last 90 days. Tiers a developer sets by hand are not revenue.
+         */
+        get: operations["getRevenue"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -1088,6 +1128,67 @@ export interface components {
         WebhookDeliveryList: {
             /** @description Newest first. */
             deliveries: components["schemas"]["WebhookDelivery"][];
+            preview?: components["schemas"]["Preview"];
+        };
+        LogEntry: {
+            /** @description The `X-Request-Id` the call was answered with. */
+            requestId: string;
+            /**
+             * Format: date-time
+             * @description When the platform decided the call (UTC, to the millisecond).
+             */
+            at: string;
+            /** @enum {string} */
+            method: "POST";
+            /**
+             * @description Metering is the one logged route.
+             * @enum {string}
+             */
+            path: "/v1/usage/track";
+            /**
+             * @description The status the call was answered with.
+             * @enum {integer}
+             */
+            status: 200 | 403 | 429;
+            /** @description `null` for a counted call; the error code of a refusal (`tier_limit_reached`, `platform_quota_reached`, `rate_limited`, `forbidden`); `idempotent_replay` for a call answered again from its idempotency key (it counted nothing the second time). */
+            code: string | null;
+            /** @description The end-user the call was for. */
+            userId: string;
+            /** @description The amount asked for. */
+            amount: number;
+            /** @description From the worker receiving the call to the platform deciding it. */
+            durationMs: number;
+        };
+        LogPage: {
+            /** @description Newest first. */
+            entries: components["schemas"]["LogEntry"][];
+            /** @description Pass as `before` for the next page; `null` on the last. */
+            nextBefore: string | null;
+            preview?: components["schemas"]["Preview"];
+        };
+        RevenueDay: {
+            /** Format: date */
+            date: string;
+            newSubscriptions: number;
+            cancellations: number;
+            /** @description MRR at the day's end. */
+            mrrCents: number;
+        };
+        TierRevenue: {
+            tier: string;
+            subscriptions: number;
+            mrrCents: number;
+        };
+        Revenue: {
+            /** @enum {string} */
+            currency: "usd";
+            /** @description The sum of the active subscriptions' monthly prices, each at the price it was bought at. */
+            mrrCents: number;
+            activeSubscriptions: number;
+            /** @description In the platform's tier order; tiers it no longer has after them. */
+            byTier: components["schemas"]["TierRevenue"][];
+            /** @description Every day of the last 90 (UTC), oldest first, ending today. */
+            daily: components["schemas"]["RevenueDay"][];
             preview?: components["schemas"]["Preview"];
         };
     };
@@ -2208,6 +2309,64 @@ export interface operations {
                 };
             };
             413: components["responses"]["PayloadTooLarge"];
+            500: components["responses"]["Internal"];
+        };
+    };
+    getLogs: {
+        parameters: {
+            query?: {
+                /** @description Only this end-user's calls. */
+                userId?: string;
+                /** @description Only calls answered with this status. */
+                status?: 200 | 403 | 429;
+                /** @description A previous page's `nextBefore`. */
+                before?: string;
+                /** @description Page size. */
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LogPage"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            500: components["responses"]["Internal"];
+        };
+    };
+    getRevenue: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Revenue"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
             500: components["responses"]["Internal"];
         };
     };

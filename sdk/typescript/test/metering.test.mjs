@@ -10,7 +10,7 @@ const FREE_AND_PRO = [
   { id: "pro", name: "Pro", priceCents: 900, limit: 50, features: ["More calls"], popular: true },
 ];
 
-test("a platform meters an end-user to the tier limit, upgrades them, and reads usage, users, stats and itself", async () => {
+test("a platform meters an end-user to the tier limit, upgrades them, and reads usage, users, stats, its log, its revenue and itself", async () => {
   const { platformId, apiKey } = await register(raised());
   const dream = new DreamApi({ apiKey, baseUrl: raised() });
 
@@ -45,6 +45,16 @@ test("a platform meters an end-user to the tier limit, upgrades them, and reads 
   const stats = await dream.stats({ days: 7 });
   assert.equal(stats.daily.length, 7);
   assert.deepEqual([stats.totalCalls, stats.deniedCalls, stats.uniqueUsers], [4, 1, 1]);
+
+  const log = await dream.logs({ userId: "ada", limit: 2 });
+  assert.deepEqual(log.entries.map((e) => [e.status, e.code, e.amount]), [[200, null, 2], [403, "tier_limit_reached", 1]]);
+  assert.equal(log.entries[1].requestId, denied.requestId, "the denial's entry names its request");
+  const older = await dream.logs({ userId: "ada", limit: 2, before: log.nextBefore });
+  assert.deepEqual(older.entries.map((e) => e.status), [200, 200]);
+  assert.equal((await dream.logs({ status: 403 })).entries.length, 1);
+  const revenue = await dream.revenue();
+  assert.deepEqual([revenue.currency, revenue.mrrCents, revenue.activeSubscriptions, revenue.daily.length], ["usd", 0, 0, 90],
+    "a plan set by hand is not revenue");
 
   const platform = await dream.platform();
   assert.equal(platform.platformId, platformId);

@@ -8,6 +8,7 @@ use dream_core::error::ErrorCode;
 use dream_core::ids::{PlatformId, UserId};
 use dream_core::routing::percent_decode;
 use dream_edge::error::{ApiError, ApiResult};
+use dream_edge::Received;
 use worker::{Context, Env, Request};
 
 /// What every handler gets.
@@ -16,6 +17,8 @@ pub struct Call<'a> {
     pub env: &'a Env,
     pub ctx: &'a Context,
     pub params: Vec<(&'static str, String)>,
+    /// The request's id and arrival, for the platform's request log.
+    pub received: Received,
 }
 
 impl Call<'_> {

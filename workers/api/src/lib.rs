@@ -20,8 +20,8 @@ use worker::{
 
 #[event(fetch)]
 async fn fetch(req: Request, env: Env, ctx: Context) -> worker::Result<Response> {
-    dream_edge::serve(req, &env, &routes::SERVICE, |id, req, params| {
-        let call = call::Call { req, env: &env, ctx: &ctx, params };
+    dream_edge::serve(req, &env, &routes::SERVICE, |id, req, params, received| {
+        let call = call::Call { req, env: &env, ctx: &ctx, params, received };
         routes::handle(id, call)
     })
     .await

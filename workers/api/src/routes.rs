@@ -13,6 +13,7 @@ use dream_core::protocol::{
     CreatePlatform, GetPlatform, ReadUser, SetUserPlan, Track, TrackAnswer,
 };
 use dream_core::routing::Route;
+use dream_edge::activity;
 use dream_edge::error::{ApiError, ApiResult};
 use dream_edge::http::{json_body, rate_headers, rate_limited, Reply};
 use dream_edge::objects;
@@ -38,6 +39,8 @@ pub enum RouteId {
     SetPlan,
     Users,
     Stats,
+    Logs,
+    Revenue,
     RotateKey,
     Checkout,
     Portal,
@@ -65,6 +68,8 @@ pub const ROUTES: &[Route<RouteId>] = &[
     Route { method: "PUT", pattern: "/v1/users/{userId}/plan", id: RouteId::SetPlan },
     Route { method: "GET", pattern: "/v1/users", id: RouteId::Users },
     Route { method: "GET", pattern: "/v1/stats", id: RouteId::Stats },
+    Route { method: "GET", pattern: "/v1/logs", id: RouteId::Logs },
+    Route { method: "GET", pattern: "/v1/revenue", id: RouteId::Revenue },
     Route { method: "POST", pattern: "/v1/keys/rotate", id: RouteId::RotateKey },
     Route { method: "POST", pattern: "/v1/checkout", id: RouteId::Checkout },
     Route { method: "POST", pattern: "/v1/portal", id: RouteId::Portal },
@@ -124,6 +129,14 @@ async fn dispatch(route: RouteId, call: &mut Call<'_>) -> ApiResult<Reply> {
         RouteId::Stats => {
             let (id, auth) = call.developer().await?;
             platform::stats(&call.req, call.env, &id, auth).await
+        }
+        RouteId::Logs => {
+            let (id, auth) = call.developer().await?;
+            activity::logs(&call.req, call.env, &id, auth).await
+        }
+        RouteId::Revenue => {
+            let (id, auth) = call.developer().await?;
+            activity::revenue(call.env, &id, auth).await
         }
         RouteId::RotateKey => {
             let (id, auth) = call.developer().await?;
@@ -206,6 +219,8 @@ async fn track(call: &mut Call<'_>) -> ApiResult<Reply> {
         amount,
         idempotency_key,
         by_end_user: matches!(caller, Caller::EndUser { .. }),
+        request_id: call.received.request_id.clone(),
+        received_ms: call.received.at_ms,
     };
     let (answer, preview) =
         objects::platform(call.env, caller.platform(), caller.auth(), command).await?;

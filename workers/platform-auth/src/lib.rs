@@ -17,7 +17,7 @@ use dream_edge::error::{ApiError, ApiResult};
 use dream_edge::http::Reply;
 use dream_edge::store::Store;
 use dream_edge::Service;
-use dream_edge::{clerk, clock, config, objects, platform, webhooks};
+use dream_edge::{activity, clerk, clock, config, objects, platform, webhooks};
 use serde_json::{json, Value};
 use worker::{event, Context, Env, Request, Response};
 
@@ -37,6 +37,8 @@ pub enum DeveloperRoute {
     GetTiers,
     PutTiers,
     Stats,
+    Logs,
+    Revenue,
     Users,
     Checkout,
     Portal,
@@ -69,6 +71,8 @@ pub const ROUTES: &[Route<RouteId>] = &[
     developer("GET", "/v1/tiers", GetTiers),
     developer("PUT", "/v1/tiers", PutTiers),
     developer("GET", "/v1/stats", Stats),
+    developer("GET", "/v1/logs", Logs),
+    developer("GET", "/v1/revenue", Revenue),
     developer("GET", "/v1/users", Users),
     developer("POST", "/v1/checkout", Checkout),
     developer("POST", "/v1/portal", Portal),
@@ -93,7 +97,7 @@ mod demo;
 
 #[event(fetch)]
 async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response> {
-    dream_edge::serve(req, &env, &SERVICE, |id, req, params| handle(id, req, &env, params)).await
+    dream_edge::serve(req, &env, &SERVICE, |id, req, params, _| handle(id, req, &env, params)).await
 }
 
 type Params = Vec<(&'static str, String)>;
@@ -136,6 +140,8 @@ async fn for_developer(
             platform::put_tiers(&mut req, env, &id, verified).await
         }
         Stats => platform::stats(&req, env, &owned(env, &developer).await?, verified).await,
+        Logs => activity::logs(&req, env, &owned(env, &developer).await?, verified).await,
+        Revenue => activity::revenue(env, &owned(env, &developer).await?, verified).await,
         Users => platform::users(&req, env, &owned(env, &developer).await?, verified).await,
         Checkout => billing::checkout(&mut req, env, &developer).await,
         Portal => billing::portal(&mut req, env, &developer).await,

@@ -69,7 +69,7 @@ const SERVICE: Service<RouteId> = Service { routes: ROUTES, openapi: include_str
 
 #[event(fetch)]
 async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response> {
-    dream_edge::serve(req, &env, &SERVICE, |id, req, _| handle(id, req, &env)).await
+    dream_edge::serve(req, &env, &SERVICE, |id, req, _, _| handle(id, req, &env)).await
 }
 
 async fn handle(route: RouteId, req: Request, env: &Env) -> ApiResult<Reply> {

@@ -51,7 +51,7 @@ fn query_param(url: &str, name: &str) -> String {
 }
 
 /// Connects through OAuth and waits until the api worker bills on the account.
-async fn connect(dev: &Developer, platform: &Platform) -> String {
+pub(crate) async fn connect(dev: &Developer, platform: &Platform) -> String {
     let callback = StripeStandIn::from_env().approve(&authorize_url(dev).await).await;
     let back = get(&callback).await;
     assert_eq!(back.status, 302, "{}", back.body);
@@ -73,7 +73,7 @@ async fn connect(dev: &Developer, platform: &Platform) -> String {
 /// Every file under the workers' state directory (`DREAM_STATE_DIR`, where KV and the
 /// Durable Objects' SQLite live) with its bytes. An I/O error fails the test; only a file
 /// removed between listing and reading (a store's short-lived journal) is left out.
-fn state_files() -> Vec<(PathBuf, Vec<u8>)> {
+pub(crate) fn state_files() -> Vec<(PathBuf, Vec<u8>)> {
     fn walk(dir: &Path, out: &mut Vec<(PathBuf, Vec<u8>)>) {
         let entries =
             std::fs::read_dir(dir).unwrap_or_else(|e| panic!("listing {}: {e}", dir.display()));
@@ -98,7 +98,7 @@ fn state_files() -> Vec<(PathBuf, Vec<u8>)> {
     files
 }
 
-fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+pub(crate) fn contains(haystack: &[u8], needle: &[u8]) -> bool {
     haystack.windows(needle.len()).any(|w| w == needle)
 }
 

@@ -104,7 +104,7 @@ async fn every_operation_in_the_openapi_document_is_served_and_nothing_else() {
         vec![("userId", "someone".to_string()), ("platformId", p.id.clone()), ("id", endpoint)];
     let mut api = Worker::at(&base_url(Quotas::Raised), params).await;
     let answers = api.sweep(|m, path| p.call(m, path)).await;
-    assert_eq!(answers.len(), 26, "the document lists every route of the worker");
+    assert_eq!(answers.len(), 28, "the document lists every route of the worker");
     for (operation, answer) in &answers {
         assert_ne!(answer.error_code(), "not_found", "{operation}: {}", answer.body);
     }
@@ -148,6 +148,8 @@ async fn every_api_answer_to_a_well_formed_call_matches_its_documented_schema() 
     expect(&api.ask(key, Method::GET, "/v1/usage/{userId}", None).await, 200);
     expect(&api.ask(key, Method::GET, "/v1/users?limit=1", None).await, 200);
     expect(&api.ask(key, Method::GET, "/v1/stats?days=7", None).await, 200);
+    expect(&api.ask(key, Method::GET, "/v1/logs?userId=someone&limit=2", None).await, 200);
+    expect(&api.ask(key, Method::GET, "/v1/revenue", None).await, 200);
     let mut checkout = checkout_urls();
     checkout["userId"] = json!("buyer");
     checkout["tier"] = json!("pro");
@@ -234,6 +236,8 @@ async fn every_answer_of_the_dashboard_backend_and_the_connect_worker_matches_th
     let me = auth.ask(as_dev, Method::GET, "/v1/me", None).await;
     assert!(me.body["platform"]["previousKeyExpiresAt"].is_string(), "{}", me.body);
     auth.ask(as_dev, Method::GET, "/v1/stats?days=1", None).await;
+    auth.ask(as_dev, Method::GET, "/v1/logs?status=200", None).await;
+    auth.ask(as_dev, Method::GET, "/v1/revenue", None).await;
     auth.ask(as_dev, Method::GET, "/v1/users?limit=5", None).await;
     let checkout = auth.ask(as_dev, Method::POST, "/v1/checkout", Some(json!({}))).await;
     assert_eq!(checkout.status, 200, "{}", checkout.body);
@@ -246,7 +250,7 @@ async fn every_answer_of_the_dashboard_backend_and_the_connect_worker_matches_th
     let received = auth.ask(webhook, Method::POST, "/webhooks/stripe", None).await;
     assert_eq!(received.status, 200, "{}", received.body);
     let operations = auth.sweep(as_dev).await.len();
-    assert_eq!(operations, 22, "the document lists every route of the dashboard's backend");
+    assert_eq!(operations, 24, "the document lists every route of the dashboard's backend");
     auth.sweep(|m, path| Call::to(&platform_auth_url(), m, path)).await;
     auth.findings.assert_only(52, &[]);
 

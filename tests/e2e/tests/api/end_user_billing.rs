@@ -15,11 +15,11 @@ fn free_and_pro(pro_cents: u64) -> Value {
     ])
 }
 
-async fn plan(platform: &Platform, user: &str) -> Answer {
+pub(crate) async fn plan(platform: &Platform, user: &str) -> Answer {
     platform.usage(user).await
 }
 
-fn checkout_body(user: &str, tier: &str) -> Value {
+pub(crate) fn checkout_body(user: &str, tier: &str) -> Value {
     json!({"userId": user, "tier": tier, "successUrl": "https://app.example/ok",
            "cancelUrl": "https://app.example/no", "email": "end@user.example"})
 }

@@ -1,5 +1,6 @@
 //! End-to-end tests of the api worker (see `dream_e2e` for how they run).
 
+mod activity;
 mod bad_input;
 mod billing;
 mod connect;

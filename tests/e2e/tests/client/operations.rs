@@ -1,9 +1,10 @@
 //! Every other operation of the client: tiers, usage, plans, users, statistics, the
-//! platform, checkout and portal, key rotation.
+//! platform, its request log and revenue, checkout and portal, key rotation.
 
 use crate::{allowed, client};
 use dream_api_client::{
-    CheckoutRequest, Client, Mode, PlatformPlan, PortalRequest, Tier, TierId, UserUsage,
+    CheckoutRequest, Client, LogQuery, Mode, PlatformPlan, PortalRequest, Tier, TierId, UserId,
+    UserUsage,
 };
 use dream_e2e::{Platform, Quotas, StripeStandIn};
 use futures::StreamExt;
@@ -58,6 +59,28 @@ async fn tiers_usage_plans_statistics_and_the_platform_read_and_write_through_th
     assert_eq!(info.platform_id.as_str(), platform.id);
     assert_eq!((info.mode, info.plan), (Mode::Preview, PlatformPlan::Free));
     assert_eq!((info.usage.count, info.usage.limit), (1, None), "raised quotas are unlimited");
+}
+
+#[tokio::test]
+async fn the_log_pages_back_through_a_users_calls_and_revenue_starts_at_zero() {
+    let platform = Platform::register(Quotas::Raised).await;
+    let client = client(&platform);
+    for amount in [1, 2, 3] {
+        platform.track_body(serde_json::json!({"userId": "lou", "amount": amount})).await;
+    }
+    platform.track("someone-else").await;
+    let lou = UserId::parse("lou").expect("an id");
+    let query = LogQuery { user_id: Some(lou.clone()), limit: Some(2), ..LogQuery::default() };
+    let first = client.logs(&query).await.expect("a page");
+    let amounts: Vec<u64> = first.entries.iter().map(|e| e.amount).collect();
+    assert_eq!(amounts, [3, 2], "newest first");
+    assert!(first.entries.iter().all(|e| e.user_id == lou && e.status == 200 && e.code.is_none()));
+    let rest = LogQuery { before: first.next_before.clone(), ..query };
+    let second = client.logs(&rest).await.expect("the next page");
+    assert_eq!(second.entries.iter().map(|e| e.amount).collect::<Vec<_>>(), [1]);
+    assert_eq!(second.next_before, None);
+    let revenue = client.revenue().await.expect("revenue");
+    assert_eq!((revenue.mrr_cents, revenue.active_subscriptions, revenue.daily.len()), (0, 0, 90));
 }
 
 #[tokio::test]

@@ -121,26 +121,37 @@ impl Platform {
         Ok(())
     }
 
+    /// Decides a metered call and logs it, whatever the outcome, in the same step.
     pub(super) fn track(&self, command: Track) -> Decided<TrackAnswer> {
         let Some(loaded) = self.loaded()? else { return Ok(Err(no_platform())) };
+        let now_ms = now_ms();
+        let decided = self.decide_track(&loaded, &command, now_ms)?;
+        let outcome = match &decided {
+            Ok(answer) => answer.logged_as(),
+            Err(refusal) => (refusal.code.status(), Some(refusal.code.as_str())),
+        };
+        self.log_call(&command, outcome, now_ms)?;
+        Ok(decided)
+    }
+
+    fn decide_track(&self, loaded: &Loaded, command: &Track, now_ms: i64) -> Decided<TrackAnswer> {
         if command.by_end_user {
             if let Err(refusal) = end_user_amount(command.amount) {
                 return Ok(Err(refusal));
             }
         }
         let sql = self.sql();
-        let now_ms = now_ms();
         let now = from_millis(now_ms);
         let user = &command.user_id;
         let mut end_user = self.end_user(user)?.unwrap_or_default();
         let key = command.idempotency_key.as_ref().map(|k| k.as_str());
         let prior = key.map(|k| self.idempotency_record(user, k)).transpose()?.flatten();
         let tier = resolve_tier(&loaded.tiers, end_user.meter.plan.as_deref());
-        let preview = self.preview_seat(&loaded, user)?;
+        let preview = self.preview_seat(loaded, user)?;
         let input = TrackInput {
             amount: command.amount,
             tier_limit: tier.limit,
-            platform_limit: self.platform_limit(&loaded)?,
+            platform_limit: self.platform_limit(loaded)?,
             rate_limit_per_minute: config::rate_limit_per_minute(&self.env)
                 .map_err(config_error)?,
             preview,
@@ -393,6 +404,7 @@ impl Platform {
             PlanUpdate::Keep => {}
         }
         self.save_end_user(&command.user_id, end_user)?;
+        self.count_revenue(&self.sql(), &command.user_id, &update, &loaded.tiers)?;
         let first = &loaded.tiers.first().id;
         let event = subscription_event(&command.user_id, &update, &stored_tier(&previous)?, first);
         self.emit(event.into_iter().collect())?;

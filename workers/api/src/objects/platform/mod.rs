@@ -7,8 +7,10 @@
 //!
 //! A `track` is one call here: the key is checked against the key set, then
 //! `dream_core::meter::track` decides the tier limit, the platform quota, the rate
-//! limit and idempotency at once, so both counts are exact by construction.
+//! limit and idempotency at once, so both counts are exact by construction; the same
+//! step appends the call to the platform's request log (`activity`).
 
+mod activity;
 mod changes;
 mod decisions;
 mod outbox;
@@ -24,6 +26,7 @@ use dream_core::meter::{
     UserMeter, IDEMPOTENCY_TTL_MS,
 };
 use dream_core::platform::{Mode, PlatformRecord};
+use dream_core::protocol::activity::{ReadLogs, ReadRevenue};
 use dream_core::protocol::webhooks::{
     AddEndpoint, FinishAttempts, GetAlerts, ListDeliveries, ListEndpoints, RemoveEndpoint,
     ReplaceSecrets, SealedSecrets, SendTest, SetAlerts, StartAttempts,
@@ -85,6 +88,8 @@ pub struct Platform {
     /// The end-users the preview serves (table `preview_users`), read once per instance.
     preview_users: RefCell<Option<HashSet<UserId>>>,
     keys_forgotten_at_ms: Cell<i64>,
+    /// Request-log entries written by this instance (old ones are deleted every hundred).
+    log_writes: Cell<i64>,
 }
 
 impl DurableObject for Platform {
@@ -107,6 +112,7 @@ impl DurableObject for Platform {
             seen_today: RefCell::default(),
             preview_users: RefCell::default(),
             keys_forgotten_at_ms: Cell::new(0),
+            log_writes: Cell::new(0),
         }
     }
 
@@ -145,6 +151,8 @@ impl DurableObject for Platform {
             FinishAttempts::PATH => {
                 self.run(&body, |a, c: FinishAttempts| self.finish_attempts(a, c))
             }
+            ReadLogs::PATH => self.run(&body, |_, c: ReadLogs| self.read_logs(c)),
+            ReadRevenue::PATH => self.run(&body, |_, _: ReadRevenue| self.read_revenue()),
             GetAlerts::PATH => self.run(&body, |a, _: GetAlerts| self.get_alerts(a)),
             SetAlerts::PATH => self.run(&body, |a, c: SetAlerts| self.set_alerts(a, c)),
             CreatePlatform::PATH => {
@@ -192,7 +200,10 @@ fn init_tables(sql: &SqlStorage) -> worker::Result<()> {
         "CREATE TABLE IF NOT EXISTS webhook_endpoints (id TEXT PRIMARY KEY, endpoint TEXT NOT NULL, secrets TEXT NOT NULL)",
         "CREATE TABLE IF NOT EXISTS deliveries (endpoint_id TEXT NOT NULL, message_id TEXT NOT NULL, body TEXT NOT NULL, record TEXT NOT NULL, queued INTEGER NOT NULL, PRIMARY KEY (endpoint_id, message_id))",
         "CREATE INDEX IF NOT EXISTS deliveries_unqueued ON deliveries (queued)",
-    ] {
+    ]
+    .into_iter()
+    .chain(activity::TABLES)
+    {
         sql.exec(statement, None)?;
     }
     Ok(())
