@@ -1,48 +1,17 @@
 //! What the dashboard's charts and the revenue card show, as plain functions of what
-//! the API answered: the revenue answer, dollars, the dates on an axis, each day's
-//! words and the bars' and line's geometry. No browser here, so all of it is tested
+//! the API answered (dream-core's `Stats` and `Revenue`): dollars, the dates on an
+//! axis, each day's words and the bars' and line's geometry. No browser here, so all of it is tested
 //! natively.
 
 use crate::period::short_date;
 use dream_core::stats::DailyCount;
-use serde::Deserialize;
 
-/// `GET /v1/revenue`: from end-users' Stripe subscriptions of the platform.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Revenue {
-    pub currency: String,
-    pub mrr_cents: u64,
-    pub active_subscriptions: u64,
-    pub by_tier: Vec<TierRevenue>,
-    /// One row per day for the last 90 days, oldest first.
-    pub daily: Vec<RevenueDay>,
-}
+pub use dream_core::revenue::{Revenue, RevenueDay, TierRevenue};
 
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct TierRevenue {
-    pub tier: String,
-    pub subscriptions: u64,
-    pub mrr_cents: u64,
-}
-
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct RevenueDay {
-    pub date: String,
-    pub new_subscriptions: u64,
-    pub cancellations: u64,
-    /// The MRR at the day's end.
-    pub mrr_cents: u64,
-}
-
-impl Revenue {
-    /// Nothing to chart: no subscription now and none started or ended in the window.
-    pub fn is_empty(&self) -> bool {
-        self.active_subscriptions == 0
-            && self.daily.iter().all(|d| d.new_subscriptions == 0 && d.cancellations == 0)
-    }
+/// Nothing to chart: no subscription now and none started or ended in the window.
+pub fn no_revenue(revenue: &Revenue) -> bool {
+    revenue.active_subscriptions == 0
+        && revenue.daily.iter().all(|d| d.new_subscriptions == 0 && d.cancellations == 0)
 }
 
 /// "$1,234.50": whole dollars grouped by thousands, always with the cents.
@@ -185,11 +154,11 @@ mod tests {
             "daily": [{"date": "2026-12-03", "newSubscriptions": 1, "cancellations": 0, "mrrCents": 900}]}"#;
         let revenue: Revenue = read(200, text).expect("revenue");
         assert_eq!((revenue.mrr_cents, revenue.by_tier[0].tier.as_str()), (900, "pro"));
-        assert!(!revenue.is_empty());
+        assert!(!no_revenue(&revenue));
         let none = Revenue { active_subscriptions: 0, mrr_cents: 0, by_tier: vec![], ..revenue };
-        assert!(!none.is_empty(), "a subscription started in the window is still shown");
+        assert!(!no_revenue(&none), "a subscription started in the window is still shown");
         let quiet = Revenue { daily: vec![day("2026-12-03", 0)], ..none };
-        assert!(quiet.is_empty());
+        assert!(no_revenue(&quiet));
         assert_eq!(subscriptions_text(1), "1 active subscription");
         assert_eq!(subscriptions_text(0), "0 active subscriptions");
     }

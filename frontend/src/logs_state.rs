@@ -1,37 +1,13 @@
-//! What the Logs page shows, as plain functions of what the API answered: the request
-//! log's answer, the address of a page of it for the filters chosen, and each row's
-//! words. No browser here, so all of it is tested natively.
+//! What the Logs page shows, as plain functions of what the API answered: the address
+//! of a page of the request log for the filters chosen, and each row's words (the
+//! answer is dream-core's `LogPage`, as the workers serialise it). No browser here, so
+//! all of it is tested natively.
 
-use serde::Deserialize;
+pub use dream_core::logs::LogEntry;
+pub use dream_core::protocol::activity::LogPage;
 
 /// The entries asked for per page (the API allows 1–100).
-pub const PAGE_SIZE: u32 = 50;
-
-/// `GET /v1/logs`: newest first; `next_before` reads the next (older) page, `None` at
-/// the end.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct LogPage {
-    pub entries: Vec<LogEntry>,
-    pub next_before: Option<String>,
-}
-
-/// One metered call or refusal of `POST /v1/usage/track`.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct LogEntry {
-    pub request_id: String,
-    /// RFC 3339.
-    pub at: String,
-    pub method: String,
-    pub path: String,
-    pub status: u16,
-    /// `None` for a counted call; the refusal's error code, or `idempotent_replay`.
-    pub code: Option<String>,
-    pub user_id: String,
-    pub amount: u64,
-    pub duration_ms: u64,
-}
+pub const PAGE_SIZE: u64 = dream_core::logs::DEFAULT_PAGE;
 
 /// The statuses the log can be narrowed to, as the filter offers them.
 pub const STATUSES: [(Option<u16>, &str); 4] = [

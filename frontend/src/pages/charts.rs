@@ -4,7 +4,7 @@
 
 use crate::answers::Stats;
 use crate::charts::{axis_labels, bar_height, day_label, dollars, mrr_points, mrr_summary};
-use crate::charts::{subscriptions_text, Revenue};
+use crate::charts::{no_revenue, subscriptions_text, Revenue};
 use std::rc::Rc;
 use wasm_bindgen::JsCast;
 use yew::prelude::*;
@@ -134,7 +134,7 @@ pub struct RevenueProps {
 pub fn revenue_card(props: &RevenueProps) -> Html {
     let revenue = &props.revenue;
     let title = html! { <h2 id="revenue-title">{"Revenue"}</h2> };
-    if revenue.is_empty() {
+    if no_revenue(revenue) {
         return html! {
             <section class="card" aria-labelledby="revenue-title">
                 { title }

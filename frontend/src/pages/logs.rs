@@ -196,7 +196,7 @@ fn row(e: &LogEntry) -> Html {
     html! {
         <tr data-testid="log-row" key={e.request_id.clone()}>
             <td>{ local_datetime_seconds(&e.at) }</td>
-            <td data-testid="log-user">{ &e.user_id }</td>
+            <td data-testid="log-user">{ e.user_id.as_str() }</td>
             <td data-testid="log-status">{ e.status }</td>
             <td data-testid="log-code">{ code_text(e.code.as_deref()) }</td>
             <td>{ e.amount }</td>
