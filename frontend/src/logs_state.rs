@@ -70,6 +70,11 @@ pub fn code_text(code: Option<&str>) -> &str {
     code.unwrap_or("—")
 }
 
+/// The table's caption: "1 request, newest first", "50 requests, newest first".
+pub fn count_text(count: usize) -> String {
+    format!("{count} request{}, newest first", if count == 1 { "" } else { "s" })
+}
+
 /// What the table says when it has no rows.
 pub fn empty_text(filter: &LogFilter) -> &'static str {
     if filter.is_empty() {
@@ -124,5 +129,7 @@ mod tests {
         assert_eq!(empty_text(&LogFilter::new("u1", None)), "No requests match these filters.");
         assert_eq!(empty_text(&LogFilter::new(" ", Some(200))), "No requests match these filters.");
         assert!(LogFilter::new("  ", None).is_empty());
+        assert_eq!(count_text(1), "1 request, newest first");
+        assert_eq!(count_text(50), "50 requests, newest first");
     }
 }

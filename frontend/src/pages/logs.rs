@@ -5,7 +5,9 @@
 use super::{platform_screen, send};
 use crate::api::Worker;
 use crate::components::{CopyButton, Loading, ProblemView};
-use crate::logs_state::{code_text, empty_text, logs_path, LogEntry, LogFilter, LogPage, STATUSES};
+use crate::logs_state::{
+    code_text, count_text, empty_text, logs_path, LogEntry, LogFilter, LogPage, STATUSES,
+};
 use crate::state::Problem;
 use crate::time::local_datetime_seconds;
 use crate::Ctx;
@@ -141,7 +143,6 @@ fn log(props: &Props) -> Html {
                 <label for="log-user">{"End-user"}</label>
                 <input id="log-user" type="text" value={(*typed_user).clone()} {oninput}
                     placeholder="Any end-user" aria-describedby="log-user-hint" autocomplete="off" />
-                <p id="log-user-hint" class="hint">{"An end-user's exact id; press Enter to apply."}</p>
             </div>
             <div class="field">
                 <label for="log-status">{"Status"}</label>
@@ -152,6 +153,7 @@ fn log(props: &Props) -> Html {
                 </select>
             </div>
             <button type="submit">{"Apply"}</button>
+            <p id="log-user-hint" class="hint">{"End-user: an exact id, applied when you press Enter or Apply. Status applies at once."}</p>
         </form>
     };
     let list = match (&*rows, *reading) {
@@ -181,7 +183,7 @@ fn log(props: &Props) -> Html {
 fn table(entries: &[LogEntry]) -> Html {
     html! {
         <div class="table-wrap"><table class="logs">
-            <caption class="note">{ format!("{} requests, newest first", entries.len()) }</caption>
+            <caption class="note">{ count_text(entries.len()) }</caption>
             <thead><tr>
                 <th scope="col">{"Time"}</th><th scope="col">{"End-user"}</th><th scope="col">{"Status"}</th>
                 <th scope="col">{"Code"}</th><th scope="col">{"Amount"}</th><th scope="col">{"Request id"}</th>
