@@ -378,6 +378,9 @@ snapshot() {  # snapshot NAME CONFIG BUILD_DIR -> $WORK/NAME/{wrangler.toml,buil
   grep -q '^main = "build/index.js"$' "$dir/wrangler.toml" || die "$2 has no 'main = ...' line"
 }
 snapshot api "$ROOT/wrangler.toml" "$ROOT/workers/api/build"
+# wrangler.toml holds no local address: the local dashboard's origins, as scripts/dev.sh
+# gives them.
+API_LOCAL_VARS=(--var "ALLOWED_ORIGINS:http://127.0.0.1:8790,http://localhost:8790")
 snapshot baseline "$ROOT/bench/baseline-worker/wrangler.toml" "$ROOT/bench/baseline-worker/build"
 mkdir -p "$WORK/js" && cp "$ROOT/bench/js-baseline/index.js" "$ROOT/bench/js-baseline/wrangler.toml" "$WORK/js/"
 API_WASM="$WORK/api/build/index_bg.wasm"
@@ -411,7 +414,7 @@ run_pass() {
   local pass=$1 key_a key_b
   STATE_ROOT=$(state_root "$pass")
   log "$pass pass: starting the workers (ports $API_PORT, $BASE_PORT, $JS_PORT; state in $STATE_ROOT)"
-  start_worker api "$WORK/api/wrangler.toml" "$API_PORT" /health \
+  start_worker api "$WORK/api/wrangler.toml" "$API_PORT" /health "${API_LOCAL_VARS[@]}" \
     --var 'PLATFORM_TIERS:{"free":{"limit":null},"paid":{"limit":null}}' \
     --var RATE_LIMIT_PER_MINUTE:1000000000
   start_worker baseline "$WORK/baseline/wrangler.toml" "$BASE_PORT" /
@@ -458,7 +461,7 @@ run_pass() {
 ceiling() {
   local key c out p50 p99 rps
   STATE_ROOT=$(state_root tmpfs)
-  start_worker api "$WORK/api/wrangler.toml" "$API_PORT" /health \
+  start_worker api "$WORK/api/wrangler.toml" "$API_PORT" /health "${API_LOCAL_VARS[@]}" \
     --var 'PLATFORM_TIERS:{"free":{"limit":null},"paid":{"limit":null}}' \
     --var RATE_LIMIT_PER_MINUTE:1000000000
   key=$(register "$(ip_for 1)")
@@ -487,7 +490,7 @@ webhooks() {
     --receiver "127.0.0.1:$RECEIVER_PORT" </dev/null >"$WORK/standins.log" 2>&1 &
   PIDS+=($!)
   STATE_ROOT=$(state_root tmpfs)
-  start_worker api "$WORK/api/wrangler.toml" "$API_PORT" /health \
+  start_worker api "$WORK/api/wrangler.toml" "$API_PORT" /health "${API_LOCAL_VARS[@]}" \
     --var 'PLATFORM_TIERS:{"free":{"limit":null},"paid":{"limit":null}}' \
     --var RATE_LIMIT_PER_MINUTE:1000000000 --var ALLOW_LOOPBACK_WEBHOOKS:true \
     --var "TOKEN_ENCRYPTION_KEY:$(head -c 32 /dev/urandom | base64)"

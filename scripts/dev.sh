@@ -16,10 +16,13 @@ cargo build --quiet -p dream-standins
 export DREAM_LOGS="$DREAM_ROOT/.wrangler/logs"
 trap stop_workers EXIT
 trap 'exit 130' INT TERM
-# Local secrets wire the workers to the stand-ins, and let webhook endpoints be loopback
+# Local secrets and addresses wire the workers to the stand-ins and the local dashboard
+# (the wrangler.toml files hold no local value), and let webhook endpoints be loopback
 # addresses (a receiver on this machine); wrangler reads .dev.vars (generated here at
 # every start, git-ignored).
 cat >.dev.vars <<VARS
+ALLOWED_ORIGINS=http://127.0.0.1:8790,http://localhost:8790
+DASHBOARD_URL=http://127.0.0.1:8790
 CLERK_SECRET_KEY=sk_test_dream_standin
 CLERK_API_URL=http://127.0.0.1:8791
 CLERK_AUTHORIZED_PARTIES=http://127.0.0.1:8790,http://localhost:8790
