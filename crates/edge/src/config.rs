@@ -150,3 +150,82 @@ pub fn dashboard_url(env: &Env) -> String {
 pub fn allowed_origins(env: &Env) -> Rc<[String]> {
     config(env).allowed_origins.clone()
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::{Path, PathBuf};
+
+    fn workspace() -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+    }
+
+    fn read(path: &Path) -> String {
+        std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+    }
+
+    /// Every `NAME` in `…call("NAME"` or `…call(env, "NAME"` for each call given.
+    fn names_read(source: &str, calls: &[&str]) -> Vec<String> {
+        let mut names = Vec::new();
+        for call in calls {
+            for (at, _) in source.match_indices(call) {
+                let rest = &source[at + call.len()..];
+                let name: String =
+                    rest.chars().take_while(|c| c.is_ascii_uppercase() || *c == '_').collect();
+                if !name.is_empty() && rest[name.len()..].starts_with('"') {
+                    names.push(name);
+                }
+            }
+        }
+        names
+    }
+
+    /// The names this module reads (above its tests) and that workers and the rest of
+    /// this crate read through `config::required`.
+    fn every_name_read() -> Vec<String> {
+        let root = workspace();
+        let this = read(&root.join("crates/edge/src/config.rs"));
+        let (code, _) = this.split_once("#[cfg(test)]").expect("config.rs has its tests last");
+        let mut names = names_read(code, &["var(env, \"", "required(env, \""]);
+        let mut dirs = vec![root.join("crates/edge/src")];
+        for worker in ["api", "platform-auth", "stripe-oauth"] {
+            dirs.push(root.join("workers").join(worker).join("src"));
+        }
+        while let Some(dir) = dirs.pop() {
+            for entry in std::fs::read_dir(&dir).expect("a source directory") {
+                let path = entry.expect("a directory entry").path();
+                if path.is_dir() {
+                    dirs.push(path);
+                } else if path.extension().is_some_and(|e| e == "rs") {
+                    names.extend(names_read(&read(&path), &["config::required(env, \""]));
+                }
+            }
+        }
+        names.sort();
+        names.dedup();
+        names
+    }
+
+    #[test]
+    fn the_names_read_are_found_in_the_source() {
+        let names = every_name_read();
+        for expected in [
+            "ALLOWED_ORIGINS",
+            "CLERK_SECRET_KEY",
+            "TOKEN_ENCRYPTION_KEY",
+            "STRIPE_WEBHOOK_SECRET",
+            "STRIPE_CLIENT_ID",
+        ] {
+            assert!(names.iter().any(|n| n == expected), "{expected} not found in {names:?}");
+        }
+    }
+
+    #[test]
+    fn the_deploy_document_mentions_every_secret_and_variable_the_workers_read() {
+        let doc = read(&workspace().join("docs/deploy.md"));
+        let missing: Vec<String> = every_name_read()
+            .into_iter()
+            .filter(|name| !doc.contains(&format!("`{name}`")))
+            .collect();
+        assert!(missing.is_empty(), "docs/deploy.md does not mention {missing:?}");
+    }
+}
