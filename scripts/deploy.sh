@@ -17,7 +17,8 @@
 # secret, binding and var the environment needs, runs `wrangler deploy --dry-run` for
 # each worker and checks the dashboard's build, and fails naming the worker, what is
 # missing and how to set it. --first-deploy lets a dry run accept the KV namespace id
-# placeholder, which the first real deploy replaces.
+# placeholder, which the first real deploy replaces. It prints the addresses the deploy
+# will have (with WORKERS_SUBDOMAIN=acme, the account's workers.dev subdomain, filled in).
 #
 # Secrets are never echoed, logged or written to a file by this script. A secret NAME for
 # one worker is read from API_NAME, PLATFORM_AUTH_NAME or STRIPE_OAUTH_NAME if set, else
@@ -26,7 +27,7 @@ set -euo pipefail
 source "$(dirname "$0")/env.sh"
 cd "$DREAM_ROOT"
 
-usage() { sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,25p' "$0" | sed 's/^# \{0,1\}//'; }
 die() { printf 'deploy: %s\n' "$*" >&2; exit 1; }
 
 ENV_NAME=staging DRY_RUN=0 BUILD=1 SECRETS_FILE="" FIRST_DEPLOY=0
@@ -395,7 +396,7 @@ if ((DRY_RUN)); then
   report_problems
   for worker in "${WORKERS[@]}"; do echo "    $worker: wrangler deploy --dry-run --env $ENV_NAME passed (${FACT[NAME_$worker]})"; done
   echo "    dashboard: frontend/dist has index.html and its wasm"
-  sub="<your-subdomain>.workers.dev"
+  sub="${WORKERS_SUBDOMAIN:-<your-subdomain>}.workers.dev"  # the account's, e.g. WORKERS_SUBDOMAIN=acme
   summary "${API_URL:-https://${FACT[NAME_api]}.$sub}" "${PLATFORM_AUTH_URL:-https://${FACT[NAME_platform-auth]}.$sub}" \
     "${STRIPE_OAUTH_URL:-https://${FACT[NAME_stripe-oauth]}.$sub}" "${FACT[DASHBOARD_URL]}"
   exit 0
