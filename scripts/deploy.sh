@@ -26,6 +26,8 @@
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
 cd "$DREAM_ROOT"
+# The pinned wrangler; WRANGLER names another (tests/deploy/stubbed_deploy.sh's stand-in).
+wrangler() { command "${WRANGLER:-wrangler}" "$@"; }
 
 usage() { sed -n '2,25p' "$0" | sed 's/^# \{0,1\}//'; }
 die() { printf 'deploy: %s\n' "$*" >&2; exit 1; }
@@ -285,6 +287,8 @@ if len(set(kv_ids.values())) > 1:
                     f"all three share the api worker's")
 for p in problems:
     print("PROBLEM " + p)
+if kv_ids.get("api"):
+    facts["KV_ID"] = kv_ids["api"]
 for k, v in facts.items():
     print(f"FACT {k}={v}")
 PY
@@ -410,16 +414,29 @@ gather_secrets
 report_problems
 
 echo "==> resources ($ENV_NAME)"
-kv_id=$(wrangler kv namespace list 2>/dev/null | jq -r --arg t "$KV_TITLE" '.[] | select(.title == $t) | .id' | head -n 1)
+# kv_namespace_id: the id of the namespace titled KV_TITLE, if the account has one.
+kv_namespace_id() {
+  wrangler kv namespace list >"$WORK/kv-list.json" 2>"$WORK/kv-list.log" ||
+    { cat "$WORK/kv-list.log" >&2; die "could not list the account's KV namespaces"; }
+  jq -r --arg t "$KV_TITLE" '.[] | select(.title == $t) | .id' "$WORK/kv-list.json" | head -n 1
+}
+# Every other problem of the configuration first: nothing is created for a broken one.
+FIRST_DEPLOY=1 read_configs
+report_problems
+kv_id=${FACT[KV_ID]:-}  # an id already in the configs is kept: it is the one in use
 if [[ -z $kv_id ]]; then
-  # Run outside the project, so that wrangler names the namespace exactly KV_TITLE.
-  (cd "$WORK" && wrangler kv namespace create "$KV_TITLE") >"$WORK/kv.log" 2>&1 || { cat "$WORK/kv.log" >&2; die "could not create KV namespace $KV_TITLE"; }
-  kv_id=$(wrangler kv namespace list | jq -r --arg t "$KV_TITLE" '.[] | select(.title == $t) | .id' | head -n 1)
-  [[ -n $kv_id ]] || die "KV namespace $KV_TITLE was created but is not listed; see \`wrangler kv namespace list\`"
-  echo "    created KV namespace $KV_TITLE ($kv_id)"
+  kv_id=$(kv_namespace_id)
+  if [[ -z $kv_id ]]; then
+    # Run outside the project, so that wrangler titles the namespace exactly KV_TITLE.
+    (cd "$WORK" && wrangler kv namespace create "$KV_TITLE") >"$WORK/kv.log" 2>&1 ||
+      { cat "$WORK/kv.log" >&2; die "could not create KV namespace $KV_TITLE"; }
+    kv_id=$(kv_namespace_id)
+    [[ -n $kv_id ]] || die "KV namespace $KV_TITLE was created but is not listed; see \`wrangler kv namespace list\`"
+    echo "    created KV namespace $KV_TITLE ($kv_id)"
+  fi
+  write_kv_id "$kv_id"
+  echo "    TOKENS_KV ($ENV_NAME) = $kv_id, written into the three wrangler.toml files: commit them"
 fi
-write_kv_id "$kv_id"
-echo "    TOKENS_KV ($ENV_NAME) = $kv_id, written into the three wrangler.toml files (commit them)"
 read_configs
 report_problems
 for queue in ${FACT[QUEUES]}; do
@@ -438,8 +455,9 @@ declare -A URL=()
 for worker in "${WORKERS[@]}"; do
   echo "==> deploy $worker ($ENV_NAME)"
   log="$WORK/$worker-deploy.log"
-  wrangler deploy --env "$ENV_NAME" -c "${CONFIG[$worker]}" 2>&1 | tee "$log"
-  [[ ${PIPESTATUS[0]} == 0 ]] || die "$worker: wrangler deploy failed (above)"
+  if ! wrangler deploy --env "$ENV_NAME" -c "${CONFIG[$worker]}" 2>&1 | tee "$log"; then
+    die "$worker: wrangler deploy failed (above)"
+  fi
   for name in ${SECRETS[$worker]}; do
     key="$worker:$name"
     [[ -n ${VALUES[$key]:-} ]] || continue
@@ -464,8 +482,11 @@ jq -n --arg api "$API_URL" --arg platformAuth "$PLATFORM_AUTH_URL" --arg stripeO
   --arg key "$CLERK_PUBLISHABLE_KEY" --arg frontendApi "$CLERK_FRONTEND_API" \
   '{apiUrl: $api, platformAuthUrl: $platformAuth, stripeOauthUrl: $stripeOauth,
     auth: {kind: "clerk", publishableKey: $key, frontendApi: $frontendApi}}' >"$site/config.json"
-if ! wrangler pages project list 2>/dev/null | grep -qw "$PAGES_PROJECT"; then
-  wrangler pages project create "$PAGES_PROJECT" --production-branch main
+# Made on the first deploy; afterwards Pages answers that it exists, which is fine.
+if wrangler pages project create "$PAGES_PROJECT" --production-branch main >"$WORK/pages.log" 2>&1; then
+  echo "    created Pages project $PAGES_PROJECT"
+elif ! grep -qi 'already' "$WORK/pages.log"; then
+  cat "$WORK/pages.log" >&2; die "could not create Pages project $PAGES_PROJECT"
 fi
 wrangler pages deploy "$site" --project-name "$PAGES_PROJECT" --branch "$PAGES_BRANCH" --commit-dirty=true
 

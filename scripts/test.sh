@@ -33,11 +33,13 @@ cargo build --target wasm32-unknown-unknown -p dream-api-client --quiet
 
 step "deploy dry run: both environments' configuration, secrets and bundles, no account, no network"
 # The build above, checked as a first deploy would be (tests/deploy/dry-run.env holds
-# stand-in secrets); then the cases where a secret, a binding or a var is missing.
+# stand-in secrets); then the cases where a secret, a binding or a var is missing, and a
+# whole deploy against a stand-in for wrangler.
 for env in staging production; do
   bash scripts/deploy.sh --dry-run --no-build --first-deploy --env "$env" --secrets tests/deploy/dry-run.env >/dev/null
 done
 bash tests/deploy/dry_run.sh
+bash tests/deploy/stubbed_deploy.sh
 
 step "end-to-end tests"
 run_dir=$(mktemp -d)
