@@ -70,8 +70,9 @@ stripe=(--var STRIPE_SECRET_KEY:sk_test_dream_standin
 # dashboard's backend, as in local development; the raised worker keeps the production
 # rule, so both sides of ALLOW_LOOPBACK_WEBHOOKS are tested. The platforms' objects
 # live in the default api worker, which retries a failed delivery after 1 s, 1 s and 1 s.
+# Its log keeps each request's JSON line (console.log), which a test reads.
 loopback=(--var ALLOW_LOOPBACK_WEBHOOKS:true)
-start_worker api-default 18787 "$run_dir/default" --log-level=warn "${origins[@]}" "${clerk[@]}" "${stripe[@]}" \
+start_worker api-default 18787 "$run_dir/default" --log-level=log "${origins[@]}" "${clerk[@]}" "${stripe[@]}" \
   "${loopback[@]}" --var WEBHOOK_RETRY_SCHEDULE:1,1,1
 # Named apart, so that the other workers' script-name bindings find the default one.
 start_worker api-raised 18788 "$run_dir/raised" --name dream-api-raised --log-level=warn "${origins[@]}" "${clerk[@]}" "${stripe[@]}" \

@@ -1,6 +1,7 @@
 //! dream-api's domain logic, with no I/O: every rule the workers apply lives here and
 //! is tested natively. Time, randomness and stored state are arguments.
 //!
+//! - [`access`]: the headers every answer carries, and each request's log line.
 //! - [`account`]: creating a platform.
 //! - [`keys`]: a platform's key set: which key may call, rotation with a grace period.
 //! - [`api_key`]: `pk_live_` keys — generate, checksum, parse, hash.
@@ -33,6 +34,7 @@
 //! - [`json`]: request-body field parsing with messages a person can act on.
 //! - [`error`]: the error codes of the HTTP contract.
 
+pub mod access;
 pub mod account;
 pub mod alerts;
 pub mod api_key;

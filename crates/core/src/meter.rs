@@ -94,6 +94,23 @@ pub struct RateStatus {
     pub remaining: u64,
     /// Whole seconds until the window ends, rounded up.
     pub reset_seconds: u64,
+    /// The window's length in seconds.
+    pub window_seconds: u64,
+}
+
+impl RateStatus {
+    /// The response headers that say it: `RateLimit-Limit`, `-Remaining` and `-Reset`
+    /// (the fields clients read today), and `RateLimit-Policy` and `RateLimit` as
+    /// draft-ietf-httpapi-ratelimit-headers-11 writes them (one policy, `"default"`).
+    pub fn headers(&self) -> [(&'static str, String); 5] {
+        [
+            ("RateLimit-Limit", self.limit.to_string()),
+            ("RateLimit-Remaining", self.remaining.to_string()),
+            ("RateLimit-Reset", self.reset_seconds.to_string()),
+            ("RateLimit-Policy", format!("\"default\";q={};w={}", self.limit, self.window_seconds)),
+            ("RateLimit", format!("\"default\";r={};t={}", self.remaining, self.reset_seconds)),
+        ]
+    }
 }
 
 impl RateWindow {
@@ -111,12 +128,14 @@ impl RateWindow {
                 limit,
                 remaining: limit.saturating_sub(self.calls),
                 reset_seconds: u64::try_from((left_ms + 999) / 1000).unwrap_or(0),
+                window_seconds: u64::try_from(window_ms / 1000).unwrap_or(0),
             }
         } else {
             RateStatus {
                 limit,
                 remaining: limit,
                 reset_seconds: u64::try_from(window_ms / 1000).unwrap_or(0),
+                window_seconds: u64::try_from(window_ms / 1000).unwrap_or(0),
             }
         }
     }

@@ -215,10 +215,12 @@ pub struct ListUsers {
 
 command!(PlatformCommand for ListUsers = "/users" -> UsersPage);
 
+/// A page of end-users, as `GET /v1/users` answers it.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct UsersPage {
     pub users: Vec<Value>,
     /// The last end-user of a full page: the next page starts after it.
+    #[serde(rename = "nextCursor")]
     pub next: Option<UserId>,
 }
 
@@ -464,7 +466,7 @@ mod tests {
 
     #[test]
     fn a_counted_call_a_replay_and_a_refusal_are_logged_with_the_status_and_code_they_answered() {
-        let rate = RateStatus { limit: 100, remaining: 99, reset_seconds: 60 };
+        let rate = RateStatus { limit: 100, remaining: 99, reset_seconds: 60, window_seconds: 60 };
         let allowed = |replayed| TrackAnswer::Allowed { answer: json!({}), rate, replayed };
         let refused = |code| TrackAnswer::Refused { refusal: Refusal::new(code, "x"), rate };
         assert_eq!(allowed(false).logged_as(), (200, None));
@@ -532,7 +534,7 @@ mod tests {
     }
 
     fn rate() -> RateStatus {
-        RateStatus { limit: 100, remaining: 99, reset_seconds: 60 }
+        RateStatus { limit: 100, remaining: 99, reset_seconds: 60, window_seconds: 60 }
     }
 
     fn user() -> UserId {

@@ -13,8 +13,15 @@ pub struct Route<R: Copy> {
 
 #[derive(Debug, PartialEq, Eq)]
 pub enum RouteMatch<'p, R> {
-    Found { id: R, params: Vec<(&'static str, &'p str)> },
-    MethodNotAllowed { allowed: Vec<&'static str> },
+    /// `pattern` is the route's as the table writes it (`/v1/usage/{userId}`).
+    Found {
+        id: R,
+        pattern: &'static str,
+        params: Vec<(&'static str, &'p str)>,
+    },
+    MethodNotAllowed {
+        allowed: Vec<&'static str>,
+    },
     NotFound,
 }
 
@@ -27,7 +34,7 @@ pub fn match_route<'p, R: Copy>(
     for route in table {
         if let Some(params) = match_pattern(route.pattern, path) {
             if route.method.eq_ignore_ascii_case(method) {
-                return RouteMatch::Found { id: route.id, params };
+                return RouteMatch::Found { id: route.id, pattern: route.pattern, params };
             }
             allowed.push(route.method);
         }
@@ -148,7 +155,11 @@ mod tests {
     fn a_pattern_captures_its_named_segments() {
         assert_eq!(
             match_route(TABLE, "GET", "/v1/usage/user-1"),
-            RouteMatch::Found { id: 1, params: vec![("userId", "user-1")] }
+            RouteMatch::Found {
+                id: 1,
+                pattern: "/v1/usage/{userId}",
+                params: vec![("userId", "user-1")]
+            }
         );
     }
 

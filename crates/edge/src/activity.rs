@@ -9,7 +9,6 @@ use dream_core::command::Auth;
 use dream_core::ids::{PlatformId, UserId};
 use dream_core::logs;
 use dream_core::protocol::activity::{ReadLogs, ReadRevenue};
-use serde_json::json;
 use worker::{Env, Request};
 
 /// `GET …/logs?userId=&status=&before=&limit=`.
@@ -41,13 +40,12 @@ pub async fn logs(req: &Request, env: &Env, platform: &PlatformId, auth: Auth) -
             .transpose()?,
         limit: query_int(req, "limit", 1, logs::MAX_PAGE)?.unwrap_or(logs::DEFAULT_PAGE),
     };
-    let (page, preview) = objects::platform(env, platform, auth, command).await?;
-    Ok(Reply::ok(json!({ "entries": page.entries, "nextBefore": page.next_before }))?
-        .previewing(preview))
+    let (page, preview) = objects::platform_json(env, platform, auth, command).await?;
+    Ok(Reply::ok(page)?.previewing(preview))
 }
 
 /// `GET …/revenue`.
 pub async fn revenue(env: &Env, platform: &PlatformId, auth: Auth) -> ApiResult<Reply> {
-    let (revenue, preview) = objects::platform(env, platform, auth, ReadRevenue).await?;
+    let (revenue, preview) = objects::platform_json(env, platform, auth, ReadRevenue).await?;
     Ok(Reply::ok(revenue)?.previewing(preview))
 }

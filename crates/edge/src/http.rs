@@ -75,11 +75,7 @@ impl Reply {
 }
 
 pub fn rate_headers(rate: &RateStatus) -> Vec<(&'static str, String)> {
-    vec![
-        ("RateLimit-Limit", rate.limit.to_string()),
-        ("RateLimit-Remaining", rate.remaining.to_string()),
-        ("RateLimit-Reset", rate.reset_seconds.to_string()),
-    ]
+    rate.headers().into()
 }
 
 /// A refusal by a rate limit: `429` with `Retry-After` and the `RateLimit-*` headers.
@@ -302,7 +298,7 @@ mod tests {
     use serde_json::json;
 
     fn rate() -> RateStatus {
-        RateStatus { limit: 60, remaining: 0, reset_seconds: 0 }
+        RateStatus { limit: 60, remaining: 0, reset_seconds: 0, window_seconds: 60 }
     }
 
     #[test]
@@ -311,6 +307,7 @@ mod tests {
             limit: 60,
             remaining: 59,
             reset_seconds: 42,
+            window_seconds: 60,
         });
         assert_eq!(
             reply.headers,
@@ -318,6 +315,8 @@ mod tests {
                 ("RateLimit-Limit", "60".to_string()),
                 ("RateLimit-Remaining", "59".to_string()),
                 ("RateLimit-Reset", "42".to_string()),
+                ("RateLimit-Policy", "\"default\";q=60;w=60".to_string()),
+                ("RateLimit", "\"default\";r=59;t=42".to_string()),
             ]
         );
     }

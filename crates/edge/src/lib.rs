@@ -26,12 +26,15 @@ pub mod store;
 pub mod stripe;
 pub mod webhooks;
 
+use dream_core::access;
 use dream_core::cors;
 use dream_core::error::ErrorCode;
 use dream_core::routing::{match_route, Common, Route, RouteMatch, SERVED_BY_EVERY_WORKER};
 use error::{ApiError, ApiResult};
 use http::Reply;
+use std::cell::RefCell;
 use std::future::Future;
+use std::rc::Rc;
 use worker::{Env, Request, Response};
 
 /// What a worker serves: its route table, and its OpenAPI document (JSON text), which
@@ -42,16 +45,25 @@ pub struct Service<R: Copy + 'static> {
 }
 
 /// What [`serve`] tells a handler about the request it received: its id (the answer's
-/// `X-Request-Id`) and when it arrived.
-#[derive(Debug, Clone)]
+/// `X-Request-Id`) and when it arrived; a handler that learns the platform says so with
+/// [`Received::note_platform`], for the request's log line.
+#[derive(Debug)]
 pub struct Received {
     pub request_id: String,
     pub at_ms: i64,
+    platform: RefCell<Option<String>>,
+}
+
+impl Received {
+    pub fn note_platform(&self, platform: &str) {
+        *self.platform.borrow_mut() = Some(platform.to_string());
+    }
 }
 
 /// Answers one request: `OPTIONS` preflights, then what every worker serves
 /// (`GET /health`, `GET /openapi.json`), then the route table, then `handle` for the
-/// matched route (with its path parameters); every answer gets `X-Request-Id` and CORS.
+/// matched route (with its path parameters); every answer gets `X-Request-Id`, CORS and
+/// the security headers (`dream_core::access`), and leaves one JSON line in the log.
 pub async fn serve<R, F, Fut>(
     req: Request,
     env: &Env,
@@ -60,36 +72,47 @@ pub async fn serve<R, F, Fut>(
 ) -> worker::Result<Response>
 where
     R: Copy,
-    F: FnOnce(R, Request, Vec<(&'static str, String)>, Received) -> Fut,
+    F: FnOnce(R, Request, Vec<(&'static str, String)>, Rc<Received>) -> Fut,
     Fut: Future<Output = ApiResult<Reply>>,
 {
-    let received = Received { request_id: request_id(&req), at_ms: clock::now_ms() };
+    let received = Rc::new(Received {
+        request_id: request_id(&req),
+        at_ms: clock::now_ms(),
+        platform: RefCell::new(None),
+    });
     let origin = req.headers().get("Origin").ok().flatten();
     let allowed_origins = config::allowed_origins(env);
 
     let mut headers = vec![("X-Request-Id", received.request_id.clone())];
+    headers.extend(access::SECURITY_HEADERS.iter().map(|(n, v)| (*n, v.to_string())));
     // The method as sent: `worker::Method` reads any method it does not know (`QUERY`,
     // `FOO`) as `GET`, which would answer it as if it were one.
     let method = req.inner().method();
     if method == "OPTIONS" {
         headers.extend(cors::preflight_headers(origin.as_deref(), &allowed_origins));
+        headers.push(("Cache-Control", access::cache_control(None).to_string()));
+        log_request(&received, &method, None, 204);
         return http::empty_response(204, &headers);
     }
     headers.extend(cors::response_headers(origin.as_deref(), &allowed_origins));
 
     let path = http::path(&req).unwrap_or_default();
+    let mut route = None;
     let outcome = match match_route(SERVED_BY_EVERY_WORKER, &method, &path) {
-        RouteMatch::Found { id: Common::Health, .. } => {
+        RouteMatch::Found { id: Common::Health, pattern, .. } => {
+            route = Some(pattern);
             Reply::ok(serde_json::json!({ "ok": true }))
         }
-        RouteMatch::Found { id: Common::OpenApi, .. } => {
+        RouteMatch::Found { id: Common::OpenApi, pattern, .. } => {
+            route = Some(pattern);
             Reply::ok(serde_json::from_str::<serde_json::Value>(service.openapi)?)
         }
         RouteMatch::MethodNotAllowed { allowed } => Err(not_allowed(&method, &path, &allowed)),
         RouteMatch::NotFound => match match_route(service.routes, &method, &path) {
-            RouteMatch::Found { id, params } => {
+            RouteMatch::Found { id, pattern, params } => {
+                route = Some(pattern);
                 let params = params.into_iter().map(|(k, v)| (k, v.to_string())).collect();
-                handle(id, req, params, received).await
+                handle(id, req, params, received.clone()).await
             }
             RouteMatch::MethodNotAllowed { allowed } => Err(not_allowed(&method, &path, &allowed)),
             RouteMatch::NotFound => {
@@ -102,10 +125,26 @@ where
         Err(e) => (e.status(), e.body(), e.headers),
     };
     headers.extend(extra);
+    headers.push(("Cache-Control", access::cache_control(route).to_string()));
+    log_request(&received, &method, route, status);
     if status == 204 {
         return http::empty_response(status, &headers);
     }
     http::to_response(status, &body, &headers)
+}
+
+/// The request's one line in the log (`dream_core::access::AccessLine`).
+fn log_request(received: &Received, method: &str, route: Option<&str>, status: u16) {
+    let platform = received.platform.borrow();
+    let line = access::AccessLine {
+        request_id: &received.request_id,
+        method,
+        route,
+        status,
+        duration_ms: clock::now_ms() - received.at_ms,
+        platform_id: platform.as_deref(),
+    };
+    worker::console_log!("{}", line.to_line());
 }
 
 fn not_allowed(method: &str, path: &str, allowed: &[&str]) -> ApiError {

@@ -101,6 +101,22 @@ pub async fn platform<C: PlatformCommand>(
     Ok((reply, preview))
 }
 
+/// [`platform`] for a reply the worker only passes on: read as JSON, not as its type,
+/// so the worker's wasm holds no second copy of the reply's (de)serialization (the
+/// object's own writes it).
+pub async fn platform_json<C: PlatformCommand>(
+    env: &Env,
+    platform: &PlatformId,
+    auth: Auth,
+    command: C,
+) -> ApiResult<(serde_json::Value, bool)> {
+    let body = ToPlatform { auth, command }.to_wire()?;
+    let (reply, preview) = ask_platform(env, platform, C::PATH, body).await?;
+    let reply = serde_json::from_str(&reply)
+        .map_err(|e| ApiError::internal(format!("object {} replied: {e}", C::PATH)))?;
+    Ok((reply, preview))
+}
+
 /// The untyped part of [`platform`]: the round trip and the answer's envelope, once in
 /// the wasm for every command. Returns the reply's JSON text.
 async fn ask_platform(

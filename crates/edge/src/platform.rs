@@ -15,7 +15,7 @@ use dream_core::api_key::ApiKey;
 use dream_core::command::Auth;
 use dream_core::ids::{Email, PlatformId, UserId};
 use dream_core::keys::MAX_GRACE_SECONDS;
-use dream_core::protocol::{GetBilling, GetStats, ListUsers, RotateKey, UsersPage};
+use dream_core::protocol::{GetBilling, GetStats, ListUsers, RotateKey};
 use dream_core::stats::MAX_DAYS;
 use dream_core::tier::TierConfig;
 use serde_json::json;
@@ -85,7 +85,7 @@ pub async fn stats(
     auth: Auth,
 ) -> ApiResult<Reply> {
     let days = query_int(req, "days", 1, MAX_DAYS)?.unwrap_or(30);
-    let (stats, preview) = objects::platform(env, platform, auth, GetStats { days }).await?;
+    let (stats, preview) = objects::platform_json(env, platform, auth, GetStats { days }).await?;
     Ok(Reply::ok(stats)?.previewing(preview))
 }
 
@@ -104,7 +104,7 @@ pub async fn users(
             UserId::parse(&c).map_err(|_| ApiError::invalid("cursor is not one this API returned"))
         })
         .transpose()?;
-    let (page, preview): (UsersPage, bool) =
-        objects::platform(env, platform, auth, ListUsers { after, limit }).await?;
-    Ok(Reply::ok(json!({ "users": page.users, "nextCursor": page.next }))?.previewing(preview))
+    let (page, preview) =
+        objects::platform_json(env, platform, auth, ListUsers { after, limit }).await?;
+    Ok(Reply::ok(page)?.previewing(preview))
 }

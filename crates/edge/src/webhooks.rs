@@ -77,7 +77,7 @@ pub async fn create(
 
 /// `GET …/webhooks` → `{endpoints}`, never a secret.
 pub async fn list(env: &Env, platform: &PlatformId, auth: Auth) -> ApiResult<Reply> {
-    let (endpoints, preview) = objects::platform(env, platform, auth, ListEndpoints).await?;
+    let (endpoints, preview) = objects::platform_json(env, platform, auth, ListEndpoints).await?;
     Ok(Reply::ok(json!({ "endpoints": endpoints }))?.previewing(preview))
 }
 
@@ -123,7 +123,7 @@ pub async fn rotate_secret(
 /// `POST …/webhooks/{id}/test` → `202 {messageId}`: a `webhook.test` message, queued.
 pub async fn send_test(env: &Env, platform: &PlatformId, auth: Auth, id: &str) -> ApiResult<Reply> {
     let command = SendTest { id: endpoint_id(id)? };
-    let (message_id, preview) = objects::platform(env, platform, auth, command).await?;
+    let (message_id, preview) = objects::platform_json(env, platform, auth, command).await?;
     Ok(Reply::with_status(202, json!({ "messageId": message_id }))?.previewing(preview))
 }
 
@@ -138,7 +138,7 @@ pub async fn deliveries(
 ) -> ApiResult<Reply> {
     let limit = query_int(req, "limit", 1, MAX_DELIVERIES)?.unwrap_or(MAX_DELIVERIES);
     let command = ListDeliveries { id: endpoint_id(id)?, limit: limit as usize };
-    let (deliveries, preview) = objects::platform(env, platform, auth, command).await?;
+    let (deliveries, preview) = objects::platform_json(env, platform, auth, command).await?;
     Ok(Reply::ok(json!({ "deliveries": deliveries }))?.previewing(preview))
 }
 
@@ -220,7 +220,7 @@ async fn attempt_once(
 
 /// `GET …/alerts` → `{thresholds}` (`[80, 100]` until set).
 pub async fn get_alerts(env: &Env, platform: &PlatformId, auth: Auth) -> ApiResult<Reply> {
-    let (thresholds, preview) = objects::platform(env, platform, auth, GetAlerts).await?;
+    let (thresholds, preview) = objects::platform_json(env, platform, auth, GetAlerts).await?;
     Ok(Reply::ok(json!({ "thresholds": thresholds }))?.previewing(preview))
 }
 
@@ -234,6 +234,6 @@ pub async fn put_alerts(
     let body = json_body(req, false).await?;
     let thresholds = Thresholds::from_request(&body)?;
     let (thresholds, preview) =
-        objects::platform(env, platform, auth, SetAlerts { thresholds }).await?;
+        objects::platform_json(env, platform, auth, SetAlerts { thresholds }).await?;
     Ok(Reply::ok(json!({ "thresholds": thresholds }))?.previewing(preview))
 }

@@ -9,6 +9,7 @@ use dream_core::ids::{PlatformId, UserId};
 use dream_core::routing::percent_decode;
 use dream_edge::error::{ApiError, ApiResult};
 use dream_edge::Received;
+use std::rc::Rc;
 use worker::{Context, Env, Request};
 
 /// What every handler gets.
@@ -18,7 +19,7 @@ pub struct Call<'a> {
     pub ctx: &'a Context,
     pub params: Vec<(&'static str, String)>,
     /// The request's id and arrival, for the platform's request log.
-    pub received: Received,
+    pub received: Rc<Received>,
 }
 
 impl Call<'_> {
@@ -38,7 +39,9 @@ impl Call<'_> {
     }
 
     pub async fn caller(&self) -> ApiResult<Caller> {
-        authenticate(&self.req, self.env, self.ctx).await
+        let caller = authenticate(&self.req, self.env, self.ctx).await?;
+        self.received.note_platform(caller.platform().as_str());
+        Ok(caller)
     }
 
     /// The platform of a developer's API key, and how its object checks the key;

@@ -16,9 +16,10 @@ use dream_edge::developer::{developer_call, developer_object, owned};
 use dream_edge::error::{ApiError, ApiResult};
 use dream_edge::http::Reply;
 use dream_edge::store::Store;
-use dream_edge::Service;
 use dream_edge::{activity, clerk, clock, config, objects, platform, webhooks};
+use dream_edge::{Received, Service};
 use serde_json::{json, Value};
+use std::rc::Rc;
 use worker::{event, Context, Env, Request, Response};
 
 /// The routes: Stripe's events about developers' plans (authenticated by their
@@ -97,15 +98,24 @@ mod demo;
 
 #[event(fetch)]
 async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response> {
-    dream_edge::serve(req, &env, &SERVICE, |id, req, params, _| handle(id, req, &env, params)).await
+    dream_edge::serve(req, &env, &SERVICE, |id, req, params, received| {
+        handle(id, req, &env, params, received)
+    })
+    .await
 }
 
 type Params = Vec<(&'static str, String)>;
 
-async fn handle(route: RouteId, mut req: Request, env: &Env, params: Params) -> ApiResult<Reply> {
+async fn handle(
+    route: RouteId,
+    mut req: Request,
+    env: &Env,
+    params: Params,
+    received: Rc<Received>,
+) -> ApiResult<Reply> {
     match route {
         RouteId::StripeWebhook => billing::webhook(&mut req, env).await,
-        RouteId::Developer(route) => for_developer(route, req, env, &params).await,
+        RouteId::Developer(route) => for_developer(route, req, env, &params, &received).await,
     }
 }
 
@@ -124,8 +134,12 @@ async fn for_developer(
     mut req: Request,
     env: &Env,
     params: &Params,
+    received: &Received,
 ) -> ApiResult<Reply> {
     let (developer, rate) = developer_call(&req, env).await?;
+    if let Some(platform) = developer.metadata_str("platformId") {
+        received.note_platform(platform);
+    }
     let verified = Auth::Verified;
     let reply = match route {
         Me => me(env, &developer).await,

@@ -200,7 +200,7 @@ fn a_full_preview_refuses_a_new_end_user_before_counting_anything() {
 
 #[test]
 fn a_replay_adds_nothing_to_the_day_and_every_refusal_counts_as_denied() {
-    let rate = RateStatus { limit: 1, remaining: 1, reset_seconds: 60 };
+    let rate = RateStatus { limit: 1, remaining: 1, reset_seconds: 60, window_seconds: 60 };
     assert_eq!(TrackDecision::Replay { answer: json!({}), rate }.day_counts(), (0, 0));
     assert_eq!(TrackDecision::PreviewFull { rate }.day_counts(), (0, 1));
     let usage = Usage::new(1, Some(1), at("2026-11-25T12:00:00Z"));

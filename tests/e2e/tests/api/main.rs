@@ -11,6 +11,7 @@ mod demo;
 mod end_user;
 mod end_user_billing;
 mod exactness;
+mod headers;
 mod isolation;
 mod keys;
 mod metering;
