@@ -115,8 +115,9 @@ check_secret() {
       done ;;
     STRIPE_SECRET_KEY)
       [[ $value == sk_* || $value == rk_* ]] || problem "$at must be a Stripe secret or restricted key (sk_… or rk_…)"
-      if [[ $ENV_NAME == production && $value == ?k_test_* ]]; then
-        echo "warning: $worker (production): STRIPE_SECRET_KEY is a test-mode key" >&2
+      if [[ $ENV_NAME == production && $value == ?k_test_* && -z ${WARNED_TEST_KEY:-} ]]; then
+        echo "warning: production's STRIPE_SECRET_KEY is a test-mode key" >&2
+        WARNED_TEST_KEY=1
       fi ;;
     CLERK_SECRET_KEY) [[ $value == sk_* ]] || problem "$at must be a Clerk secret key (sk_test_… or sk_live_…)" ;;
     STRIPE_PRICE_ID) [[ $value == price_* ]] || problem "$at must be a Stripe price id (price_…)" ;;
