@@ -34,3 +34,10 @@ wasm-opt "$dist/dashboard_bg.wasm" -Oz --strip-debug "${WASM_FEATURES[@]}" -o "$
 cp "$DREAM_ROOT"/frontend/static/* "$dist/"
 # The landing page links the README beside the app.
 cp "$DREAM_ROOT/README.md" "$dist/README.md"
+
+# The API reference at /docs: the three workers' OpenAPI documents rendered by the pinned
+# Redoc (setup installs it from frontend/docs/package-lock.json), and the quickstart.
+echo "==> API reference (frontend/dist/docs)"
+docs_renderer="$DREAM_CACHE/docs-renderer/$(sha256sum "$DREAM_ROOT/frontend/docs/package-lock.json" | cut -c1-16)"
+[[ -f $docs_renderer/.installed ]] || { echo "the API reference's renderer is not installed: run scripts/setup.sh" >&2; exit 1; }
+node "$DREAM_ROOT/frontend/docs/build.mjs" "$docs_renderer" "$dist/docs"

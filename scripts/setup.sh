@@ -46,6 +46,18 @@ if [ ! -f "$DREAM_NPM_TOOLS/.installed" ]; then
   touch "$DREAM_NPM_TOOLS/.installed"
 fi
 
+# The API reference's renderer (Redoc's standalone bundle, copied into the dashboard's
+# build at /docs), exactly as frontend/docs/package-lock.json pins it; its .npmrc leaves
+# out the peer dependencies, which the bundle carries inside.
+DOCS_RENDERER="$DREAM_CACHE/docs-renderer/$(sha256sum "$DREAM_ROOT/frontend/docs/package-lock.json" | cut -c1-16)"
+if [ ! -f "$DOCS_RENDERER/.installed" ]; then
+  step "API reference renderer into $DOCS_RENDERER"
+  mkdir -p "$DOCS_RENDERER"
+  cp "$DREAM_ROOT"/frontend/docs/{package.json,package-lock.json,.npmrc} "$DOCS_RENDERER/"
+  (cd "$DOCS_RENDERER" && npm ci --no-audit --no-fund --loglevel=error)
+  touch "$DOCS_RENDERER/.installed"
+fi
+
 # schemathesis (PyPI), which fuzzes each worker against its own OpenAPI document: a
 # virtualenv with exactly tools/fuzz-requirements.txt.
 if [ ! -x "$SCHEMATHESIS_BIN" ]; then

@@ -71,7 +71,53 @@ write_dashboard_config() {
     jq -n --arg api "$api" --arg platformAuth "$platform_auth" --arg stripeOauth "$stripe_oauth" \
       --arg signIn "$sign_in" \
       '{apiUrl: $api, platformAuthUrl: $platformAuth, stripeOauthUrl: $stripeOauth,
-        auth: {kind: "local", signInUrl: $signIn}}' >"$dir/config.json")
+        auth: {kind: "local", signInUrl: $signIn}}' >"$dir/config.json") &&
+    write_dashboard_headers "$dir"
+}
+
+# write_dashboard_headers DIR: writes DIR/_headers, the headers Pages sends with the
+# dashboard, from the DIR/config.json beside it, so call it after writing that file (a
+# config.json without the three workers' http(s) addresses, or with a Clerk Frontend API
+# that is not a host name, is refused, and no _headers is left). Every path gets a
+# Content Security Policy that allows exactly what the app loads: its own files
+# (start.js, the wasm, the styles, the icon), fetches to the three workers' origins,
+# and, when it signs in with Clerk, ClerkJS from the Frontend API with what Clerk
+# documents that it needs (its bot check from challenges.cloudflare.com, avatars from
+# img.clerk.com, inline styles, blob: workers); never framed, no <base>, forms to itself
+# only. The API reference under /docs/ gets a policy of its own instead: its renderer
+# (scripts from /docs/ only) sets inline styles and searches in a worker it makes from
+# a blob.
+write_dashboard_headers() {
+  local dir=$1 headers
+  [[ $dir == /* ]] || dir="$DREAM_ROOT/$dir"
+  headers=$(jq -r -f /dev/stdin "$dir/config.json" <<'JQ'
+def origin: (if type == "string" then capture("^(?<o>https?://[A-Za-z0-9.-]+(:[0-9]+)?)(/.*)?$").o else null end)
+  // error("config.json: \(.) is not an http(s) address");
+def policy: to_entries | map("\(.key) \(.value | join(" "))") | join("; ");
+(.auth.kind == "clerk") as $clerk
+| (if $clerk then (.auth.frontendApi | if type == "string" and test("^[A-Za-z0-9.-]+(:[0-9]+)?$") then "https://\(.)"
+    else error("config.json: auth.frontendApi \(.) is not a host name") end) else null end) as $fapi
+| ([.apiUrl, .platformAuthUrl, .stripeOauthUrl] | map(origin) | unique) as $workers
+| ({"default-src": ["'none'"],
+    "script-src": (["'self'", "'wasm-unsafe-eval'"] + if $clerk then [$fapi, "https://challenges.cloudflare.com"] else [] end),
+    "connect-src": (["'self'"] + $workers + if $clerk then [$fapi] else [] end),
+    "style-src": (["'self'"] + if $clerk then ["'unsafe-inline'"] else [] end),
+    "img-src": (["'self'"] + if $clerk then ["https://img.clerk.com"] else [] end)}
+   + (if $clerk then {"worker-src": ["'self'", "blob:"], "frame-src": ["https://challenges.cloudflare.com"]} else {} end)
+   + {"frame-ancestors": ["'none'"], "base-uri": ["'none'"], "form-action": ["'self'"]}) as $app
+| {"default-src": ["'none'"], "script-src": ["'self'"], "connect-src": ["'self'"],
+   "style-src": ["'self'", "'unsafe-inline'"], "img-src": ["'self'", "data:"], "worker-src": ["blob:"],
+   "frame-ancestors": ["'none'"], "base-uri": ["'none'"], "form-action": ["'none'"]} as $docs
+| "/*",
+  "  Content-Security-Policy: \($app | policy)",
+  "  X-Content-Type-Options: nosniff",
+  "  Referrer-Policy: strict-origin-when-cross-origin",
+  "/docs/*",
+  "  ! Content-Security-Policy",
+  "  Content-Security-Policy: \($docs | policy)"
+JQ
+  ) || { rm -f "$dir/_headers"; return 1; }
+  printf '%s\n' "$headers" >"$dir/_headers"
 }
 
 # stop_workers: SIGTERM to every process group started above; a group still there

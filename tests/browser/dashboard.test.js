@@ -9,6 +9,7 @@ import {
   API, DASHBOARD, DESKTOP, PHONE, atPath, copyShown, createCredentials, defineTiers, freshEmail, goTo,
   screenshot, seeText, signIn, step, track, useBrowser, waitForPaidPlan, withPage,
 } from './lib.js';
+import { dashboardHeaders, headersFor, watchPolicy } from './csp.js';
 
 const browser = useBrowser();
 
@@ -71,7 +72,8 @@ test('a developer signs in, sets up tiers, sees usage, upgrades and previews pri
 // API for the publishable key in config.json. Here the config says so and the browser is
 // handed a stand-in ClerkJS (requests to that Frontend API are answered by the test), whose
 // session gives a token the Clerk stand-in minted: the dashboard must load the script with
-// the key and call the workers with that token.
+// the key and call the workers with that token, under the production Content Security
+// Policy.
 test('with the production sign-in, the dashboard uses the session token ClerkJS gives', { timeout: 60_000 }, async () => {
   const clerk = process.env.DREAM_CLERK_URL;
   assert.ok(clerk && process.env.DREAM_PLATFORM_AUTH_URL, 'run by scripts/test.sh');
@@ -85,15 +87,27 @@ test('with the production sign-in, the dashboard uses the session token ClerkJS 
   const token = new URL(signedIn.headers.get('location')).searchParams.get('__session');
   assert.ok(token, 'the Clerk stand-in signed the developer in');
 
-  await withPage(browser(), 'clerkjs', {}, async ({ page }) => {
+  const config = {
+    apiUrl: API,
+    platformAuthUrl: process.env.DREAM_PLATFORM_AUTH_URL,
+    stripeOauthUrl: process.env.DREAM_STRIPE_OAUTH_URL,
+    auth: { kind: 'clerk', publishableKey: 'pk_test_ZHJlYW0tYXBp', frontendApi: 'clerk.dream-api.test' },
+  };
+  // The page is served with the policy scripts/workers.sh writes for that config.json (the
+  // one a deploy writes), which must let ClerkJS load. A page answered through routing
+  // counts as public to Chromium, so it reaches the loopback workers only with the
+  // user's leave (Local Network Access), given here.
+  const production = headersFor(dashboardHeaders(config), '/dashboard')['content-security-policy'];
+  assert.match(production, /script-src [^;]*https:\/\/clerk\.dream-api\.test/, 'the policy names the Frontend API');
+  await withPage(browser(), 'clerkjs', { permissions: ['local-network-access'] }, async ({ context, page }) => {
+    const policy = await watchPolicy(context);
+    await page.route(`${DASHBOARD}/dashboard`, async (route) => {
+      const response = await route.fetch();
+      await route.fulfill({ response, headers: { ...response.headers(), 'content-security-policy': production } });
+    });
     await page.route(`${DASHBOARD}/config.json`, (route) => route.fulfill({
       contentType: 'application/json',
-      body: JSON.stringify({
-        apiUrl: API,
-        platformAuthUrl: process.env.DREAM_PLATFORM_AUTH_URL,
-        stripeOauthUrl: process.env.DREAM_STRIPE_OAUTH_URL,
-        auth: { kind: 'clerk', publishableKey: 'pk_test_ZHJlYW0tYXBp', frontendApi: 'clerk.dream-api.test' },
-      }),
+      body: JSON.stringify(config),
     }));
     await page.route('https://clerk.dream-api.test/**', (route) => route.fulfill({
       contentType: 'text/javascript',
@@ -102,13 +116,15 @@ test('with the production sign-in, the dashboard uses the session token ClerkJS 
           session: { getToken: async () => ${JSON.stringify(token)} },
           openSignIn: () => {}, signOut: async () => {}, addListener: () => () => {} };`,
     }));
-    await page.goto(`${DASHBOARD}/dashboard`);
+    const served = await page.goto(`${DASHBOARD}/dashboard`);
+    assert.equal(served.headers()['content-security-policy'], production, 'the page is under the production policy');
     await step(page, 'the dashboard signed in through ClerkJS', async () => {
       await seeText(page.getByTestId('plan-badge'), 'FREE', 'the plan badge');
       await page.getByRole('button', { name: 'Create credentials', exact: true }).waitFor();
     });
     assert.equal(await page.evaluate(() => window.__clerkKey), 'pk_test_ZHJlYW0tYXBp', 'ClerkJS is loaded with the publishable key');
     assert.equal(await page.evaluate(() => window.Clerk.loaded), true, 'and Clerk.load() was awaited');
+    policy.assertNone('ClerkJS under the production policy');
   });
 });
 

@@ -38,8 +38,8 @@ pub fn landing(props: &Props) -> Html {
                 <p>{"Or with curl:"}</p>
                 <Snippet text={snippets::curl(&api_url, None)} testid="quickstart-curl" copy="Copy the curl example" label="curl example" />
                 <p>
-                    {"Every route is in the "}<a href={format!("{api_url}/openapi.json")}>{"OpenAPI document"}</a>
-                    {"; tiers, checkout and the Rust client are in the "}<a href="/README.md">{"README"}</a>{"."}
+                    {"Every route is in the "}<a href="/docs/">{"API reference"}</a>{", with example apps (and in the "}<a href={format!("{api_url}/openapi.json")}>{"OpenAPI document"}</a>
+                    {"); tiers, checkout and the Rust client are in the "}<a href="/README.md">{"README"}</a>{"."}
                 </p>
             </section>
             <section aria-labelledby="plans">
