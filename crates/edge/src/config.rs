@@ -11,6 +11,7 @@ use worker::Env;
 pub const DEFAULT_RATE_LIMIT_PER_MINUTE: u64 = 100;
 
 struct Config {
+    request_logs: bool,
     rate_limit_per_minute: Result<u64, String>,
     platform_tiers: Result<PlatformTiers, String>,
     allowed_origins: Rc<[String]>,
@@ -65,7 +66,8 @@ impl Config {
                 }
             });
         let allowed_origins = list(var(env, "ALLOWED_ORIGINS")).into();
-        Self { rate_limit_per_minute, platform_tiers, allowed_origins, clerk }
+        let request_logs = var(env, "REQUEST_LOGS").is_none_or(|v| v.trim() != "off");
+        Self { request_logs, rate_limit_per_minute, platform_tiers, allowed_origins, clerk }
     }
 }
 
@@ -145,6 +147,13 @@ pub fn required(env: &Env, name: &str) -> ApiResult<String> {
 /// Where the dashboard is served (`DASHBOARD_URL`), for links such as preview pages.
 pub fn dashboard_url(env: &Env) -> String {
     var(env, "DASHBOARD_URL").unwrap_or_else(|| "http://127.0.0.1:8790".into())
+}
+
+/// Whether each request leaves its JSON line in the log (`REQUEST_LOGS`, on unless
+/// `off`). Under `wrangler dev` every line crosses to wrangler's Node process on the
+/// same cores, which the benchmark turns off as it does the trace collector.
+pub fn request_logs(env: &Env) -> bool {
+    config(env).request_logs
 }
 
 pub fn allowed_origins(env: &Env) -> Rc<[String]> {

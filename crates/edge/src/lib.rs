@@ -91,7 +91,7 @@ where
     if method == "OPTIONS" {
         headers.extend(cors::preflight_headers(origin.as_deref(), &allowed_origins));
         headers.push(("Cache-Control", access::cache_control(None).to_string()));
-        log_request(&received, &method, None, 204);
+        log_request(env, &received, &method, None, 204);
         return http::empty_response(204, &headers);
     }
     headers.extend(cors::response_headers(origin.as_deref(), &allowed_origins));
@@ -126,15 +126,19 @@ where
     };
     headers.extend(extra);
     headers.push(("Cache-Control", access::cache_control(route).to_string()));
-    log_request(&received, &method, route, status);
+    log_request(env, &received, &method, route, status);
     if status == 204 {
         return http::empty_response(status, &headers);
     }
     http::to_response(status, &body, &headers)
 }
 
-/// The request's one line in the log (`dream_core::access::AccessLine`).
-fn log_request(received: &Received, method: &str, route: Option<&str>, status: u16) {
+/// The request's one line in the log (`dream_core::access::AccessLine`), unless
+/// `REQUEST_LOGS` is `off`.
+fn log_request(env: &Env, received: &Received, method: &str, route: Option<&str>, status: u16) {
+    if !config::request_logs(env) {
+        return;
+    }
     let platform = received.platform.borrow();
     let line = access::AccessLine {
         request_id: &received.request_id,
