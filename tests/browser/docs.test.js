@@ -64,7 +64,7 @@ for (const name of DOCUMENTS) {
       await step(page, 'searching finds an operation', async () => {
         const first = expected.find(({ route }) => route !== 'GET /health') ?? expected[0];
         await page.getByPlaceholder('Search...').fill(first.name);
-        await page.locator('[data-role="search:result"]').filter({ hasText: first.name }).first().waitFor();
+        await page.locator('[data-role="search:results"]').getByText(first.name, { exact: true }).first().waitFor();
       });
       await screenshot(page, `docs-${name}.png`);
       policy.assertNone(`the ${name} reference`);
