@@ -25,6 +25,8 @@
 # from NAME (the environment first, then FILE, in dotenv format: NAME=value lines).
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
+# write_dashboard_headers: the dashboard's Content Security Policy from its config.json.
+source "$(dirname "$0")/workers.sh"
 cd "$DREAM_ROOT"
 # The pinned wrangler; WRANGLER names another (tests/deploy/stubbed_deploy.sh's stand-in).
 wrangler() { command "${WRANGLER:-wrangler}" "$@"; }
@@ -483,6 +485,8 @@ jq -n --arg api "$API_URL" --arg platformAuth "$PLATFORM_AUTH_URL" --arg stripeO
   --arg key "$CLERK_PUBLISHABLE_KEY" --arg frontendApi "$CLERK_FRONTEND_API" \
   '{apiUrl: $api, platformAuthUrl: $platformAuth, stripeOauthUrl: $stripeOauth,
     auth: {kind: "clerk", publishableKey: $key, frontendApi: $frontendApi}}' >"$site/config.json"
+# Its Content Security Policy (_headers): the workers' origins and Clerk's, as config.json says.
+write_dashboard_headers "$site" || die "the dashboard's _headers could not be written from its config.json"
 # Made on the first deploy; afterwards Pages answers that it exists, which is fine.
 if wrangler pages project create "$PAGES_PROJECT" --production-branch main >"$WORK/pages.log" 2>&1; then
   echo "    created Pages project $PAGES_PROJECT"

@@ -17,7 +17,7 @@ passed=0 failed=0
 tree() {
   local t="$tmp/$1" w
   mkdir -p "$t/scripts" "$t/tools" "$t/frontend"
-  cp "$ROOT/scripts/deploy.sh" "$ROOT/scripts/env.sh" "$t/scripts/"
+  cp "$ROOT/scripts/deploy.sh" "$ROOT/scripts/env.sh" "$ROOT/scripts/workers.sh" "$t/scripts/"
   cp "$ROOT/Cargo.lock" "$ROOT/wrangler.toml" "$t/"
   cp "$ROOT/tools/package-lock.json" "$ROOT/tools/fuzz-requirements.txt" "$t/tools/"
   for w in api platform-auth stripe-oauth; do

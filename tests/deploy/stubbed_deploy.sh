@@ -14,7 +14,7 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 t="$tmp/tree" calls="$tmp/calls" state="$tmp/state"
 mkdir -p "$t/scripts" "$t/tools" "$t/frontend" "$state"
-cp "$ROOT/scripts/deploy.sh" "$ROOT/scripts/env.sh" "$t/scripts/"
+cp "$ROOT/scripts/deploy.sh" "$ROOT/scripts/env.sh" "$ROOT/scripts/workers.sh" "$t/scripts/"
 cp "$ROOT/Cargo.lock" "$ROOT/wrangler.toml" "$t/"
 cp "$ROOT/tools/package-lock.json" "$ROOT/tools/fuzz-requirements.txt" "$t/tools/"
 for w in api platform-auth stripe-oauth; do mkdir -p "$t/workers/$w"; done
@@ -44,7 +44,7 @@ case "\$1 \$2" in
     echo "Uploaded"; echo "  https://\$n-worker.acme.workers.dev" ;;
   "secret put") cat >"$state/secret-\$3-\$(echo "\$config" | tr / _)" ;;
   "pages project") ;;
-  "pages deploy") cp "\$3/config.json" "$state/config.json" ;;
+  "pages deploy") cp "\$3/config.json" "$state/config.json"; cp "\$3/_headers" "$state/_headers" ;;
   *) echo "stand-in wrangler: unexpected: \$*" >&2; exit 2 ;;
 esac
 STUB
@@ -98,6 +98,9 @@ check "the dashboard's config.json points at the deployed workers and Clerk" \
   eval '[[ $(jq -r ".apiUrl, .platformAuthUrl, .stripeOauthUrl, .auth.kind, .auth.frontendApi" "$state/config.json" | tr "\n" " ") == \
     "https://api-worker.acme.workers.dev https://platform-auth-worker.acme.workers.dev https://stripe-oauth-worker.acme.workers.dev clerk dry-run.clerk.accounts.dev " ]] &&
     grep -qE "^pages deploy [^ ]+ --project-name dream-dashboard --branch staging --commit-dirty=true$" "$calls"'
+check "the dashboard goes out with a Content Security Policy that lets it reach the deployed workers and Clerk" \
+  eval 'grep -qF "connect-src '"'"'self'"'"' https://api-worker.acme.workers.dev https://platform-auth-worker.acme.workers.dev https://stripe-oauth-worker.acme.workers.dev" "$state/_headers" &&
+    grep -qF "frame-ancestors '"'"'none'"'"'" "$state/_headers" && grep -qF "https://dry-run.clerk.accounts.dev" "$state/_headers"'
 check "it prints the webhook endpoints and the Connect redirect URI at the deployed addresses" \
   eval 'grep -qF "→ https://platform-auth-worker.acme.workers.dev/webhooks/stripe" <<<"$OUT" &&
     grep -qF "Events from connected accounts → https://api-worker.acme.workers.dev/webhooks/stripe" <<<"$OUT" &&
