@@ -94,11 +94,7 @@ pub async fn platform<C: PlatformCommand>(
     auth: Auth,
     command: C,
 ) -> ApiResult<(C::Reply, bool)> {
-    let body = ToPlatform { auth, command }.to_wire()?;
-    let (reply, preview) = ask_platform(env, platform, C::PATH, body).await?;
-    let reply = serde_json::from_str(&reply)
-        .map_err(|e| ApiError::internal(format!("object {} replied: {e}", C::PATH)))?;
-    Ok((reply, preview))
+    ask_as(env, platform, auth, command).await
 }
 
 /// [`platform`] for a reply the worker only passes on: read as JSON, not as its type,
@@ -110,6 +106,16 @@ pub async fn platform_json<C: PlatformCommand>(
     auth: Auth,
     command: C,
 ) -> ApiResult<(serde_json::Value, bool)> {
+    ask_as(env, platform, auth, command).await
+}
+
+/// Sends `command` and reads its reply as `T`.
+async fn ask_as<C: PlatformCommand, T: serde::de::DeserializeOwned>(
+    env: &Env,
+    platform: &PlatformId,
+    auth: Auth,
+    command: C,
+) -> ApiResult<(T, bool)> {
     let body = ToPlatform { auth, command }.to_wire()?;
     let (reply, preview) = ask_platform(env, platform, C::PATH, body).await?;
     let reply = serde_json::from_str(&reply)
