@@ -76,7 +76,7 @@ pub fn trims_after(seq: i64) -> bool {
 
 /// A page's cursor as the API gives it, read back; `None` when it is not one of ours.
 pub fn parse_cursor(cursor: &str) -> Option<i64> {
-    if cursor.is_empty() || cursor.len() > 19 || !cursor.bytes().all(|b| b.is_ascii_digit()) {
+    if cursor.is_empty() || cursor.len() > 18 || !cursor.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
     cursor.parse::<i64>().ok().filter(|&n| n > 0)
@@ -115,7 +115,8 @@ mod tests {
     #[test]
     fn a_cursor_is_a_positive_entry_number_and_anything_else_is_not_ours() {
         assert_eq!(parse_cursor("42"), Some(42));
-        for bad in ["", "0", "-1", "4x", "99999999999999999999", "1.5", " 4"] {
+        assert_eq!(parse_cursor("999999999999999999"), Some(999_999_999_999_999_999));
+        for bad in ["", "0", "-1", "4x", "9999999999999999999", "1.5", " 4"] {
             assert_eq!(parse_cursor(bad), None, "{bad:?}");
         }
     }
