@@ -2331,11 +2331,11 @@ export interface operations {
     getLogs: {
         parameters: {
             query?: {
-                /** @description Only this end-user's calls. */
+                /** @description Only this end-user's calls (empty or absent: every end-user's). */
                 userId?: string;
                 /** @description Only calls answered with this status. */
                 status?: 200 | 403 | 429;
-                /** @description A previous page's `nextBefore`. */
+                /** @description A previous page's `nextBefore` (empty or absent: the newest entries). */
                 before?: string;
                 /** @description Page size. */
                 limit?: number;
