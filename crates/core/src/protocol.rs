@@ -96,9 +96,14 @@ impl TrackAnswer {
         match self {
             Self::Allowed { replayed: false, .. } => (200, None),
             Self::Allowed { replayed: true, .. } => (200, Some(logs::REPLAY_CODE)),
-            Self::Refused { refusal, .. } => (refusal.code.status(), Some(refusal.code.as_str())),
+            Self::Refused { refusal, .. } => logged_refusal(refusal),
         }
     }
+}
+
+/// What the request log says of a refused metered call: its status and error code.
+pub fn logged_refusal(refusal: &Refusal) -> (u16, Option<&'static str>) {
+    (refusal.code.status(), Some(refusal.code.as_str()))
 }
 
 /// Only this amount may be metered with an end-user's session token: one signed-in

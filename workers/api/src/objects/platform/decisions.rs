@@ -128,7 +128,7 @@ impl Platform {
         let decided = self.decide_track(&loaded, &command, now_ms)?;
         let outcome = match &decided {
             Ok(answer) => answer.logged_as(),
-            Err(refusal) => (refusal.code.status(), Some(refusal.code.as_str())),
+            Err(refusal) => dream_core::protocol::logged_refusal(refusal),
         };
         self.log_call(&command, outcome, now_ms)?;
         Ok(decided)
