@@ -63,10 +63,10 @@ pub fn at(ms: i64) -> String {
     from_millis(ms).to_rfc3339_opts(SecondsFormat::Millis, true)
 }
 
-/// The entries a read may see: numbered above `newest - CAPACITY` and written after
-/// `now - MAX_AGE_MS`. Returns (the lowest visible number minus one, the oldest time).
-pub fn visible(newest: i64, now_ms: i64) -> (i64, i64) {
-    (newest - CAPACITY, now_ms - MAX_AGE_MS)
+/// The oldest time of an entry a read may see at `now_ms` (reads also see only the last
+/// [`CAPACITY`] entries written).
+pub fn oldest_kept(now_ms: i64) -> i64 {
+    now_ms - MAX_AGE_MS
 }
 
 /// Whether the write numbered `seq` also deletes what reads no longer see.
@@ -100,10 +100,8 @@ mod tests {
     use super::*;
 
     #[test]
-    fn only_the_last_ten_thousand_entries_of_the_last_thirty_days_are_visible() {
-        let (above, after) = visible(10_050, 40 * 86_400_000);
-        assert_eq!(above, 50, "entries 51..=10050: exactly 10 000");
-        assert_eq!(after, 10 * 86_400_000);
+    fn an_entry_is_visible_for_thirty_days() {
+        assert_eq!(oldest_kept(40 * 86_400_000), 10 * 86_400_000);
     }
 
     #[test]

@@ -78,10 +78,9 @@ impl Platform {
         let written = self.log_writes.get() + 1;
         self.log_writes.set(written);
         if logs::trims_after(written) {
-            let (_, oldest) = logs::visible(0, now_ms);
             sql.exec(
                 "DELETE FROM request_log WHERE seq <= (SELECT MAX(seq) FROM request_log) - ? OR at_ms < ?",
-                vec![logs::CAPACITY.into(), oldest.into()],
+                vec![logs::CAPACITY.into(), logs::oldest_kept(now_ms).into()],
             )?;
         }
         Ok(())
@@ -92,7 +91,6 @@ impl Platform {
         if self.loaded()?.is_none() {
             return Ok(Err(no_platform()));
         }
-        let (_, oldest) = logs::visible(0, now_ms());
         let limit = query.limit.clamp(1, logs::MAX_PAGE);
         let rows: Vec<LogRow> = self
             .sql()
@@ -103,7 +101,7 @@ impl Platform {
                  ORDER BY seq DESC LIMIT ?6",
                 vec![
                     logs::CAPACITY.into(),
-                    oldest.into(),
+                    logs::oldest_kept(now_ms()).into(),
                     or_null(query.user_id.as_ref().map(|u| u.as_str())),
                     or_null(query.status.map(i64::from)),
                     or_null(query.before),
