@@ -3,11 +3,6 @@
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
 
-# Features of rustc's wasm32 output plus the exception handling of wasm-bindgen's
-# catch wrappers: the same set worker-build gives wasm-opt.
-WASM_FEATURES=(--enable-mutable-globals --enable-sign-ext --enable-nontrapping-float-to-int
-  --enable-bulk-memory --enable-multivalue --enable-reference-types --enable-exception-handling)
-
 for crate in workers/api workers/platform-auth workers/stripe-oauth bench/baseline-worker; do
   echo "==> worker-build $crate"
   log=$(mktemp)

@@ -52,6 +52,7 @@ cat <<MSG
 
 dream-api is running.
   dashboard        http://127.0.0.1:8790   (open this: sign in with any email)
+  API reference    http://127.0.0.1:8790/docs/   (the three workers' OpenAPI documents)
   api worker       http://127.0.0.1:8787   (OpenAPI: http://127.0.0.1:8787/openapi.json)
   platform-auth    http://127.0.0.1:8788   (the dashboard's backend; OpenAPI at /openapi.json)
   stripe-oauth     http://127.0.0.1:8789   (Stripe Connect; OpenAPI at /openapi.json)

@@ -22,3 +22,8 @@ export ESBUILD_BIN="$DREAM_NPM_TOOLS/node_modules/.bin/esbuild"
 # wrangler must not call home: this machine has no internet, and tests must not wait on it.
 export WRANGLER_SEND_METRICS=false WRANGLER_SEND_ERROR_REPORTS=false
 export CLOUDFLARE_TELEMETRY_DISABLED=1 DO_NOT_TRACK=1 CLOUDFLARE_CF_FETCH_ENABLED=false
+
+# wasm-opt's features for our wasm: rustc's wasm32 output plus the exception handling of
+# wasm-bindgen's catch wrappers, the same set worker-build gives wasm-opt.
+WASM_FEATURES=(--enable-mutable-globals --enable-sign-ext --enable-nontrapping-float-to-int
+  --enable-bulk-memory --enable-multivalue --enable-reference-types --enable-exception-handling)

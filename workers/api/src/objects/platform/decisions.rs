@@ -130,7 +130,9 @@ impl Platform {
             Ok(answer) => answer.logged_as(),
             Err(refusal) => dream_core::protocol::logged_refusal(refusal),
         };
-        self.log_call(&command, outcome, now_ms)?;
+        if !cfg!(feature = "bench-without-call-log") {
+            self.log_call(&command, outcome, now_ms)?;
+        }
         Ok(decided)
     }
 

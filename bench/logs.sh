@@ -1,0 +1,108 @@
+#!/usr/bin/env bash
+# What logging costs a track under `wrangler dev`, measured in one run against the same
+# code without it. Three api workers, state on tmpfs, in interleaved rounds (wrk -t2
+# -c16, 8 s each) over the same 99 end-users, each platform's tier unlimited so that
+# every round measures counted calls (not tier-limit refusals):
+#
+#   logged    the api worker as it ships (each call's entry in the platform's request
+#             log, GET /v1/logs), with REQUEST_LOGS=off as bench/run.sh measures it;
+#   unlogged  the same code built with the feature `bench-without-call-log`, which
+#             skips only the request log's row;
+#   line      the shipped build with REQUEST_LOGS on: each request's JSON access line
+#             (dream_core::access::AccessLine) on top.
+#
+# It prints each round and two ratios: logged/unlogged (the request log's price; target
+# >= 0.95x) and line/logged (the access line's price under wrangler dev, where every line
+# is piped from workerd to wrangler's Node process on the same cores; production's
+# Workers Logs collects console output outside the request, which is why bench/run.sh
+# measures with REQUEST_LOGS=off).
+#
+#   bash bench/logs.sh [--no-build]     (BENCH_ROUNDS, default 5)
+#
+# --no-build uses workers/api/build and the unlogged build left by an earlier run.
+# Ports 18960-18962, loopback only.
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+cd "$ROOT"
+source scripts/env.sh
+ROUNDS=${BENCH_ROUNDS:-5}
+UNLOGGED=target/bench-unlogged
+if [[ "${1:-}" != "--no-build" ]]; then
+  bash scripts/build.sh
+  echo "==> worker-build workers/api --features bench-without-call-log" >&2
+  (cd workers/api && worker-build --release --out-dir "../../$UNLOGGED" . \
+    --features bench-without-call-log) >&2
+  wasm-opt "$UNLOGGED/index_bg.wasm" -Oz --converge --strip-debug "${WASM_FEATURES[@]}" \
+    -o "$UNLOGGED/index_bg.wasm"
+fi
+[[ -f "$UNLOGGED/index.js" ]] || { echo "bench/logs.sh: no $UNLOGGED; run without --no-build" >&2; exit 1; }
+state=$(mktemp -d /dev/shm/dream-logs.XXXXXX)
+PIDS=()
+cleanup() {
+  for pid in "${PIDS[@]}"; do kill -- "-$pid" 2>/dev/null || true; done
+  rm -rf "$state"
+}
+trap cleanup EXIT
+sed "s#^main = .*#main = \"$ROOT/$UNLOGGED/index.js\"#" wrangler.toml >"$state/unlogged.toml"
+# start NAME PORT CONFIG [wrangler args...], one after another (they pick free ports).
+start() {
+  local name=$1 port=$2 config=$3; shift 3
+  X_LOCAL_OBSERVABILITY=false X_LOCAL_EXPLORER=false setsid wrangler dev -c "$config" \
+    --name "$name" --ip 127.0.0.1 --port "$port" --show-interactive-dev-session=false \
+    --log-level=error --persist-to "$state/$name" \
+    --var 'PLATFORM_TIERS:{"free":{"limit":null},"paid":{"limit":null}}' \
+    --var RATE_LIMIT_PER_MINUTE:1000000000 --var ALLOWED_ORIGINS:http://127.0.0.1:8790 "$@" \
+    </dev/null >"$state/$name.log" 2>&1 &
+  PIDS+=($!)
+  for _ in $(seq 1 300); do
+    curl -sf "http://127.0.0.1:$port/health" >/dev/null && return 0
+    sleep 0.2
+  done
+  cat "$state/$name.log" >&2
+  exit 1
+}
+# key PORT: a new platform's API key, its one tier unlimited.
+key() {
+  local k
+  k=$(curl -sf -X POST "http://127.0.0.1:$1/v1/developers" -H 'Content-Type: application/json' \
+    -d '{"email":"bench@example.com"}' | jq -r .apiKey)
+  curl -sf -X PUT "http://127.0.0.1:$1/v1/tiers" -H "Authorization: Bearer $k" \
+    -H 'Content-Type: application/json' \
+    -d '{"tiers":[{"id":"free","name":"Free","priceCents":0,"limit":null}]}' >/dev/null
+  echo "$k"
+}
+# rps PORT DURATION KEY: track req/s; fails on any answer but 200.
+rps() {
+  local out
+  out=$(wrk -t2 -c16 -d"$2" -s bench/track.lua "http://127.0.0.1:$1" -- "$3" 99 bench-logs-)
+  if grep -q 'Non-2xx' <<<"$out"; then
+    echo "bench/logs.sh: a track on port $1 was not answered 200:" >&2
+    echo "$out" >&2
+    exit 1
+  fi
+  awk '/Requests\/sec/ {print $2}' <<<"$out"
+}
+start dream-api-logged 18960 wrangler.toml --var REQUEST_LOGS:off
+start dream-api-unlogged 18961 "$state/unlogged.toml" --var REQUEST_LOGS:off
+start dream-api-line 18962 wrangler.toml
+logged=$(key 18960)
+unlogged=$(key 18961)
+line=$(key 18962)
+for port_key in "18960 $logged" "18961 $unlogged" "18962 $line"; do
+  read -r port k <<<"$port_key"
+  rps "$port" 3s "$k" >/dev/null
+done
+rows=()
+for round in $(seq 1 "$ROUNDS"); do
+  a=$(rps 18960 8s "$logged")
+  b=$(rps 18961 8s "$unlogged")
+  c=$(rps 18962 8s "$line")
+  echo "round $round  track req/s  logged $a  unlogged $b  with the access line $c"
+  rows+=("$a $b $c")
+done
+printf '%s\n' "${rows[@]}" | awk '{a += $1; b += $2; c += $3}
+  END {
+    r = a / b
+    printf "REQUEST LOG   track req/s logged/unlogged %.2fx (target >= 0.95x) %s\n", r, (r >= 0.95 ? "PASS" : "FAIL")
+    printf "ACCESS LINE   track req/s with/without the per-request JSON line %.2fx (under wrangler dev; no target)\n", c / a
+  }'
