@@ -49,7 +49,7 @@ start() {
   local name=$1 port=$2 config=$3; shift 3
   X_LOCAL_OBSERVABILITY=false X_LOCAL_EXPLORER=false setsid wrangler dev -c "$config" \
     --name "$name" --ip 127.0.0.1 --port "$port" --show-interactive-dev-session=false \
-    --log-level=error --persist-to "$state/$name" \
+    --log-level=error --persist-to "$state/$name" --env-file /dev/null \
     --var 'PLATFORM_TIERS:{"free":{"limit":null},"paid":{"limit":null}}' \
     --var RATE_LIMIT_PER_MINUTE:1000000000 --var ALLOWED_ORIGINS:http://127.0.0.1:8790 "$@" \
     </dev/null >"$state/$name.log" 2>&1 &

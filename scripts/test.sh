@@ -8,6 +8,10 @@ set -euo pipefail
 source "$(dirname "$0")/env.sh"
 source "$(dirname "$0")/workers.sh"
 cd "$DREAM_ROOT"
+# The test stacks get exactly the variables passed below, never the .dev.vars that
+# scripts/dev.sh writes for the local stack (it allows loopback webhook endpoints, for
+# one, which a test checks the production rule refuses).
+export DREAM_ENV_FILE=/dev/null
 
 step() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
 

@@ -20,12 +20,16 @@ wait_ready() {
 }
 
 # start_worker NAME PORT PERSIST_DIR [wrangler args…]: starts in the background, logs to
-# $DREAM_LOGS/NAME.log, and waits until GET /health answers.
+# $DREAM_LOGS/NAME.log, and waits until GET /health answers. With DREAM_ENV_FILE set
+# (scripts/test.sh: /dev/null), wrangler reads the worker's variables from that file
+# instead of the .dev.vars that scripts/dev.sh leaves in the checkout, so a test stack
+# has exactly the variables its script passes with --var.
 start_worker() {
   local name=$1 port=$2 persist=$3; shift 3
   mkdir -p "$DREAM_LOGS" "$persist"
   (cd "$DREAM_ROOT" && exec setsid wrangler dev --ip 127.0.0.1 --port "$port" \
-      --show-interactive-dev-session=false --persist-to "$persist" "$@") \
+      --show-interactive-dev-session=false --persist-to "$persist" \
+      ${DREAM_ENV_FILE:+--env-file "$DREAM_ENV_FILE"} "$@") \
     >"$DREAM_LOGS/$name.log" 2>&1 &
   DREAM_PIDS+=($!)
   wait_ready "$name" "http://127.0.0.1:$port/health"

@@ -19,7 +19,7 @@ impl BillingPeriod {
 
     /// `YYYY-MM`: what stored counters remember to know when they roll over.
     pub fn key(&self) -> String {
-        self.start.format("%Y-%m").to_string()
+        format!("{:04}-{:02}", self.start.year(), self.start.month())
     }
 }
 
