@@ -48,7 +48,7 @@
 # neither in the request path. For the same reason the api worker runs with
 # REQUEST_LOGS=off: under `wrangler dev` each request's JSON log line is piped from
 # workerd to wrangler's Node process on the same two cores (measured: a track with the
-# line runs at ~0.57x the throughput of one without), while production's Workers Logs
+# line runs at ~0.58x the throughput of one without), while production's Workers Logs
 # collects console output outside the request.
 #
 # With --ceiling, it measures instead one platform's object at rising concurrency

@@ -85,10 +85,10 @@ start_worker api-raised 18788 "$run_dir/raised" --name dream-api-raised --log-le
 # Durable Objects), and send the browser back to the dashboard the browser tests drive
 # (after checkout, after Connect).
 start_worker platform-auth 18789 "$run_dir/default" -c workers/platform-auth/wrangler.toml \
-  --log-level=warn "${origins[@]}" "${clerk[@]}" "${stripe[@]}" --var "DASHBOARD_URL:$dashboard" \
+  --log-level=log "${origins[@]}" "${clerk[@]}" "${stripe[@]}" --var "DASHBOARD_URL:$dashboard" \
   "${loopback[@]}"
 start_worker stripe-oauth 18790 "$run_dir/default" -c workers/stripe-oauth/wrangler.toml \
-  --log-level=warn "${origins[@]}" "${clerk[@]}" "${stripe[@]}" --var "DASHBOARD_URL:$dashboard"
+  --log-level=log "${origins[@]}" "${clerk[@]}" "${stripe[@]}" --var "DASHBOARD_URL:$dashboard"
 export DREAM_API_URL=http://127.0.0.1:18787 DREAM_API_RAISED_URL=http://127.0.0.1:18788
 export DREAM_PLATFORM_AUTH_URL=http://127.0.0.1:18789 DREAM_STRIPE_WEBHOOK_SECRET=whsec_dream_standin
 export DREAM_STRIPE_CONNECT_WEBHOOK_SECRET=whsec_dream_connect_e2e

@@ -1,6 +1,7 @@
 //! Calendar dates as the developer reads them, and the billing period in words: "Dec 1 –
-//! Dec 31, resets in 12 days". The browser turns instants into dates of its own time
-//! zone ([`crate::time`]); what is said about those dates is here, tested natively.
+//! Dec 31, resets in 12 days". The browser turns instants into dates ([`crate::time`]:
+//! a period's are UTC days, as it is a UTC month); what is said about those dates is
+//! here, tested natively.
 //!
 //! A period is `[periodStart, periodEnd)` (dream-core's `BillingPeriod`: from the first
 //! instant of a UTC month to the first instant of the next), so its last day is the day
@@ -65,8 +66,8 @@ pub fn resets_words(resets: Date, today: Date) -> String {
     }
 }
 
-/// "Dec 1 – Dec 31, resets in 12 days": the period's first and last day and its reset,
-/// each a date of the reader's time zone.
+/// "Dec 1 – Dec 31, resets in 12 days": the period's first and last day and the days
+/// until its reset.
 pub fn period_text(first: Date, last: Date, resets: Date, today: Date) -> String {
     format!("{} – {}, {}", first.short(), last.short(), resets_words(resets, today))
 }

@@ -46,30 +46,31 @@ fn local_text(rfc3339: &str, seconds: bool) -> String {
     date.to_locale_string(&language, &options).into()
 }
 
-/// The local calendar day of an RFC 3339 instant moved by `shift_ms`.
-fn local_date(rfc3339: &str, shift_ms: f64) -> Option<Date> {
+/// The UTC calendar day of an RFC 3339 instant moved by `shift_ms`.
+fn utc_date(rfc3339: &str, shift_ms: f64) -> Option<Date> {
     let at = js_sys::Date::new(&JsValue::from_str(rfc3339)).get_time();
     if at.is_nan() {
         return None;
     }
-    Some(of(&js_sys::Date::new(&JsValue::from_f64(at + shift_ms))))
+    Some(utc_day(&js_sys::Date::new(&JsValue::from_f64(at + shift_ms))))
 }
 
-fn of(date: &js_sys::Date) -> Date {
-    Date::new(date.get_full_year() as i32, date.get_month() + 1, date.get_date())
+fn utc_day(date: &js_sys::Date) -> Date {
+    Date::new(date.get_utc_full_year() as i32, date.get_utc_month() + 1, date.get_utc_date())
 }
 
-/// A usage's billing period in the reader's time zone: "Dec 1 – Dec 31, resets in 12
-/// days". The period ends just before `periodEnd` (it is exclusive).
+/// A usage's billing period: "Dec 1 – Dec 31, resets in 12 days". A period is a UTC
+/// month, so its days are UTC days (as the usage chart's are), whatever the reader's
+/// time zone; it ends just before `periodEnd` (which is exclusive).
 pub fn billing_period(usage: &Usage) -> String {
     let dates = (
-        local_date(&usage.period_start, 0.0),
-        local_date(&usage.period_end, -1.0),
-        local_date(&usage.resets_at, 0.0),
+        utc_date(&usage.period_start, 0.0),
+        utc_date(&usage.period_end, -1.0),
+        utc_date(&usage.resets_at, 0.0),
     );
     match dates {
         (Some(first), Some(last), Some(resets)) => {
-            period_text(first, last, resets, of(&js_sys::Date::new_0()))
+            period_text(first, last, resets, utc_day(&js_sys::Date::new_0()))
         }
         _ => format!("{} – {}", usage.period_start, usage.period_end),
     }

@@ -4,7 +4,7 @@
 // refused by the plan's quota): the dashboard never shows an end-user's count older than
 // the usage total beside it, charts the day with its counts on keyboard focus, and shows
 // the billing period on the plan card and beside the end-user as the API's own
-// periodStart and periodEnd give it; the Logs page lists the calls newest first,
+// periodStart and periodEnd give it (UTC days: a period is a UTC month); the Logs page lists the calls newest first,
 // filters by end-user and by status, copies a request id (the X-Request-Id the server
 // got) and loads the next page. Then the demo end-user buys Pro and the Revenue card
 // shows it. Every step is kept as a screenshot.
@@ -30,19 +30,17 @@ async function meter(apiKey, userId) {
   return { status: res.status, requestId: res.headers.get('x-request-id'), body: await res.json() };
 }
 
-// The billing period of USAGE ({periodStart, periodEnd, resetsAt}) as the page's time
-// zone dates it: its first day, its last (periodEnd is the first instant after it), and
-// the calendar days until the reset.
-function expectedPeriod(page, usage) {
-  return page.evaluate(({ periodStart, periodEnd, resetsAt }) => {
-    const months = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
-    const day = (ms) => new Date(ms);
-    const short = (d) => `${months[d.getMonth()]} ${d.getDate()}`;
-    const dayNumber = (d) => Date.UTC(d.getFullYear(), d.getMonth(), d.getDate()) / 86_400_000;
-    const left = dayNumber(day(Date.parse(resetsAt))) - dayNumber(day(Date.now()));
-    const resets = left <= 0 ? 'resets today' : left === 1 ? 'resets tomorrow' : `resets in ${left} days`;
-    return `${short(day(Date.parse(periodStart)))} – ${short(day(Date.parse(periodEnd) - 1))}, ${resets}`;
-  }, usage);
+// The billing period of USAGE ({periodStart, periodEnd, resetsAt}) as its UTC days (a
+// period is a UTC month, whatever the reader's time zone): its first day, its last
+// (periodEnd is the first instant after it), and the days until the reset.
+function expectedPeriod(usage) {
+  const { periodStart, periodEnd, resetsAt } = usage;
+  const months = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+  const short = (ms) => { const d = new Date(ms); return `${months[d.getUTCMonth()]} ${d.getUTCDate()}`; };
+  const dayNumber = (ms) => Math.floor(ms / 86_400_000);
+  const left = dayNumber(Date.parse(resetsAt)) - dayNumber(Date.now());
+  const resets = left <= 0 ? 'resets today' : left === 1 ? 'resets tomorrow' : `resets in ${left} days`;
+  return `${short(Date.parse(periodStart))} – ${short(Date.parse(periodEnd) - 1)}, ${resets}`;
 }
 
 // Records, in the page, every moment the end-users' counts add up to fewer calls than
@@ -104,7 +102,7 @@ test('a developer reads the billing period, the usage chart and the request log 
       return calls;
     });
 
-    await step(page, 'the usage chart names today\'s counts on keyboard focus, and moves by arrow key', async () => {
+    await step(page, 'the usage chart names today\'s counts on keyboard focus and on hover, and moves by arrow key', async () => {
       const today = new Date().toLocaleDateString('en-US', { month: 'short', day: 'numeric', timeZone: 'UTC' });
       const day = page.getByRole('img', { name: `${today}: 3 calls, 0 denied`, exact: true });
       assert.equal(await day.getAttribute('tabindex'), '0', 'the last day is the chart\'s stop for Tab');
@@ -114,6 +112,8 @@ test('a developer reads the billing period, the usage chart and the request log 
       await seeText(page.getByTestId('usage-day'), /^[A-Z][a-z]{2} \d{1,2}: 0 calls, 0 denied$/, 'the day before, shown by arrow key');
       const focusedName = await page.evaluate(() => document.activeElement?.getAttribute('aria-label'));
       assert.equal(focusedName, await shownText(page.getByTestId('usage-day')), 'the focus moved to the day shown');
+      await day.hover();
+      await seeText(page.getByTestId('usage-day'), `${today}: 3 calls, 0 denied`, 'the day shown on hover');
       await seeText(page.locator('.axis').first(), new RegExp(`${today}\\s*$`), 'the axis ends on today');
       await shot('dashboard');
     });
@@ -122,10 +122,11 @@ test('a developer reads the billing period, the usage chart and the request log 
       const me = page.waitForResponse((res) => new URL(res.url()).pathname === '/v1/me' && res.request().method() === 'GET');
       await page.reload();
       const { usage } = await (await me).json();
-      const planPeriod = await expectedPeriod(page, usage);
-      assert.match(planPeriod, /^[A-Z][a-z]{2} \d{1,2} – [A-Z][a-z]{2} \d{1,2}, resets (today|tomorrow|in \d+ days)$/);
+      const planPeriod = expectedPeriod(usage);
+      assert.match(planPeriod, /^[A-Z][a-z]{2} 1 – [A-Z][a-z]{2} (28|29|30|31), resets (today|tomorrow|in \d+ days)$/,
+        'a month from its first day to its last, not shifted into the page\'s time zone');
       await seeText(page.getByTestId('billing-period'), planPeriod, 'the plan card\'s billing period');
-      const userPeriod = await expectedPeriod(page, alice[2].body.usage);
+      const userPeriod = expectedPeriod(alice[2].body.usage);
       const row = page.getByTestId('end-user').filter({ hasText: 'alice' });
       await seeText(row.getByTestId('end-user-period'), userPeriod, 'alice\'s billing period');
     });

@@ -91,8 +91,11 @@ check "each worker's secrets reach wrangler on stdin, the worker-only one where 
     $(secret_of STRIPE_CLIENT_ID workers/stripe-oauth/wrangler.toml) == "$(fixture STRIPE_CLIENT_ID)" &&
     -z $(secret_of STRIPE_CLIENT_ID wrangler.toml) && $(grep -c "^secret put" "$calls") == 14 ]]'
 check "no secret's value is in wrangler's arguments or the script's output" \
-  eval 'for secret in CLERK_SECRET_KEY STRIPE_SECRET_KEY TOKEN_ENCRYPTION_KEY STRIPE_CLIENT_ID; do
-      v=$(fixture $secret); ! grep -qF -- "$v" "$calls" && ! grep -qF -- "$v" <<<"$OUT" || return 1
+  eval 'for secret in CLERK_SECRET_KEY STRIPE_SECRET_KEY TOKEN_ENCRYPTION_KEY STRIPE_CLIENT_ID \
+      API_STRIPE_WEBHOOK_SECRET PLATFORM_AUTH_STRIPE_WEBHOOK_SECRET; do
+      for v in $(fixture $secret | tr , " "); do
+        ! grep -qF -- "$v" "$calls" && ! grep -qF -- "$v" <<<"$OUT" || return 1
+      done
     done'
 check "the dashboard's config.json points at the deployed workers and Clerk" \
   eval '[[ $(jq -r ".apiUrl, .platformAuthUrl, .stripeOauthUrl, .auth.kind, .auth.frontendApi" "$state/config.json" | tr "\n" " ") == \

@@ -69,9 +69,11 @@ pub fn oldest_kept(now_ms: i64) -> i64 {
     now_ms - MAX_AGE_MS
 }
 
-/// Whether the write numbered `seq` also deletes what reads no longer see.
-pub fn trims_after(seq: i64) -> bool {
-    seq % TRIM_EVERY == 0
+/// Whether the `n`th write since the platform's object was loaded (from 1) also
+/// deletes what reads no longer see: the first, so an object that is evicted after a
+/// few calls still trims, and every [`TRIM_EVERY`]th after it.
+pub fn trims_after(n: i64) -> bool {
+    n % TRIM_EVERY == 1
 }
 
 /// A page's cursor as the API gives it, read back; `None` when it is not one of ours.
@@ -105,9 +107,9 @@ mod tests {
     }
 
     #[test]
-    fn old_entries_are_deleted_once_every_hundred_writes() {
-        assert!(trims_after(100) && trims_after(10_000));
-        assert!(!trims_after(1) && !trims_after(150));
+    fn old_entries_are_deleted_at_an_objects_first_write_and_every_hundred_after() {
+        assert!(trims_after(1) && trims_after(101) && trims_after(10_001));
+        assert!(!trims_after(2) && !trims_after(100) && !trims_after(150));
     }
 
     #[test]

@@ -36,7 +36,8 @@ pub struct Change {
 
 /// The revenue effect of `update` for an end-user whose subscription was `before`;
 /// `None` when it has none (a duplicate, a move to a free tier from a free tier, the
-/// same paid tier again).
+/// same paid tier again: a subscription keeps the price it was bought at, as Stripe
+/// keeps billing a subscription's price after the developer changes the tier's).
 pub fn change(
     before: Option<&Subscription>,
     update: &PlanUpdate,
@@ -50,7 +51,7 @@ pub fn change(
             .filter(|t| t.price_cents > 0)
             .map(|t| Subscription { tier: t.id.to_string(), price_cents: t.price_cents }),
     };
-    if before == now.as_ref() {
+    if before.map(|b| &b.tier) == now.as_ref().map(|n| &n.tier) {
         return None;
     }
     let (new_subscriptions, cancellations) = match (before, &now) {
@@ -213,11 +214,10 @@ mod tests {
 
     #[test]
     fn a_subscription_keeps_the_price_it_was_bought_at() {
-        // Bought at 700 before the developer raised Pro to 900: moving to pro again is
-        // a change of price, as Stripe would bill the new price from then on.
-        let repriced = change(Some(&sub("pro", 700)), &set("pro"), &tiers()).expect("a change");
-        assert_eq!(repriced.now, Some(sub("pro", 900)));
-        assert_eq!((repriced.new_subscriptions, repriced.cancellations), (0, 0));
+        // Bought at 700 before the developer raised Pro to 900: Stripe goes on billing
+        // the price the subscription has, so an update that leaves it on pro (a
+        // renewal, a new card) changes nothing.
+        assert_eq!(change(Some(&sub("pro", 700)), &set("pro"), &tiers()), None);
     }
 
     #[test]

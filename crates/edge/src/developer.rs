@@ -5,6 +5,7 @@
 use crate::error::{ApiError, ApiResult};
 use crate::objects::{self, Stub};
 use crate::store::Store;
+use crate::Received;
 use dream_core::clerk::SessionClaims;
 use dream_core::error::ErrorCode;
 use dream_core::ids::PlatformId;
@@ -35,13 +36,25 @@ pub fn developer_object(env: &Env, developer: &SessionClaims) -> ApiResult<Stub>
     objects::developer(env, &developer.user_id)
 }
 
-/// The platform a signed-in developer owns, or `404` before they created credentials.
-/// KV's copy answers first; the developer's object when the copy has not arrived yet.
-pub async fn owned(env: &Env, developer: &SessionClaims) -> ApiResult<PlatformId> {
-    if let Some(id) = Store::new(env).developer_platform(&developer.user_id).await? {
-        return Ok(id);
-    }
-    objects::send(&developer_object(env, developer)?, &OwnedPlatform).await?.ok_or_else(|| {
-        ApiError::new(ErrorCode::NotFound, "You have no platform yet: create credentials first.")
-    })
+/// The platform a signed-in developer owns, or `404` before they created credentials;
+/// noted in the request's log line. KV's copy answers first; the developer's object
+/// when the copy has not arrived yet.
+pub async fn owned(
+    env: &Env,
+    developer: &SessionClaims,
+    received: &Received,
+) -> ApiResult<PlatformId> {
+    let id = match Store::new(env).developer_platform(&developer.user_id).await? {
+        Some(id) => id,
+        None => objects::send(&developer_object(env, developer)?, &OwnedPlatform)
+            .await?
+            .ok_or_else(|| {
+                ApiError::new(
+                    ErrorCode::NotFound,
+                    "You have no platform yet: create credentials first.",
+                )
+            })?,
+    };
+    received.note_platform(id.as_str());
+    Ok(id)
 }

@@ -14,6 +14,7 @@ use dream_edge::billing::{plan_checkout, plan_portal};
 use dream_edge::developer::owned;
 use dream_edge::error::ApiResult;
 use dream_edge::http::{json_body, Reply};
+use dream_edge::Received;
 use dream_edge::{clerk, config, objects, stripe};
 use serde_json::json;
 use worker::{Env, Request};
@@ -27,20 +28,30 @@ fn url_or(body: &dream_core::json::JsonObject, field: &str, default: String) -> 
 }
 
 /// `POST /v1/checkout` `{successUrl?, cancelUrl?}` → `{url, sessionId}`.
-pub async fn checkout(req: &mut Request, env: &Env, developer: &SessionClaims) -> ApiResult<Reply> {
+pub async fn checkout(
+    req: &mut Request,
+    env: &Env,
+    developer: &SessionClaims,
+    received: &Received,
+) -> ApiResult<Reply> {
     let body = json_body(req, true).await?;
     let dashboard = config::dashboard_url(env);
     let success = url_or(&body, "successUrl", format!("{dashboard}/?upgraded=1"))?;
     let cancel = url_or(&body, "cancelUrl", format!("{dashboard}/"))?;
-    let id = owned(env, developer).await?;
+    let id = owned(env, developer, received).await?;
     plan_checkout(env, &id, Auth::Verified, &success, &cancel).await
 }
 
 /// `POST /v1/portal` `{returnUrl?}` → `{url}`, for a developer who has subscribed.
-pub async fn portal(req: &mut Request, env: &Env, developer: &SessionClaims) -> ApiResult<Reply> {
+pub async fn portal(
+    req: &mut Request,
+    env: &Env,
+    developer: &SessionClaims,
+    received: &Received,
+) -> ApiResult<Reply> {
     let body = json_body(req, true).await?;
     let return_to = url_or(&body, "returnUrl", format!("{}/", config::dashboard_url(env)))?;
-    let id = owned(env, developer).await?;
+    let id = owned(env, developer, received).await?;
     plan_portal(env, &id, Auth::Verified, &return_to).await
 }
 

@@ -13,21 +13,27 @@ use dream_edge::developer::owned;
 use dream_edge::error::ApiResult;
 use dream_edge::http::{json_body, Reply};
 use dream_edge::objects;
+use dream_edge::Received;
 use worker::{Env, Request};
 
 /// `POST /v1/demo/checkout` `{tier, successUrl, cancelUrl}` → `{url, sessionId}`.
-pub async fn checkout(req: &mut Request, env: &Env, developer: &SessionClaims) -> ApiResult<Reply> {
+pub async fn checkout(
+    req: &mut Request,
+    env: &Env,
+    developer: &SessionClaims,
+    received: &Received,
+) -> ApiResult<Reply> {
     let body = json_body(req, false).await?;
     let tier_id = body.required_str("tier")?;
     let urls = ReturnUrls::from_body(&body)?;
-    let platform = owned(env, developer).await?;
+    let platform = owned(env, developer, received).await?;
     let demo = UserId::demo();
     end_user_checkout(env, &platform, Auth::Verified, &demo, tier_id, &urls, None).await
 }
 
 /// `GET /v1/demo` → `{userId, plan, usage}`: reads, never counts.
-pub async fn usage(env: &Env, developer: &SessionClaims) -> ApiResult<Reply> {
-    let platform = owned(env, developer).await?;
+pub async fn usage(env: &Env, developer: &SessionClaims, received: &Received) -> ApiResult<Reply> {
+    let platform = owned(env, developer, received).await?;
     let command = ReadUser { user_id: UserId::demo() };
     let (answer, _) = objects::platform(env, &platform, Auth::Verified, command).await?;
     Reply::ok(answer)

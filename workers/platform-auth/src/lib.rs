@@ -137,54 +137,61 @@ async fn for_developer(
     received: &Received,
 ) -> ApiResult<Reply> {
     let (developer, rate) = developer_call(&req, env).await?;
-    if let Some(platform) = developer.metadata_str("platformId") {
-        received.note_platform(platform);
-    }
     let verified = Auth::Verified;
     let reply = match route {
-        Me => me(env, &developer).await,
+        Me => me(env, &developer, received).await,
         Credentials => create_credentials(env, &developer).await,
         RotateCredentials => {
-            let id = owned(env, &developer).await?;
+            let id = owned(env, &developer, received).await?;
             platform::rotate_key(&mut req, env, &id, verified).await
         }
-        GetTiers => platform::get_tiers(env, &owned(env, &developer).await?, verified).await,
+        GetTiers => {
+            platform::get_tiers(env, &owned(env, &developer, received).await?, verified).await
+        }
         PutTiers => {
-            let id = owned(env, &developer).await?;
+            let id = owned(env, &developer, received).await?;
             platform::put_tiers(&mut req, env, &id, verified).await
         }
-        Stats => platform::stats(&req, env, &owned(env, &developer).await?, verified).await,
-        Logs => activity::logs(&req, env, &owned(env, &developer).await?, verified).await,
-        Revenue => activity::revenue(env, &owned(env, &developer).await?, verified).await,
-        Users => platform::users(&req, env, &owned(env, &developer).await?, verified).await,
-        Checkout => billing::checkout(&mut req, env, &developer).await,
-        Portal => billing::portal(&mut req, env, &developer).await,
-        Demo => demo::usage(env, &developer).await,
-        DemoCheckout => demo::checkout(&mut req, env, &developer).await,
+        Stats => {
+            platform::stats(&req, env, &owned(env, &developer, received).await?, verified).await
+        }
+        Logs => activity::logs(&req, env, &owned(env, &developer, received).await?, verified).await,
+        Revenue => activity::revenue(env, &owned(env, &developer, received).await?, verified).await,
+        Users => {
+            platform::users(&req, env, &owned(env, &developer, received).await?, verified).await
+        }
+        Checkout => billing::checkout(&mut req, env, &developer, received).await,
+        Portal => billing::portal(&mut req, env, &developer, received).await,
+        Demo => demo::usage(env, &developer, received).await,
+        DemoCheckout => demo::checkout(&mut req, env, &developer, received).await,
         CreateWebhook => {
-            let id = owned(env, &developer).await?;
+            let id = owned(env, &developer, received).await?;
             webhooks::create(&mut req, env, &id, verified).await
         }
-        ListWebhooks => webhooks::list(env, &owned(env, &developer).await?, verified).await,
+        ListWebhooks => {
+            webhooks::list(env, &owned(env, &developer, received).await?, verified).await
+        }
         DeleteWebhook => {
-            let id = owned(env, &developer).await?;
+            let id = owned(env, &developer, received).await?;
             webhooks::delete(env, &id, verified, param(params, "id")?).await
         }
         RotateWebhookSecret => {
-            let id = owned(env, &developer).await?;
+            let id = owned(env, &developer, received).await?;
             webhooks::rotate_secret(env, &id, verified, param(params, "id")?).await
         }
         TestWebhook => {
-            let id = owned(env, &developer).await?;
+            let id = owned(env, &developer, received).await?;
             webhooks::send_test(env, &id, verified, param(params, "id")?).await
         }
         WebhookDeliveries => {
-            let id = owned(env, &developer).await?;
+            let id = owned(env, &developer, received).await?;
             webhooks::deliveries(&req, env, &id, verified, param(params, "id")?).await
         }
-        GetAlerts => webhooks::get_alerts(env, &owned(env, &developer).await?, verified).await,
+        GetAlerts => {
+            webhooks::get_alerts(env, &owned(env, &developer, received).await?, verified).await
+        }
         PutAlerts => {
-            let id = owned(env, &developer).await?;
+            let id = owned(env, &developer, received).await?;
             webhooks::put_alerts(&mut req, env, &id, verified).await
         }
     };
@@ -193,9 +200,9 @@ async fn for_developer(
 
 /// `GET /v1/me`: the developer (email from Clerk) and their platform (plan, usage, mode
 /// and a rotated-out key's grace from the platform's object, which holds them).
-async fn me(env: &Env, developer: &SessionClaims) -> ApiResult<Reply> {
+async fn me(env: &Env, developer: &SessionClaims, received: &Received) -> ApiResult<Reply> {
     let user = clerk::user(env, &developer.user_id).await?;
-    let platform_id = match owned(env, developer).await {
+    let platform_id = match owned(env, developer, received).await {
         Ok(id) => Some(id),
         Err(e) if e.code == ErrorCode::NotFound => None,
         Err(e) => return Err(e),

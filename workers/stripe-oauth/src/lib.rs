@@ -24,9 +24,10 @@ use dream_edge::clock::{self, now_secs};
 use dream_edge::developer::{developer_call, owned};
 use dream_edge::error::{ApiError, ApiResult};
 use dream_edge::http::Reply;
-use dream_edge::Service;
 use dream_edge::{config, objects, stripe};
+use dream_edge::{Received, Service};
 use serde_json::json;
+use std::rc::Rc;
 use worker::{event, Context, Env, Request, Response};
 
 pub use states::OAuthStates;
@@ -69,21 +70,32 @@ const SERVICE: Service<RouteId> = Service { routes: ROUTES, openapi: include_str
 
 #[event(fetch)]
 async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response> {
-    dream_edge::serve(req, &env, &SERVICE, |id, req, _, _| handle(id, req, &env)).await
+    dream_edge::serve(req, &env, &SERVICE, |id, req, _, received| handle(id, req, &env, received))
+        .await
 }
 
-async fn handle(route: RouteId, req: Request, env: &Env) -> ApiResult<Reply> {
+async fn handle(
+    route: RouteId,
+    req: Request,
+    env: &Env,
+    received: Rc<Received>,
+) -> ApiResult<Reply> {
     match route {
         RouteId::Callback => callback(&req, env).await,
-        RouteId::Developer(route) => for_developer(route, &req, env).await,
+        RouteId::Developer(route) => for_developer(route, &req, env, &received).await,
     }
 }
 
 /// A signed-in developer's call (one of their calls this minute), about the platform
 /// they own.
-async fn for_developer(route: DeveloperRoute, req: &Request, env: &Env) -> ApiResult<Reply> {
+async fn for_developer(
+    route: DeveloperRoute,
+    req: &Request,
+    env: &Env,
+    received: &Received,
+) -> ApiResult<Reply> {
     let (developer, rate) = developer_call(req, env).await?;
-    let id = owned(env, &developer).await?;
+    let id = owned(env, &developer, received).await?;
     let reply = match route {
         Status => status(env, state(env, &id).await?).await,
         Authorize => authorize(req, env, &id).await,

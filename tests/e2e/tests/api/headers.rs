@@ -87,24 +87,25 @@ fn log_lines(name: &str) -> Vec<Value> {
         .collect()
 }
 
-#[tokio::test]
-async fn each_request_leaves_one_json_log_line_with_its_route_and_platform_and_never_the_key() {
-    let p = Platform::register(Quotas::Default).await;
-    let tracked = p.track("ivy").await;
-    let id = tracked.header("X-Request-Id").expect("an id").to_string();
+/// The one line `name`'s log holds for the request that was answered `answer`.
+async fn line_of(name: &str, answer: &Answer) -> Value {
+    let id = answer.header("X-Request-Id").expect("an id").to_string();
     let mut mine = vec![];
     for _ in 0..50 {
-        mine = log_lines("api-default")
-            .into_iter()
-            .filter(|l| l["requestId"] == id.as_str())
-            .collect();
+        mine = log_lines(name).into_iter().filter(|l| l["requestId"] == id.as_str()).collect();
         if !mine.is_empty() {
             break;
         }
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
-    assert_eq!(mine.len(), 1, "one line for the request");
-    let line = &mine[0];
+    assert_eq!(mine.len(), 1, "one line in {name}'s log for the request");
+    mine.remove(0)
+}
+
+#[tokio::test]
+async fn each_request_leaves_one_json_log_line_with_its_route_and_platform_and_never_the_key() {
+    let p = Platform::register(Quotas::Default).await;
+    let line = line_of("api-default", &p.track("ivy").await).await;
     assert_eq!(
         (&line["method"], &line["route"], &line["status"], &line["platformId"]),
         (&json!("POST"), &json!("/v1/usage/track"), &json!(200), &json!(p.id))
@@ -115,5 +116,32 @@ async fn each_request_leaves_one_json_log_line_with_its_route_and_platform_and_n
         let path = entry.expect("a log").path();
         let text = std::fs::read_to_string(&path).unwrap_or_default();
         assert!(!text.contains(&p.key), "the API key is in {}", path.display());
+    }
+}
+
+#[tokio::test]
+async fn the_dashboards_backend_and_the_connect_worker_log_the_platform_a_developers_call_is_about()
+{
+    let dev = Developer::sign_in(json!({})).await;
+    let p = dev.credentials().await;
+    let tiers = dev.call(Method::GET, "/v1/tiers").send().await;
+    assert_eq!(tiers.status, 200, "{}", tiers.body);
+    let line = line_of("platform-auth", &tiers).await;
+    assert_eq!(
+        (&line["method"], &line["route"], &line["status"], &line["platformId"]),
+        (&json!("GET"), &json!("/v1/tiers"), &json!(200), &json!(p.id))
+    );
+    let status = dev.connect_call(Method::GET, "/v1/connect/status").send().await;
+    assert_eq!(status.status, 200, "{}", status.body);
+    let line = line_of("stripe-oauth", &status).await;
+    assert_eq!(
+        (&line["route"], &line["status"], &line["platformId"]),
+        (&json!("/v1/connect/status"), &json!(200), &json!(p.id))
+    );
+    let token = dev.token.as_str();
+    for name in ["platform-auth", "stripe-oauth"] {
+        let dir = std::env::var("DREAM_LOGS").expect("set by scripts/test.sh");
+        let text = std::fs::read_to_string(format!("{dir}/{name}.log")).expect("the log");
+        assert!(!text.contains(token), "the session token is in {name}'s log");
     }
 }

@@ -54,8 +54,8 @@ fn count(n: i64) -> u64 {
 }
 
 impl Platform {
-    /// Appends a metered call's entry; every [`logs::TRIM_EVERY`] entries written by
-    /// this object, what reads no longer see is deleted.
+    /// Appends a metered call's entry; on this instance's first write and every
+    /// [`logs::TRIM_EVERY`]th after, what reads no longer see is deleted.
     pub(super) fn log_call(
         &self,
         command: &Track,

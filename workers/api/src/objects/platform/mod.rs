@@ -88,7 +88,7 @@ pub struct Platform {
     /// The end-users the preview serves (table `preview_users`), read once per instance.
     preview_users: RefCell<Option<HashSet<UserId>>>,
     keys_forgotten_at_ms: Cell<i64>,
-    /// Request-log entries written by this instance (old ones are deleted every hundred).
+    /// Request-log entries written by this instance (old ones are deleted on the first and every hundredth).
     log_writes: Cell<i64>,
 }
 
