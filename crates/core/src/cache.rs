@@ -1,5 +1,11 @@
 //! The rules of the in-isolate read cache in front of KV: fresh for a while, then
 //! served stale while one refresh runs, then gone. Bounded in size.
+//!
+//! "One refresh": the first read of a stale entry is told to refresh it; the reads after
+//! it use the value as it is until that refresh lands ([`TtlCache::put`]) or, if it
+//! never does (KV failed), until `fresh_ms` have passed, when the next read tries again.
+//! So an isolate taking hundreds of calls a second asks KV once per entry and period,
+//! not once per call.
 
 use std::collections::HashMap;
 use std::hash::Hash;
@@ -13,10 +19,18 @@ pub enum Freshness {
 
 #[derive(Debug)]
 pub struct TtlCache<K, V> {
-    entries: HashMap<K, (V, i64)>,
+    entries: HashMap<K, Entry<V>>,
     fresh_ms: i64,
     usable_ms: i64,
     capacity: usize,
+}
+
+#[derive(Debug)]
+struct Entry<V> {
+    value: V,
+    stored_at: i64,
+    /// When a read was last told to refresh this entry.
+    refresh_asked_at: Option<i64>,
 }
 
 impl<K: Hash + Eq + Clone, V: Clone> TtlCache<K, V> {
@@ -24,32 +38,41 @@ impl<K: Hash + Eq + Clone, V: Clone> TtlCache<K, V> {
         Self { entries: HashMap::new(), fresh_ms, usable_ms, capacity }
     }
 
-    pub fn get(&self, key: &K, now_ms: i64) -> Option<(V, Freshness)> {
-        let (value, stored_at) = self.entries.get(key)?;
-        let age = now_ms.saturating_sub(*stored_at);
-        if age < self.fresh_ms {
-            Some((value.clone(), Freshness::Fresh))
-        } else if age < self.usable_ms {
-            Some((value.clone(), Freshness::Stale))
-        } else {
-            None
+    /// The value and whether this caller should refresh it: [`Freshness::Stale`] goes
+    /// to one read at a time (see the module's doc).
+    pub fn get(&mut self, key: &K, now_ms: i64) -> Option<(V, Freshness)> {
+        let fresh_ms = self.fresh_ms;
+        let entry = self.entries.get_mut(key)?;
+        let age = now_ms.saturating_sub(entry.stored_at);
+        if age < fresh_ms {
+            return Some((entry.value.clone(), Freshness::Fresh));
         }
+        if age >= self.usable_ms {
+            return None;
+        }
+        let refreshing =
+            entry.refresh_asked_at.is_some_and(|at| now_ms.saturating_sub(at) < fresh_ms);
+        if refreshing {
+            return Some((entry.value.clone(), Freshness::Fresh));
+        }
+        entry.refresh_asked_at = Some(now_ms);
+        Some((entry.value.clone(), Freshness::Stale))
     }
 
     pub fn put(&mut self, key: K, value: V, now_ms: i64) {
         if self.entries.len() >= self.capacity && !self.entries.contains_key(&key) {
             let usable_ms = self.usable_ms;
-            self.entries.retain(|_, (_, at)| now_ms.saturating_sub(*at) < usable_ms);
+            self.entries.retain(|_, e| now_ms.saturating_sub(e.stored_at) < usable_ms);
             if self.entries.len() >= self.capacity {
                 // Everything is live: drop the oldest entry rather than grow.
                 if let Some(oldest) =
-                    self.entries.iter().min_by_key(|(_, (_, at))| *at).map(|(k, _)| k.clone())
+                    self.entries.iter().min_by_key(|(_, e)| e.stored_at).map(|(k, _)| k.clone())
                 {
                     self.entries.remove(&oldest);
                 }
             }
         }
-        self.entries.insert(key, (value, now_ms));
+        self.entries.insert(key, Entry { value, stored_at: now_ms, refresh_asked_at: None });
     }
 
     pub fn remove(&mut self, key: &K) {
@@ -76,6 +99,24 @@ mod tests {
         assert_eq!(c.get(&"k", 109), Some((1, Freshness::Fresh)));
         assert_eq!(c.get(&"k", 110), Some((1, Freshness::Stale)));
         assert_eq!(c.get(&"k", 130), None);
+    }
+
+    #[test]
+    fn a_stale_entry_is_refreshed_by_one_read_at_a_time() {
+        let mut c = TtlCache::new(10, 60, 8);
+        c.put("k", 1, 100);
+        assert_eq!(c.get(&"k", 110), Some((1, Freshness::Stale)), "the first read refreshes");
+        for now in [110, 111, 119] {
+            assert_eq!(c.get(&"k", now), Some((1, Freshness::Fresh)), "the others use it");
+        }
+        // The refresh never landed: after fresh_ms the next read tries again.
+        assert_eq!(c.get(&"k", 120), Some((1, Freshness::Stale)));
+        assert_eq!(c.get(&"k", 121), Some((1, Freshness::Fresh)));
+        // It landed: fresh again, and a refresh is asked for again when it goes stale.
+        c.put("k", 2, 125);
+        assert_eq!(c.get(&"k", 134), Some((2, Freshness::Fresh)));
+        assert_eq!(c.get(&"k", 135), Some((2, Freshness::Stale)));
+        assert_eq!(c.get(&"k", 185), None, "never past usable_ms, refreshing or not");
     }
 
     #[test]

@@ -138,8 +138,8 @@ async fn kv_text(env: &Env, name: &str) -> ApiResult<Option<String>> {
 }
 
 /// Reads `name` from TOKENS_KV through `cache`: fresh values are returned as they are;
-/// stale ones are returned while a read refreshes them after the response; missing
-/// ones are read now.
+/// stale ones are returned while one read (the one core's cache picks) refreshes them
+/// after its response; missing ones are read now.
 async fn read_through<K, V>(
     cache: &'static LocalKey<Cache<K, V>>,
     key: K,
@@ -154,7 +154,7 @@ where
 {
     let env = env.clone();
     let load = async move { parse(kv_text(&env, &name).await?) };
-    match cache.with(|c| c.borrow().get(&key, now_ms())) {
+    match cache.with(|c| c.borrow_mut().get(&key, now_ms())) {
         Some((value, Freshness::Fresh)) => Ok(value),
         Some((value, Freshness::Stale)) => {
             ctx.wait_until(async move {
