@@ -332,10 +332,19 @@ PY
 }
 
 # ------------------------------------------------------------------ checks
+# check_dashboard: the app's files, the API reference's pages, and a reference built from
+# the documents the workers being deployed serve (a stale one would describe another API).
 check_dashboard() {
-  local dist=frontend/dist
-  [[ -f $dist/index.html ]] || problem "dashboard: $dist/index.html is missing; build it with scripts/build.sh"
-  compgen -G "$dist/*.wasm" >/dev/null || problem "dashboard: $dist has no .wasm; build it with scripts/build.sh"
+  local dist=frontend/dist file name
+  for file in index.html start.js dashboard.js dashboard_bg.wasm docs/index.html; do
+    [[ -f $dist/$file ]] || problem "dashboard: $dist/$file is missing; build it with scripts/build.sh"
+  done
+  for name in api platform-auth stripe-oauth; do
+    [[ -f $dist/docs/$name/index.html ]] ||
+      problem "dashboard: $dist/docs/$name/index.html is missing; build it with scripts/build.sh"
+    cmp -s "$dist/docs/openapi/$name.json" "workers/$name/src/openapi.json" ||
+      problem "dashboard: the API reference's $dist/docs/openapi/$name.json is not workers/$name/src/openapi.json; rebuild it with scripts/build.sh"
+  done
 }
 
 # dry_run_workers: wrangler's own checks of each worker's configuration for the

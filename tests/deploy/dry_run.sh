@@ -21,8 +21,9 @@ tree() {
   cp "$ROOT/Cargo.lock" "$ROOT/wrangler.toml" "$t/"
   cp "$ROOT/tools/package-lock.json" "$ROOT/tools/fuzz-requirements.txt" "$t/tools/"
   for w in api platform-auth stripe-oauth; do
-    mkdir -p "$t/workers/$w"
+    mkdir -p "$t/workers/$w/src"
     ln -s "$ROOT/workers/$w/build" "$t/workers/$w/build"
+    cp "$ROOT/workers/$w/src/openapi.json" "$t/workers/$w/src/"
   done
   cp "$ROOT/workers/platform-auth/wrangler.toml" "$t/workers/platform-auth/"
   cp "$ROOT/workers/stripe-oauth/wrangler.toml" "$t/workers/stripe-oauth/"
@@ -145,6 +146,12 @@ rm "$tmp/nodist/frontend/dist" && mkdir "$tmp/nodist/frontend/dist"
 run nodist -- --env staging --first-deploy --secrets "$FIXTURE"
 check "a dashboard that was not built fails the dry run" \
   fails_with "dashboard: frontend/dist/index.html is missing; build it with scripts/build.sh"
+
+tree changed-api
+edit changed-api workers/api/src/openapi.json 's.replace("\"openapi\"", "\"x-changed\": true, \"openapi\"", 1)'
+run changed-api -- --env staging --first-deploy --secrets "$FIXTURE"
+check "an API reference built from another version of a worker's document fails the dry run" \
+  fails_with "dashboard: the API reference's frontend/dist/docs/openapi/api.json is not workers/api/src/openapi.json; rebuild it with scripts/build.sh"
 
 run base -- --env prod
 check "an unknown environment is refused" fails_with "--env must be staging or production, not 'prod'"

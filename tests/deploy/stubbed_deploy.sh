@@ -17,11 +17,19 @@ mkdir -p "$t/scripts" "$t/tools" "$t/frontend" "$state"
 cp "$ROOT/scripts/deploy.sh" "$ROOT/scripts/env.sh" "$ROOT/scripts/workers.sh" "$t/scripts/"
 cp "$ROOT/Cargo.lock" "$ROOT/wrangler.toml" "$t/"
 cp "$ROOT/tools/package-lock.json" "$ROOT/tools/fuzz-requirements.txt" "$t/tools/"
-for w in api platform-auth stripe-oauth; do mkdir -p "$t/workers/$w"; done
+mkdir -p "$t/frontend/dist/docs/openapi"
+for w in api platform-auth stripe-oauth; do
+  mkdir -p "$t/workers/$w/src" "$t/frontend/dist/docs/$w"
+  cp "$ROOT/workers/$w/src/openapi.json" "$t/workers/$w/src/"
+  cp "$ROOT/workers/$w/src/openapi.json" "$t/frontend/dist/docs/openapi/$w.json"
+  echo '<!doctype html>' >"$t/frontend/dist/docs/$w/index.html"
+done
 cp "$ROOT/workers/platform-auth/wrangler.toml" "$t/workers/platform-auth/"
 cp "$ROOT/workers/stripe-oauth/wrangler.toml" "$t/workers/stripe-oauth/"
-mkdir -p "$t/frontend/dist" && echo '<!doctype html>' >"$t/frontend/dist/index.html"
+for file in index.html docs/index.html; do echo '<!doctype html>' >"$t/frontend/dist/$file"; done
 echo wasm >"$t/frontend/dist/dashboard_bg.wasm"
+echo 'export {};' >"$t/frontend/dist/dashboard.js"
+echo 'export {};' >"$t/frontend/dist/start.js"
 
 # The stand-in: one line per call in $calls; secrets' stdin in $state/secret-NAME-CONFIG.
 cat >"$tmp/wrangler" <<STUB
