@@ -30,10 +30,7 @@ UNLOGGED=target/bench-unlogged
 if [[ "${1:-}" != "--no-build" ]]; then
   bash scripts/build.sh
   echo "==> worker-build workers/api --features bench-without-call-log" >&2
-  (cd workers/api && worker-build --release --out-dir "../../$UNLOGGED" . \
-    --features bench-without-call-log) >&2
-  wasm-opt "$UNLOGGED/index_bg.wasm" -Oz --converge --strip-debug "${WASM_FEATURES[@]}" \
-    -o "$UNLOGGED/index_bg.wasm"
+  bash scripts/build-worker.sh workers/api "$UNLOGGED" --features bench-without-call-log >&2
 fi
 [[ -f "$UNLOGGED/index.js" ]] || { echo "bench/logs.sh: no $UNLOGGED; run without --no-build" >&2; exit 1; }
 state=$(mktemp -d /dev/shm/dream-logs.XXXXXX)

@@ -5,17 +5,7 @@ source "$(dirname "$0")/env.sh"
 
 for crate in workers/api workers/platform-auth workers/stripe-oauth bench/baseline-worker; do
   echo "==> worker-build $crate"
-  log=$(mktemp)
-  if ! (cd "$DREAM_ROOT/$crate" && worker-build --release) >"$log" 2>&1; then
-    cat "$log" >&2; rm -f "$log"; exit 1
-  fi
-  rm -f "$log"
-  wasm="$DREAM_ROOT/$crate/build/index_bg.wasm"
-  # worker-build keeps the function-names section (~40 KiB gzipped); production
-  # stack traces then show offsets instead of names, which we accept for the size.
-  # worker-build's single -Oz pass leaves a little behind; repeating it until nothing
-  # changes takes ~2 KiB gzipped more off the api worker.
-  wasm-opt "$wasm" -Oz --converge --strip-debug "${WASM_FEATURES[@]}" -o "$wasm"
+  bash "$DREAM_ROOT/scripts/build-worker.sh" "$crate"
 done
 
 # The dashboard: a Yew app built to static files in frontend/dist (served by Pages).

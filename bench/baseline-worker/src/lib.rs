@@ -79,9 +79,17 @@ impl DurableObject for FloorCounter {
         Self { state }
     }
 
-    async fn fetch(&self, mut req: Request) -> Result<Response> {
-        let command: AddOne = serde_json::from_str(&req.text().await?)
-            .map_err(|e| worker::Error::RustError(e.to_string()))?;
+    async fn fetch(&self, _req: Request) -> Result<Response> {
+        objects::not_by_fetch()
+    }
+}
+
+dream_edge::rpc_object!(FloorCounter);
+
+impl objects::Answer for FloorCounter {
+    async fn answer(&self, _path: &str, body: &str) -> Result<String> {
+        let command: AddOne =
+            serde_json::from_str(body).map_err(|e| worker::Error::RustError(e.to_string()))?;
         let rows: Vec<CountRow> = self
             .state
             .storage()
@@ -92,6 +100,6 @@ impl DurableObject for FloorCounter {
             )?
             .to_array()?;
         let n = rows.first().map_or(0, |r| r.n);
-        Response::from_json(&CountRow { n })
+        serde_json::to_string(&CountRow { n }).map_err(|e| worker::Error::RustError(e.to_string()))
     }
 }

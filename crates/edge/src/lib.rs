@@ -26,6 +26,14 @@ pub mod store;
 pub mod stripe;
 pub mod webhooks;
 
+/// What [`rpc_object!`] expands to needs, whichever crate it is used in.
+#[doc(hidden)]
+pub mod reexport {
+    pub use js_sys;
+    pub use wasm_bindgen;
+    pub use wasm_bindgen_futures;
+}
+
 use dream_core::access;
 use dream_core::cors;
 use dream_core::error::ErrorCode;

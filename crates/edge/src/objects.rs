@@ -3,7 +3,12 @@
 //! platform's object, turning its refusals into the contract's errors. The objects
 //! live in the api worker; the other workers bind them with `script_name`.
 //!
-//! A command is one `fetch` to the object, its reply read by [`crate::http::reply_text`].
+//! A command is one RPC call to the object, `ask(path, body)`: the command's path and JSON
+//! in, the reply's JSON text out. An object implements [`Answer`] and exports it with
+//! [`rpc_object!`]; its JS class (`crates/edge/js/objects.mjs`, which each worker's entry
+//! module uses) extends the runtime's `DurableObject`, which is what makes a class callable
+//! by RPC. RPC rather than `fetch`: no `Request` or `Response` is built, sent or read on
+//! either side, which is most of what an object call costs.
 
 use crate::error::{ApiError, ApiResult};
 use crate::http;
@@ -13,6 +18,7 @@ use dream_core::meter::RateStatus;
 use dream_core::protocol::TakeFromLimit;
 use js_sys::Promise;
 use wasm_bindgen::JsValue;
+use wasm_bindgen_futures::JsFuture;
 use worker::Env;
 
 #[wasm_bindgen::prelude::wasm_bindgen]
@@ -21,8 +27,51 @@ extern "C" {
     #[derive(Debug, Clone)]
     pub type Stub;
 
+    /// The object's `ask` (see [`rpc_object!`]), called by RPC.
     #[wasm_bindgen(method, catch)]
-    fn fetch(this: &Stub, url: &str, init: &web_sys::RequestInit) -> Result<Promise, JsValue>;
+    fn ask(this: &Stub, path: &str, body: &str) -> Result<Promise, JsValue>;
+}
+
+/// An object's side of [`send`]: the answer to the command at `path` (`body` is its
+/// JSON), as JSON text; an error rejects the caller's call with its message.
+#[allow(async_fn_in_trait)] // wasm is single-threaded: no caller needs the future `Send`
+pub trait Answer {
+    async fn answer(&self, path: &str, body: &str) -> worker::Result<String>;
+}
+
+/// Exports an object's [`Answer`] to JS as `ask(path, body)`, the method its JS class
+/// (`crates/edge/js/objects.mjs`) takes RPC calls with. The runtime's `fetch` on the
+/// object, which workers-rs requires of it, is not used: it answers `404`.
+#[macro_export]
+macro_rules! rpc_object {
+    ($object:ident) => {
+        #[$crate::reexport::wasm_bindgen::prelude::wasm_bindgen(
+                    wasm_bindgen = $crate::reexport::wasm_bindgen,
+                    wasm_bindgen_futures = $crate::reexport::wasm_bindgen_futures,
+                    js_sys = $crate::reexport::js_sys
+                )]
+        impl $object {
+            #[wasm_bindgen(js_name = ask)]
+            pub async fn ask(
+                &self,
+                path: String,
+                body: String,
+            ) -> Result<
+                $crate::reexport::wasm_bindgen::JsValue,
+                $crate::reexport::wasm_bindgen::JsValue,
+            > {
+                match $crate::objects::Answer::answer(self, &path, &body).await {
+                    Ok(text) => Ok($crate::reexport::wasm_bindgen::JsValue::from_str(&text)),
+                    Err(e) => Err($crate::reexport::js_sys::Error::new(&e.to_string()).into()),
+                }
+            }
+        }
+    };
+}
+
+/// The answer of an object's `fetch`: commands arrive by RPC only.
+pub fn not_by_fetch() -> worker::Result<worker::Response> {
+    worker::Response::error("Commands reach this object by RPC (ask), not fetch.", 404)
 }
 
 /// The binding of the platforms' objects, one per platform (named by its id).
@@ -69,12 +118,6 @@ pub async fn take_from_limit(
     } else {
         Err(http::rate_limited(message, &reply.rate))
     }
-}
-
-/// The path of a command as an object receives it (`https://object{PATH}`).
-pub fn command_path(req: &worker::Request) -> String {
-    let url = req.inner().url();
-    url.strip_prefix("https://object").map_or(url.clone(), str::to_string)
 }
 
 /// Sends `command` to an object and reads its reply.
@@ -144,17 +187,14 @@ async fn ask_platform(
 }
 
 /// The untyped round trip, kept out of [`send`] so that each command type adds only its
-/// (de)serialization to the wasm, not another copy of the request code.
+/// (de)serialization to the wasm, not another copy of the call.
 async fn exchange(stub: &Stub, path: &str, body: String) -> worker::Result<String> {
-    let init = web_sys::RequestInit::new();
-    init.set_method("POST");
-    init.set_body(&JsValue::from_str(&body));
-    let (status, text) =
-        http::reply_text(stub.fetch(&format!("https://object{path}"), &init)?).await?;
-    if status != 200 {
-        return Err(worker::Error::RustError(format!("object {path} answered {status}: {text}")));
-    }
-    Ok(text)
+    let failed =
+        |e: JsValue| worker::Error::RustError(format!("object {path}: {}", worker::Error::from(e)));
+    let answer = JsFuture::from(stub.ask(path, &body).map_err(failed)?).await.map_err(failed)?;
+    answer
+        .as_string()
+        .ok_or_else(|| worker::Error::RustError(format!("object {path} answered no text")))
 }
 
 #[cfg(test)]

@@ -4,6 +4,7 @@
 
 use dream_core::command::Command;
 use dream_core::protocol::{ClaimNonce, IssueNonce};
+use dream_edge::objects::{not_by_fetch, Answer};
 use serde::Deserialize;
 use worker::{durable_object, DurableObject, Env, Request, Response, SqlStorage, State};
 
@@ -29,20 +30,26 @@ impl DurableObject for OAuthStates {
         Self { state }
     }
 
-    async fn fetch(&self, mut req: Request) -> worker::Result<Response> {
-        let body = req.text().await?;
-        let parse = |e: serde_json::Error| worker::Error::RustError(format!("command body: {e}"));
-        match dream_edge::objects::command_path(&req).as_str() {
+    async fn fetch(&self, _req: Request) -> worker::Result<Response> {
+        not_by_fetch()
+    }
+}
+
+dream_edge::rpc_object!(OAuthStates);
+
+impl Answer for OAuthStates {
+    async fn answer(&self, path: &str, body: &str) -> worker::Result<String> {
+        let json = |e: serde_json::Error| worker::Error::RustError(format!("command {path}: {e}"));
+        let reply = match path {
             IssueNonce::PATH => {
-                let command: IssueNonce = serde_json::from_str(&body).map_err(parse)?;
-                Response::from_json(&self.issue(command)?)
+                serde_json::to_string(&self.issue(serde_json::from_str(body).map_err(json)?)?)
             }
             ClaimNonce::PATH => {
-                let command: ClaimNonce = serde_json::from_str(&body).map_err(parse)?;
-                Response::from_json(&self.claim(command)?)
+                serde_json::to_string(&self.claim(serde_json::from_str(body).map_err(json)?)?)
             }
-            other => Response::error(format!("no such command: {other}"), 404),
-        }
+            other => return Err(worker::Error::RustError(format!("no such command: {other}"))),
+        };
+        reply.map_err(json)
     }
 }
 

@@ -8,6 +8,7 @@ use dream_core::error::Refusal;
 use dream_core::ids::PlatformId;
 use dream_core::protocol::{Claim, ClaimPlatform, CreatePlatform, OwnedPlatform};
 use dream_edge::objects;
+use dream_edge::objects::{not_by_fetch, Answer};
 use dream_edge::store::Store;
 use serde::Deserialize;
 use std::cell::RefCell;
@@ -38,10 +39,17 @@ impl DurableObject for Developer {
         Self { state, env, claimed: RefCell::new(None) }
     }
 
-    async fn fetch(&self, mut req: Request) -> worker::Result<Response> {
-        let body = req.text().await?;
-        match dream_edge::objects::command_path(&req).as_str() {
-            ClaimPlatform::PATH => answer::<ClaimPlatform>(self.claim(parse(&body)?).await),
+    async fn fetch(&self, _req: Request) -> worker::Result<Response> {
+        not_by_fetch()
+    }
+}
+
+dream_edge::rpc_object!(Developer);
+
+impl Answer for Developer {
+    async fn answer(&self, path: &str, body: &str) -> worker::Result<String> {
+        match path {
+            ClaimPlatform::PATH => answer::<ClaimPlatform>(self.claim(parse(body)?).await),
             OwnedPlatform::PATH => answer::<OwnedPlatform>(self.owned()),
             other => Err(super::bad_path(other)),
         }

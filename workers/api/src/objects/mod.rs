@@ -13,7 +13,7 @@ pub mod rate_limiter;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use std::cell::RefCell;
-use worker::{Response, SqlStorage};
+use worker::SqlStorage;
 
 pub use dream_edge::clock::{now, now_ms};
 
@@ -26,19 +26,11 @@ pub fn parse<C: DeserializeOwned>(body: &str) -> worker::Result<C> {
     serde_json::from_str(body).map_err(|e| worker::Error::RustError(format!("command body: {e}")))
 }
 
-/// The answer to command `C`: its reply type is the one `C` names.
+/// The answer to command `C` as JSON text: its reply type is the one `C` names.
 pub fn answer<C: dream_core::command::Command>(
     result: worker::Result<C::Reply>,
-) -> worker::Result<Response> {
-    reply(result)
-}
-
-/// An object's answer: JSON on success; on failure a `500` whose text the caller logs.
-pub fn reply<T: Serialize>(result: worker::Result<T>) -> worker::Result<Response> {
-    match result {
-        Ok(value) => Response::from_json(&value),
-        Err(e) => Ok(Response::error(e.to_string(), 500)?),
-    }
+) -> worker::Result<String> {
+    serde_json::to_string(&result?).map_err(|e| worker::Error::RustError(e.to_string()))
 }
 
 #[derive(Deserialize)]

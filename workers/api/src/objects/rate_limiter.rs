@@ -4,6 +4,7 @@ use super::{answer, now_ms, parse, StoredState};
 use dream_core::command::Command;
 use dream_core::meter::RateWindow;
 use dream_core::protocol::{LimitReply, TakeFromLimit};
+use dream_edge::objects::{not_by_fetch, Answer};
 use worker::{durable_object, DurableObject, Env, Request, Response, State};
 
 #[durable_object(fetch)]
@@ -18,10 +19,17 @@ impl DurableObject for RateLimiter {
         Self { state, window }
     }
 
-    async fn fetch(&self, mut req: Request) -> worker::Result<Response> {
-        let body = req.text().await?;
-        match dream_edge::objects::command_path(&req).as_str() {
-            TakeFromLimit::PATH => answer::<TakeFromLimit>(self.acquire(&parse(&body)?)),
+    async fn fetch(&self, _req: Request) -> worker::Result<Response> {
+        not_by_fetch()
+    }
+}
+
+dream_edge::rpc_object!(RateLimiter);
+
+impl Answer for RateLimiter {
+    async fn answer(&self, path: &str, body: &str) -> worker::Result<String> {
+        match path {
+            TakeFromLimit::PATH => answer::<TakeFromLimit>(self.acquire(&parse(body)?)),
             other => Err(super::bad_path(other)),
         }
     }

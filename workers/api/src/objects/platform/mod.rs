@@ -44,6 +44,7 @@ use dream_core::tier::TierConfig;
 use dream_core::time::{date, from_millis, rfc3339};
 use dream_core::webhooks::{alert_events, subscription_event, Event, Thresholds};
 use dream_edge::config;
+use dream_edge::objects::{not_by_fetch, Answer};
 use dream_edge::store::Store;
 use serde::Deserialize;
 use serde_json::Value;
@@ -116,67 +117,8 @@ impl DurableObject for Platform {
         }
     }
 
-    async fn fetch(&self, mut req: Request) -> worker::Result<Response> {
-        let body = req.text().await?;
-        match dream_edge::objects::command_path(&req).as_str() {
-            Track::PATH => self.run(&body, |_, c: Track| self.track(c)),
-            ReadUser::PATH => self.run(&body, |_, c: ReadUser| self.read_user(&c.user_id)),
-            SetUserPlan::PATH => self.run(&body, |_, c: SetUserPlan| self.set_user_plan(c)),
-            ListUsers::PATH => self.run(&body, |_, c: ListUsers| self.list_users(c)),
-            GetStats::PATH => self.run(&body, |_, c: GetStats| self.stats(c.days)),
-            GetPlatform::PATH => self.run(&body, |_, _: GetPlatform| self.view()),
-            GetBilling::PATH => self.run(&body, |_, _: GetBilling| self.billing_state()),
-            AdmitEndUser::PATH => self.run(&body, |_, c: AdmitEndUser| self.admit(&c.user_id)),
-            GetEndUserBilling::PATH => {
-                self.run(&body, |_, c: GetEndUserBilling| self.end_user_billing(&c.user_id))
-            }
-            ApplyEndUserEvent::PATH => {
-                self.run(&body, |_, c: ApplyEndUserEvent| self.end_user_event(c))
-            }
-            ApplyPlanEvent::PATH => self.run(&body, |_, c: ApplyPlanEvent| self.plan_event(c)),
-            AddEndpoint::PATH => self.run(&body, |a, c: AddEndpoint| self.add_endpoint(a, c)),
-            ListEndpoints::PATH => self.run(&body, |a, _: ListEndpoints| self.endpoints(a)),
-            RemoveEndpoint::PATH => {
-                self.run(&body, |a, c: RemoveEndpoint| self.remove_endpoint(a, &c.id))
-            }
-            SealedSecrets::PATH => {
-                self.run(&body, |a, c: SealedSecrets| self.sealed_secrets(a, &c.id))
-            }
-            ReplaceSecrets::PATH => {
-                self.run(&body, |a, c: ReplaceSecrets| self.replace_secrets(a, c))
-            }
-            SendTest::PATH => self.run(&body, |a, c: SendTest| self.send_test(a, c)),
-            ListDeliveries::PATH => self.run(&body, |a, c: ListDeliveries| self.deliveries(a, c)),
-            StartAttempts::PATH => self.run(&body, |a, c: StartAttempts| self.start_attempts(a, c)),
-            FinishAttempts::PATH => {
-                self.run(&body, |a, c: FinishAttempts| self.finish_attempts(a, c))
-            }
-            ReadLogs::PATH => self.run(&body, |_, c: ReadLogs| self.read_logs(c)),
-            ReadRevenue::PATH => self.run(&body, |_, _: ReadRevenue| self.read_revenue()),
-            GetAlerts::PATH => self.run(&body, |a, _: GetAlerts| self.get_alerts(a)),
-            SetAlerts::PATH => self.run(&body, |a, c: SetAlerts| self.set_alerts(a, c)),
-            CreatePlatform::PATH => {
-                let request = Envelope::from_wire(&body)
-                    .map_err(|e| worker::Error::RustError(format!("command envelope: {e}")))?;
-                let command: CreatePlatform = parse(request.command.get())?;
-                let result = self.create(command.record).await;
-                self.respond::<CreatePlatform>(result)
-            }
-            RotateKey::PATH => {
-                self.run_async(&body, async |auth, c: RotateKey| self.rotate(&auth, c).await).await
-            }
-            SetTiers::PATH => {
-                self.run_async(&body, async |_, c: SetTiers| self.set_tiers(c).await).await
-            }
-            Connect::PATH => {
-                self.run_async(&body, async |_, c: Connect| self.connect_account(c).await).await
-            }
-            Disconnect::PATH => {
-                self.run_async(&body, async |_, c: Disconnect| self.disconnect_account(c).await)
-                    .await
-            }
-            other => Err(super::bad_path(other)),
-        }
+    async fn fetch(&self, _req: Request) -> worker::Result<Response> {
+        not_by_fetch()
     }
 
     /// Queues the deliveries stored since the last alarm.
@@ -186,6 +128,72 @@ impl DurableObject for Platform {
             return Err(e);
         }
         Response::ok("")
+    }
+}
+
+dream_edge::rpc_object!(Platform);
+
+impl Answer for Platform {
+    async fn answer(&self, path: &str, body: &str) -> worker::Result<String> {
+        match path {
+            Track::PATH => self.run(body, |_, c: Track| self.track(c)),
+            ReadUser::PATH => self.run(body, |_, c: ReadUser| self.read_user(&c.user_id)),
+            SetUserPlan::PATH => self.run(body, |_, c: SetUserPlan| self.set_user_plan(c)),
+            ListUsers::PATH => self.run(body, |_, c: ListUsers| self.list_users(c)),
+            GetStats::PATH => self.run(body, |_, c: GetStats| self.stats(c.days)),
+            GetPlatform::PATH => self.run(body, |_, _: GetPlatform| self.view()),
+            GetBilling::PATH => self.run(body, |_, _: GetBilling| self.billing_state()),
+            AdmitEndUser::PATH => self.run(body, |_, c: AdmitEndUser| self.admit(&c.user_id)),
+            GetEndUserBilling::PATH => {
+                self.run(body, |_, c: GetEndUserBilling| self.end_user_billing(&c.user_id))
+            }
+            ApplyEndUserEvent::PATH => {
+                self.run(body, |_, c: ApplyEndUserEvent| self.end_user_event(c))
+            }
+            ApplyPlanEvent::PATH => self.run(body, |_, c: ApplyPlanEvent| self.plan_event(c)),
+            AddEndpoint::PATH => self.run(body, |a, c: AddEndpoint| self.add_endpoint(a, c)),
+            ListEndpoints::PATH => self.run(body, |a, _: ListEndpoints| self.endpoints(a)),
+            RemoveEndpoint::PATH => {
+                self.run(body, |a, c: RemoveEndpoint| self.remove_endpoint(a, &c.id))
+            }
+            SealedSecrets::PATH => {
+                self.run(body, |a, c: SealedSecrets| self.sealed_secrets(a, &c.id))
+            }
+            ReplaceSecrets::PATH => {
+                self.run(body, |a, c: ReplaceSecrets| self.replace_secrets(a, c))
+            }
+            SendTest::PATH => self.run(body, |a, c: SendTest| self.send_test(a, c)),
+            ListDeliveries::PATH => self.run(body, |a, c: ListDeliveries| self.deliveries(a, c)),
+            StartAttempts::PATH => self.run(body, |a, c: StartAttempts| self.start_attempts(a, c)),
+            FinishAttempts::PATH => {
+                self.run(body, |a, c: FinishAttempts| self.finish_attempts(a, c))
+            }
+            ReadLogs::PATH => self.run(body, |_, c: ReadLogs| self.read_logs(c)),
+            ReadRevenue::PATH => self.run(body, |_, _: ReadRevenue| self.read_revenue()),
+            GetAlerts::PATH => self.run(body, |a, _: GetAlerts| self.get_alerts(a)),
+            SetAlerts::PATH => self.run(body, |a, c: SetAlerts| self.set_alerts(a, c)),
+            CreatePlatform::PATH => {
+                let request = Envelope::from_wire(body)
+                    .map_err(|e| worker::Error::RustError(format!("command envelope: {e}")))?;
+                let command: CreatePlatform = parse(request.command.get())?;
+                let result = self.create(command.record).await;
+                self.respond::<CreatePlatform>(result)
+            }
+            RotateKey::PATH => {
+                self.run_async(body, async |auth, c: RotateKey| self.rotate(&auth, c).await).await
+            }
+            SetTiers::PATH => {
+                self.run_async(body, async |_, c: SetTiers| self.set_tiers(c).await).await
+            }
+            Connect::PATH => {
+                self.run_async(body, async |_, c: Connect| self.connect_account(c).await).await
+            }
+            Disconnect::PATH => {
+                self.run_async(body, async |_, c: Disconnect| self.disconnect_account(c).await)
+                    .await
+            }
+            other => Err(super::bad_path(other)),
+        }
     }
 }
 
@@ -268,7 +276,7 @@ impl Platform {
         &self,
         body: &str,
         decide: impl FnOnce(&Auth, C) -> Decided<C::Reply>,
-    ) -> worker::Result<Response> {
+    ) -> worker::Result<String> {
         let (auth, admitted) = self.envelope(body)?;
         let result = match admitted {
             Err(refusal) => Ok(Err(refusal)),
@@ -285,7 +293,7 @@ impl Platform {
         &self,
         body: &str,
         decide: impl AsyncFnOnce(Auth, C) -> Decided<C::Reply>,
-    ) -> worker::Result<Response> {
+    ) -> worker::Result<String> {
         let result = match self.envelope(body)? {
             (_, Err(refusal)) => Ok(Err(refusal)),
             (auth, Ok(command)) => decide(auth, parse(&command)?).await,
@@ -302,7 +310,7 @@ impl Platform {
     }
 
     /// Answers a decision: only the reply's serialization depends on the command.
-    fn respond<C: PlatformCommand>(&self, result: Decided<C::Reply>) -> worker::Result<Response> {
+    fn respond<C: PlatformCommand>(&self, result: Decided<C::Reply>) -> worker::Result<String> {
         let text = match result {
             Ok(Ok(reply)) => serde_json::to_string(&reply).map(Ok).map_err(json_error),
             Ok(Err(refusal)) => Ok(Err(refusal)),
@@ -311,18 +319,14 @@ impl Platform {
         self.respond_text(text)
     }
 
+    /// The answer's JSON text (see `dream_core::command::answer_wire`); an error rejects
+    /// the caller's call with its message.
     fn respond_text(
         &self,
         result: worker::Result<Result<String, Refusal>>,
-    ) -> worker::Result<Response> {
+    ) -> worker::Result<String> {
         let preview = self.loaded()?.is_some_and(|l| l.record.mode() == Mode::Preview);
-        match result {
-            Ok(result) => {
-                let text = answer_wire(preview, result.as_deref()).map_err(json_error)?;
-                json_response(text)
-            }
-            Err(e) => Ok(Response::error(e.to_string(), 500)?),
-        }
+        answer_wire(preview, result?.as_deref()).map_err(json_error)
     }
 
     fn loaded(&self) -> worker::Result<Option<Rc<Loaded>>> {
@@ -374,9 +378,4 @@ impl Platform {
     fn platform_limit(&self, loaded: &Loaded) -> worker::Result<Option<u64>> {
         Ok(config::platform_tiers(&self.env).map_err(config_error)?.limit(loaded.record.plan()))
     }
-}
-
-/// The answer's JSON text; its one reader (`dream_edge::objects`) needs no content type.
-fn json_response(text: String) -> worker::Result<Response> {
-    Response::ok(text)
 }
