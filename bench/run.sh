@@ -7,7 +7,8 @@
 #     api worker's gzipped size is checked against the 350 KiB target; and the size of
 #     the dashboard's wasm (frontend/dist), which every developer downloads before
 #     seeing anything, checked against 300 KiB gzipped;
-#   * with wrk, under `wrangler dev` on this machine: p50, p99 and requests/s of
+#   * with wrk, under `wrangler dev` on this machine: p50, p99, requests/s and the CPU
+#     each request cost the worker's processes (wrangler and workerd, from /proc) of
 #       js:     the trivial JavaScript worker (bench/js-baseline: `{"ok":true}`), the
 #               cheapest thing the runtime can do, which the targets are ratios to;
 #       wasm:   the smallest useful workers-rs worker (bench/baseline-worker, GET /);
@@ -301,11 +302,37 @@ run_wrk() {
   [[ -n $p50 && -n $p99 && -n $rps ]] || { echo "$out" >&2; die "could not parse wrk's output ($label)"; }
   non2xx=$(awk '/Non-2xx or 3xx responses:/ { print $NF }' <<<"$out")
   sockerr=$(awk '/Socket errors:/ { gsub(/,/, ""); print $4 + $6 + $8 + $10 }' <<<"$out")
+  awk '/requests in/ { print $1 }' <<<"$out" >"$WORK/last-requests"
   echo "$(to_ms "$p50") $(to_ms "$p99") $rps $((${non2xx:-0} + ${sockerr:-0}))"
   if [[ -n $non2xx ]]; then
     echo "$out" >&2
     die "$label: $non2xx responses were not 2xx (see above)"
   fi
+}
+
+# cpu_ticks NAME: the CPU time (user + system, in clock ticks) of every process of the
+# NAME worker's session so far: wrangler, workerd and whatever they run.
+cpu_ticks() {
+  local p t=0
+  for p in $(pgrep -s "${WORKER_PID[$1]}"); do
+    [[ -r /proc/$p/stat ]] && t=$((t + $(awk '{ print $14 + $15 }' "/proc/$p/stat" 2>/dev/null || echo 0)))
+  done
+  echo "$t"
+}
+CLK_TCK=$(getconf CLK_TCK)
+
+# timed_wrk NAME LABEL DURATION [wrk options...] URL [-- script args...]: run_wrk, then
+# the CPU the NAME worker's processes spent per request during it, in microseconds
+# (a fifth field). Steadier than requests/s on a noisy machine: it does not depend on
+# how much of the two cores wrk and the other workers got meanwhile.
+timed_wrk() {
+  local name=$1 before after out requests; shift
+  before=$(cpu_ticks "$name")
+  out=$(run_wrk "$@") || exit 1
+  after=$(cpu_ticks "$name")
+  requests=$(cat "$WORK/last-requests")
+  echo "$out $(awk -v t=$((after - before)) -v n="$requests" -v hz="$CLK_TCK" \
+    'BEGIN { printf "%.0f", (n > 0) ? t * 1000000 / hz / n : 0 }')"
 }
 
 # ---------------------------------------------------------------- report helpers
@@ -325,28 +352,29 @@ measure() {
   for ((r = 1; r <= ROUNDS; r++)); do
     log "$pass pass, scenario $sc, round $r/$ROUNDS ($DURATION each: js, wasm, floor, track)"
     alive js
-    out=$(run_wrk "$pass $sc round $r js" "$DURATION" "$JS_URL/"); echo "js $r $out" >>"$rows"
+    out=$(timed_wrk js "$pass $sc round $r js" "$DURATION" "$JS_URL/"); echo "js $r $out" >>"$rows"
     alive baseline
-    out=$(run_wrk "$pass $sc round $r wasm" "$DURATION" "$BASE_URL/"); echo "wasm $r $out" >>"$rows"
-    out=$(run_wrk "$pass $sc round $r floor" "$DURATION" -s "$ROOT/bench/floor.lua" "$BASE_URL")
+    out=$(timed_wrk baseline "$pass $sc round $r wasm" "$DURATION" "$BASE_URL/"); echo "wasm $r $out" >>"$rows"
+    out=$(timed_wrk baseline "$pass $sc round $r floor" "$DURATION" -s "$ROOT/bench/floor.lua" "$BASE_URL")
     echo "floor $r $out" >>"$rows"
     alive api
-    out=$(run_wrk "$pass $sc round $r track" "$DURATION" -s "$ROOT/bench/track.lua" "$API_URL" -- "$key" "$USERS" "$USER_PREFIX")
+    out=$(timed_wrk api "$pass $sc round $r track" "$DURATION" -s "$ROOT/bench/track.lua" "$API_URL" -- "$key" "$USERS" "$USER_PREFIX")
     echo "track $r $out" >>"$rows"
   done
 
-  local fmt='  %-22s %10s %10s %10s %7s\n'
-  say "$(printf "$fmt" "" "p50 ms" "p99 ms" "req/s" "errors")"
-  while read -r what round p50 p99 rps err; do
-    say "$(printf "$fmt" "$what (run $round)" "$(printf %.2f "$p50")" "$(printf %.2f "$p99")" "$(printf %.0f "$rps")" "$err")"
+  local fmt='  %-22s %10s %10s %10s %7s %12s\n'
+  say "$(printf "$fmt" "" "p50 ms" "p99 ms" "req/s" "errors" "CPU us/req")"
+  while read -r what round p50 p99 rps err cpu; do
+    say "$(printf "$fmt" "$what (run $round)" "$(printf %.2f "$p50")" "$(printf %.2f "$p99")" "$(printf %.0f "$rps")" "$err" "$cpu")"
   done <"$rows"
   local w
-  declare -A P50 P99 RPS
+  declare -A P50 P99 RPS CPU
   for w in js wasm floor track; do
     P50[$w]=$(awk -v w="$w" '$1 == w { print $3 }' "$rows" | mean)
     P99[$w]=$(awk -v w="$w" '$1 == w { print $4 }' "$rows" | mean)
     RPS[$w]=$(awk -v w="$w" '$1 == w { print $5 }' "$rows" | mean)
-    say "$(printf "$fmt" "$w (mean)" "$(printf %.2f "${P50[$w]}")" "$(printf %.2f "${P99[$w]}")" "$(printf %.0f "${RPS[$w]}")" "")"
+    CPU[$w]=$(awk -v w="$w" '$1 == w { print $7 }' "$rows" | mean)
+    say "$(printf "$fmt" "$w (mean)" "$(printf %.2f "${P50[$w]}")" "$(printf %.2f "${P99[$w]}")" "$(printf %.0f "${RPS[$w]}")" "" "$(printf %.0f "${CPU[$w]}")")"
   done
   local rp50 rrps
   rp50=$(ratio "${P50[track]}" "${P50[js]}"); rrps=$(ratio "${RPS[track]}" "${RPS[js]}")
@@ -356,6 +384,7 @@ measure() {
   say "  track/wasm   p50 $(ratio "${P50[track]}" "${P50[wasm]}")x  req/s $(ratio "${RPS[track]}" "${RPS[wasm]}")x  (against the smallest Rust worker; no target)"
   say "  floor/js     p50 $(ratio "${P50[floor]}" "${P50[js]}")x  req/s $(ratio "${RPS[floor]}" "${RPS[js]}")x  (the storage layout's own price; no target)"
   say "  track/floor  p50 $(ratio "${P50[track]}" "${P50[floor]}")x  req/s $(ratio "${RPS[track]}" "${RPS[floor]}")x  (what dream-api's code adds; no target)"
+  say "  CPU per request (wrangler and workerd together): js/track $(ratio "${CPU[js]}" "${CPU[track]}")x  js/floor $(ratio "${CPU[js]}" "${CPU[floor]}")x  floor/track $(ratio "${CPU[floor]}" "${CPU[track]}")x  (as throughput ratios would be if CPU were all that bound them; no target)"
   printf -v "${pass}_${sc}_TRACK_P50" '%s' "${P50[track]}"
   printf -v "${pass}_${sc}_RATIO_P50" '%s' "$rp50"
   printf -v "${pass}_${sc}_RATIO_RPS" '%s' "$rrps"

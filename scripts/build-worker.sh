@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds one worker crate to CRATE/build (or OUT_DIR): worker-build, then wasm-opt, then,
-# for a worker with Durable Objects, its entry module (CRATE/entry.mjs) in front of
-# worker-build's, so that its objects take commands by RPC (crates/edge/js/objects.mjs).
+# for a worker with Durable Objects, its entry module (CRATE/entry.mjs, with
+# crates/edge/js/entry.mjs beside it as edge.mjs) in front of worker-build's module
+# (moved to wasm.js), so that its objects take commands by RPC.
 #   bash scripts/build-worker.sh CRATE [OUT_DIR [cargo build args…]]
 # The result's index.js is the worker's `main` either way.
 set -euo pipefail
@@ -23,5 +24,5 @@ wasm-opt "$out/index_bg.wasm" -Oz --converge --strip-debug "${WASM_FEATURES[@]}"
 if [[ -f $crate/entry.mjs ]]; then
   mv "$out/index.js" "$out/wasm.js"
   cp "$crate/entry.mjs" "$out/index.js"
-  cp "$DREAM_ROOT/crates/edge/js/objects.mjs" "$out/objects.mjs"
+  cp "$DREAM_ROOT/crates/edge/js/entry.mjs" "$out/edge.mjs"
 fi

@@ -1,9 +1,9 @@
 // The api worker's entry module: worker-build's module (./wasm.js: the fetch and queue
-// handlers and the objects' wasm classes), with each Durable Object exported as a class
-// that takes commands by RPC (crates/edge/js/objects.mjs). scripts/build-worker.sh puts
-// it in build/ as index.js.
+// handlers, the objects' wasm classes) behind crates/edge/js/entry.mjs, which exports
+// each Durable Object as a class that takes commands by RPC. scripts/build-worker.sh
+// puts it in build/ as index.js.
 import worker, * as wasm from "./wasm.js";
-import { rpcObject } from "./objects.mjs";
+import { rpcObject } from "./edge.mjs";
 
 export default worker;
 export const Platform = rpcObject(wasm.Platform, { alarm: true });

@@ -1,8 +1,8 @@
-// The Connect worker's entry module: worker-build's module (./wasm.js) with its Durable
-// Object exported as a class that takes commands by RPC (crates/edge/js/objects.mjs).
-// scripts/build-worker.sh puts it in build/ as index.js.
+// The Connect worker's entry module: worker-build's module (./wasm.js) behind
+// crates/edge/js/entry.mjs, which exports its Durable Object as a class that takes
+// commands by RPC. scripts/build-worker.sh puts it in build/ as index.js.
 import worker, * as wasm from "./wasm.js";
-import { rpcObject } from "./objects.mjs";
+import { rpcObject } from "./edge.mjs";
 
 export default worker;
 export const OAuthStates = rpcObject(wasm.OAuthStates);

@@ -5,6 +5,7 @@
 //! ([`reply_text`]).
 
 use crate::error::{ApiError, ApiResult};
+use dream_core::access;
 use dream_core::error::ErrorCode;
 use dream_core::json::{BodyCap, BodyRead, JsonObject};
 use dream_core::meter::RateStatus;
@@ -13,7 +14,7 @@ use serde::Serialize;
 use serde_json::Value;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
-use worker::{Request, Response};
+use worker::{Headers, Request, Response};
 
 #[wasm_bindgen::prelude::wasm_bindgen]
 extern "C" {
@@ -182,24 +183,44 @@ pub fn query_int(req: &Request, name: &str, min: u64, max: u64) -> ApiResult<Opt
     }
 }
 
+thread_local! {
+    /// `access::SECURITY_HEADERS`, which every answer carries, as the runtime's `Headers`,
+    /// built once per isolate: an answer's headers start as a copy of it (one call into JS
+    /// where setting them one by one is one call each).
+    static SECURITY_HEADERS: Option<web_sys::Headers> = web_sys::Headers::new().ok().filter(|h| {
+        access::SECURITY_HEADERS.iter().all(|(name, value)| h.set(name, value).is_ok())
+    });
+}
+
+/// `access::SECURITY_HEADERS` and `headers`, as an answer's headers.
+fn answer_headers(headers: &[(&'static str, String)]) -> worker::Result<Headers> {
+    let all = SECURITY_HEADERS
+        .with(|security| match security {
+            Some(security) => web_sys::Headers::new_with_headers(security),
+            None => Err(JsValue::from_str("the security headers could not be built")),
+        })
+        .map_err(worker::Error::from)?;
+    for (name, value) in headers {
+        all.set(name, value)?;
+    }
+    Ok(Headers(all))
+}
+
+/// A JSON answer: `body` with the security headers and `headers`.
 pub fn to_response(
     status: u16,
     body: &Value,
     headers: &[(&'static str, String)],
 ) -> worker::Result<Response> {
-    let mut resp = Response::from_json(body)?.with_status(status);
-    for (name, value) in headers {
-        resp.headers_mut().set(name, value)?;
-    }
-    Ok(resp)
+    let headers = answer_headers(headers)?;
+    headers.set("Content-Type", "application/json")?;
+    let text = serde_json::to_string(body)?;
+    Ok(Response::builder().with_headers(headers).with_status(status).fixed(text.into_bytes()))
 }
 
+/// An answer with no body (`204`), with the security headers and `headers`.
 pub fn empty_response(status: u16, headers: &[(&'static str, String)]) -> worker::Result<Response> {
-    let mut resp = Response::empty()?.with_status(status);
-    for (name, value) in headers {
-        resp.headers_mut().set(name, value)?;
-    }
-    Ok(resp)
+    Ok(Response::builder().with_headers(answer_headers(headers)?).with_status(status).empty())
 }
 
 /// Why an outgoing call brought back no answer.

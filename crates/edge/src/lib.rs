@@ -91,8 +91,8 @@ where
     let origin = req.headers().get("Origin").ok().flatten();
     let allowed_origins = config::allowed_origins(env);
 
+    // With `access::SECURITY_HEADERS`, which `http::to_response` adds to every answer.
     let mut headers = vec![("X-Request-Id", received.request_id.clone())];
-    headers.extend(access::SECURITY_HEADERS.iter().map(|(n, v)| (*n, v.to_string())));
     // The method as sent: `worker::Method` reads any method it does not know (`QUERY`,
     // `FOO`) as `GET`, which would answer it as if it were one.
     let method = req.inner().method();

@@ -46,10 +46,10 @@ pub trait Answer {
 macro_rules! rpc_object {
     ($object:ident) => {
         #[$crate::reexport::wasm_bindgen::prelude::wasm_bindgen(
-                    wasm_bindgen = $crate::reexport::wasm_bindgen,
-                    wasm_bindgen_futures = $crate::reexport::wasm_bindgen_futures,
-                    js_sys = $crate::reexport::js_sys
-                )]
+                                    wasm_bindgen = $crate::reexport::wasm_bindgen,
+                                    wasm_bindgen_futures = $crate::reexport::wasm_bindgen_futures,
+                                    js_sys = $crate::reexport::js_sys
+                                )]
         impl $object {
             #[wasm_bindgen(js_name = ask)]
             pub async fn ask(

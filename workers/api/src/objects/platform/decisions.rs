@@ -158,9 +158,9 @@ impl Platform {
                 .map_err(config_error)?,
             preview,
             prior: prior.as_ref(),
-            thresholds: &self.alerts.load(&sql)?,
+            thresholds: &self.alerts.load(sql)?,
         };
-        let mut quota = self.quota.load(&sql)?;
+        let mut quota = self.quota.load(sql)?;
         let decision = track(&mut quota, &mut end_user.meter, &input, now);
         let alerts = match &decision {
             TrackDecision::Allowed { alerts, usage, .. } if !alerts.is_empty() => {
@@ -173,8 +173,8 @@ impl Platform {
         let (calls, denied) = decision.day_counts();
         if calls != 0 || denied != 0 {
             let today = date(now);
-            self.record_seen(&sql, user, &today)?;
-            self.keep(&sql, quota, &today, calls, denied)?;
+            self.record_seen(sql, user, &today)?;
+            self.keep(sql, quota, &today, calls, denied)?;
         }
         let allowed = matches!(decision, TrackDecision::Allowed { .. });
         let answer = track_answer(
@@ -194,7 +194,7 @@ impl Platform {
                     "INSERT OR REPLACE INTO idempotency (user_id, key, recorded_at, answer) VALUES (?, ?, ?, ?)",
                     vec![user.as_str().into(), k.into(), now_ms.into(), answer.to_string().into()],
                 )?;
-                self.forget_old_keys(&sql, now_ms)?;
+                self.forget_old_keys(sql, now_ms)?;
             }
             self.emit(alerts)?;
         }
@@ -308,7 +308,7 @@ impl Platform {
                 vec![start.clone().into()],
             )?
             .to_array()?;
-        let quota = self.quota.load(&sql)?;
+        let quota = self.quota.load(sql)?;
         let recorded = stats::with_today(kept, quota.today.as_ref().filter(|d| d.date >= start));
         let unique: Vec<CountRow> = sql
             .exec("SELECT COUNT(*) AS n FROM seen WHERE last_seen >= ?", vec![start.into()])?
@@ -324,7 +324,7 @@ impl Platform {
     pub(super) fn view_of(&self, loaded: &Loaded) -> worker::Result<PlatformView> {
         let r = &loaded.record;
         let now = now();
-        let usage = self.quota.load(&self.sql())?.usage.usage(self.platform_limit(loaded)?, now);
+        let usage = self.quota.load(self.sql())?.usage.usage(self.platform_limit(loaded)?, now);
         Ok(PlatformView {
             info: PlatformInfo {
                 platform_id: r.platform_id.clone(),
@@ -406,7 +406,7 @@ impl Platform {
             PlanUpdate::Keep => {}
         }
         self.save_end_user(&command.user_id, end_user)?;
-        self.count_revenue(&self.sql(), &command.user_id, &update, &loaded.tiers)?;
+        self.count_revenue(self.sql(), &command.user_id, &update, &loaded.tiers)?;
         let first = &loaded.tiers.first().id;
         let event = subscription_event(&command.user_id, &update, &stored_tier(&previous)?, first);
         self.emit(event.into_iter().collect())?;

@@ -76,6 +76,8 @@ struct EndUser {
 #[durable_object(alarm)]
 pub struct Platform {
     state: State,
+    /// The object's SQLite handle, taken once (each `storage().sql()` is two calls into JS).
+    sql: SqlStorage,
     env: Env,
     record: StoredState<Option<PlatformRecord>>,
     loaded: RefCell<Option<Rc<Loaded>>>,
@@ -104,6 +106,7 @@ impl DurableObject for Platform {
         }
         Self {
             state,
+            sql,
             env,
             record,
             loaded: RefCell::default(),
@@ -267,8 +270,8 @@ fn no_platform() -> Refusal {
 }
 
 impl Platform {
-    fn sql(&self) -> SqlStorage {
-        self.state.storage().sql()
+    fn sql(&self) -> &SqlStorage {
+        &self.sql
     }
 
     /// Reads a command, checks who asks, runs `decide` (synchronous) and answers.
@@ -333,7 +336,7 @@ impl Platform {
         if let Some(loaded) = self.loaded.borrow().as_ref() {
             return Ok(Some(loaded.clone()));
         }
-        let Some(record) = self.record.load(&self.sql())? else {
+        let Some(record) = self.record.load(self.sql())? else {
             return Ok(None);
         };
         let tiers = record.tier_config();
@@ -344,7 +347,7 @@ impl Platform {
 
     /// Stores a changed record; the copy in memory follows.
     fn save(&self, record: PlatformRecord) -> worker::Result<Rc<Loaded>> {
-        self.record.save(&self.sql(), Some(record.clone()))?;
+        self.record.save(self.sql(), Some(record.clone()))?;
         let tiers = record.tier_config();
         let loaded = Rc::new(Loaded { record, tiers });
         *self.loaded.borrow_mut() = Some(loaded.clone());

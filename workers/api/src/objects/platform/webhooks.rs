@@ -144,14 +144,14 @@ impl Platform {
         if let Err(refusal) = developer_only(auth) {
             return Ok(Err(refusal));
         }
-        Ok(Ok(self.alerts.load(&self.sql())?))
+        Ok(Ok(self.alerts.load(self.sql())?))
     }
 
     pub(super) fn set_alerts(&self, auth: &Auth, command: SetAlerts) -> Decided<Thresholds> {
         if let Err(refusal) = developer_only(auth) {
             return Ok(Err(refusal));
         }
-        self.alerts.save(&self.sql(), command.thresholds.clone())?;
+        self.alerts.save(self.sql(), command.thresholds.clone())?;
         Ok(Ok(command.thresholds))
     }
 }
