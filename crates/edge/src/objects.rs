@@ -5,7 +5,7 @@
 //!
 //! A command is one RPC call to the object, `ask(path, body)`: the command's path and JSON
 //! in, the reply's JSON text out. An object implements [`Answer`] and exports it with
-//! [`rpc_object!`]; its JS class (`crates/edge/js/objects.mjs`, which each worker's entry
+//! [`rpc_object!`]; its JS class (`crates/edge/js/entry.mjs`, which each worker's entry
 //! module uses) extends the runtime's `DurableObject`, which is what makes a class callable
 //! by RPC. RPC rather than `fetch`: no `Request` or `Response` is built, sent or read on
 //! either side, which is most of what an object call costs.
@@ -40,7 +40,7 @@ pub trait Answer {
 }
 
 /// Exports an object's [`Answer`] to JS as `ask(path, body)`, the method its JS class
-/// (`crates/edge/js/objects.mjs`) takes RPC calls with. The runtime's `fetch` on the
+/// (`crates/edge/js/entry.mjs`) takes RPC calls with. The runtime's `fetch` on the
 /// object, which workers-rs requires of it, is not used: it answers `404`.
 #[macro_export]
 macro_rules! rpc_object {
