@@ -41,11 +41,13 @@ cleanup() {
 }
 trap cleanup EXIT
 sed "s#^main = .*#main = \"$ROOT/$UNLOGGED/index.js\"#" wrangler.toml >"$state/unlogged.toml"
-# start NAME PORT CONFIG [wrangler args...], one after another (they pick free ports).
+# start NAME PORT CONFIG [wrangler args...], one after another; each inspector on PORT +
+# 1000, as scripts/workers.sh does, so they never race for wrangler's default one.
 start() {
   local name=$1 port=$2 config=$3; shift 3
   X_LOCAL_OBSERVABILITY=false X_LOCAL_EXPLORER=false setsid wrangler dev -c "$config" \
-    --name "$name" --ip 127.0.0.1 --port "$port" --show-interactive-dev-session=false \
+    --name "$name" --ip 127.0.0.1 --port "$port" --inspector-port $((port + 1000)) \
+    --show-interactive-dev-session=false \
     --log-level=error --persist-to "$state/$name" --env-file /dev/null \
     --var 'PLATFORM_TIERS:{"free":{"limit":null},"paid":{"limit":null}}' \
     --var RATE_LIMIT_PER_MINUTE:1000000000 --var ALLOWED_ORIGINS:http://127.0.0.1:8790 "$@" \

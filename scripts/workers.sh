@@ -19,6 +19,13 @@ wait_ready() {
   return 1
 }
 
+# inspector_port PORT: the port for the V8 inspector of the service on PORT. wrangler
+# otherwise probes 9229 upwards for a free one and binds it later, so services started
+# one after another can race for the same port ("Address already in use (socket
+# "direct:1:default")"). PORT + 1000 keeps it fixed per service and, for the stacks'
+# ports, below the kernel's ephemeral range (32768 up), so no outgoing connection takes it.
+inspector_port() { echo $(($1 + 1000)); }
+
 # start_worker NAME PORT PERSIST_DIR [wrangler args…]: starts in the background, logs to
 # $DREAM_LOGS/NAME.log, and waits until GET /health answers. With DREAM_ENV_FILE set
 # (scripts/test.sh: /dev/null), wrangler reads the worker's variables from that file
@@ -28,7 +35,7 @@ start_worker() {
   local name=$1 port=$2 persist=$3; shift 3
   mkdir -p "$DREAM_LOGS" "$persist"
   (cd "$DREAM_ROOT" && exec setsid wrangler dev --ip 127.0.0.1 --port "$port" \
-      --show-interactive-dev-session=false --persist-to "$persist" \
+      --inspector-port "$(inspector_port "$port")" --show-interactive-dev-session=false --persist-to "$persist" \
       ${DREAM_ENV_FILE:+--env-file "$DREAM_ENV_FILE"} "$@") \
     >"$DREAM_LOGS/$name.log" 2>&1 &
   DREAM_PIDS+=($!)
@@ -58,8 +65,8 @@ start_pages() {
   local name=$1 port=$2 dir=$3; shift 3
   mkdir -p "$DREAM_LOGS"
   (cd "$DREAM_ROOT" && cd "$(dirname "$dir")" && exec setsid wrangler pages dev "$(basename "$dir")" \
-      --ip 127.0.0.1 --port "$port" --show-interactive-dev-session=false \
-      --compatibility-date 2025-09-01 "$@") \
+      --ip 127.0.0.1 --port "$port" --inspector-port "$(inspector_port "$port")" \
+      --show-interactive-dev-session=false --compatibility-date 2025-09-01 "$@") \
     </dev/null >"$DREAM_LOGS/$name.log" 2>&1 &
   DREAM_PIDS+=($!)
   wait_ready "$name" "http://127.0.0.1:$port/"
