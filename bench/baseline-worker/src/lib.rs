@@ -88,7 +88,8 @@ dream_edge::rpc_object!(FloorCounter);
 
 impl objects::Answer for FloorCounter {
     async fn answer(&self, _path: &str, body: &str) -> Result<String> {
-        let command: AddOne = objects::parse(body)?;
+        let command: AddOne =
+            serde_json::from_str(body).map_err(|e| worker::Error::RustError(e.to_string()))?;
         let rows: Vec<CountRow> = self
             .state
             .storage()
@@ -99,6 +100,6 @@ impl objects::Answer for FloorCounter {
             )?
             .to_array()?;
         let n = rows.first().map_or(0, |r| r.n);
-        objects::answer::<AddOne>(Ok(CountRow { n }))
+        serde_json::to_string(&CountRow { n }).map_err(|e| worker::Error::RustError(e.to_string()))
     }
 }
