@@ -88,8 +88,7 @@ dream_edge::rpc_object!(FloorCounter);
 
 impl objects::Answer for FloorCounter {
     async fn answer(&self, _path: &str, body: &str) -> Result<String> {
-        let command: AddOne =
-            serde_json::from_str(body).map_err(|e| worker::Error::RustError(e.to_string()))?;
+        let command: AddOne = objects::parse(body)?;
         let rows: Vec<CountRow> = self
             .state
             .storage()
@@ -100,6 +99,6 @@ impl objects::Answer for FloorCounter {
             )?
             .to_array()?;
         let n = rows.first().map_or(0, |r| r.n);
-        serde_json::to_string(&CountRow { n }).map_err(|e| worker::Error::RustError(e.to_string()))
+        objects::answer::<AddOne>(Ok(CountRow { n }))
     }
 }

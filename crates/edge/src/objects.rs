@@ -69,6 +69,21 @@ macro_rules! rpc_object {
     };
 }
 
+/// A command's body, read as the type its path says (an object's side of [`send`]).
+pub fn parse<C: serde::de::DeserializeOwned>(body: &str) -> worker::Result<C> {
+    serde_json::from_str(body).map_err(|e| worker::Error::RustError(format!("command body: {e}")))
+}
+
+/// The answer to command `C` as JSON text: its reply type is the one `C` names.
+pub fn answer<C: Command>(result: worker::Result<C::Reply>) -> worker::Result<String> {
+    serde_json::to_string(&result?).map_err(|e| worker::Error::RustError(e.to_string()))
+}
+
+/// The error of a path no command of the object has.
+pub fn bad_path(path: &str) -> worker::Error {
+    worker::Error::RustError(format!("no such command: {path}"))
+}
+
 /// The answer of an object's `fetch`: commands arrive by RPC only.
 pub fn not_by_fetch() -> worker::Result<worker::Response> {
     worker::Response::error("Commands reach this object by RPC (ask), not fetch.", 404)

@@ -4,7 +4,7 @@
 
 use dream_core::command::Command;
 use dream_core::protocol::{ClaimNonce, IssueNonce};
-use dream_edge::objects::{not_by_fetch, Answer};
+use dream_edge::objects::{answer, bad_path, not_by_fetch, parse, Answer};
 use serde::Deserialize;
 use worker::{durable_object, DurableObject, Env, Request, Response, SqlStorage, State};
 
@@ -39,17 +39,11 @@ dream_edge::rpc_object!(OAuthStates);
 
 impl Answer for OAuthStates {
     async fn answer(&self, path: &str, body: &str) -> worker::Result<String> {
-        let json = |e: serde_json::Error| worker::Error::RustError(format!("command {path}: {e}"));
-        let reply = match path {
-            IssueNonce::PATH => {
-                serde_json::to_string(&self.issue(serde_json::from_str(body).map_err(json)?)?)
-            }
-            ClaimNonce::PATH => {
-                serde_json::to_string(&self.claim(serde_json::from_str(body).map_err(json)?)?)
-            }
-            other => return Err(worker::Error::RustError(format!("no such command: {other}"))),
-        };
-        reply.map_err(json)
+        match path {
+            IssueNonce::PATH => answer::<IssueNonce>(self.issue(parse(body)?)),
+            ClaimNonce::PATH => answer::<ClaimNonce>(self.claim(parse(body)?)),
+            other => Err(bad_path(other)),
+        }
     }
 }
 

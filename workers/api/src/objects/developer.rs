@@ -2,13 +2,12 @@
 //! A claim is taken in one synchronous step before the platform is created, so any
 //! number of simultaneous `POST /v1/credentials` create exactly one platform.
 
-use super::{answer, parse};
 use dream_core::command::{Auth, Command};
 use dream_core::error::Refusal;
 use dream_core::ids::PlatformId;
 use dream_core::protocol::{Claim, ClaimPlatform, CreatePlatform, OwnedPlatform};
 use dream_edge::objects;
-use dream_edge::objects::{not_by_fetch, Answer};
+use dream_edge::objects::{answer, bad_path, not_by_fetch, parse, Answer};
 use dream_edge::store::Store;
 use serde::Deserialize;
 use std::cell::RefCell;
@@ -51,7 +50,7 @@ impl Answer for Developer {
         match path {
             ClaimPlatform::PATH => answer::<ClaimPlatform>(self.claim(parse(body)?).await),
             OwnedPlatform::PATH => answer::<OwnedPlatform>(self.owned()),
-            other => Err(super::bad_path(other)),
+            other => Err(bad_path(other)),
         }
     }
 }

@@ -21,18 +21,6 @@ pub use developer::Developer;
 pub use platform::Platform;
 pub use rate_limiter::RateLimiter;
 
-/// A command's body, read as the type its path says.
-pub fn parse<C: DeserializeOwned>(body: &str) -> worker::Result<C> {
-    serde_json::from_str(body).map_err(|e| worker::Error::RustError(format!("command body: {e}")))
-}
-
-/// The answer to command `C` as JSON text: its reply type is the one `C` names.
-pub fn answer<C: dream_core::command::Command>(
-    result: worker::Result<C::Reply>,
-) -> worker::Result<String> {
-    serde_json::to_string(&result?).map_err(|e| worker::Error::RustError(e.to_string()))
-}
-
 #[derive(Deserialize)]
 struct StateRow {
     state: String,
@@ -92,8 +80,4 @@ impl<T: Clone + Default + Serialize + DeserializeOwned> StoredState<T> {
         *self.cached.borrow_mut() = Some(state);
         Ok(())
     }
-}
-
-pub fn bad_path(path: &str) -> worker::Error {
-    worker::Error::RustError(format!("no such command: {path}"))
 }

@@ -1,10 +1,10 @@
 //! A fixed-window rate limiter per name (for example registrations per client IP).
 
-use super::{answer, now_ms, parse, StoredState};
+use super::{now_ms, StoredState};
 use dream_core::command::Command;
 use dream_core::meter::RateWindow;
 use dream_core::protocol::{LimitReply, TakeFromLimit};
-use dream_edge::objects::{not_by_fetch, Answer};
+use dream_edge::objects::{answer, bad_path, not_by_fetch, parse, Answer};
 use worker::{durable_object, DurableObject, Env, Request, Response, State};
 
 #[durable_object(fetch)]
@@ -30,7 +30,7 @@ impl Answer for RateLimiter {
     async fn answer(&self, path: &str, body: &str) -> worker::Result<String> {
         match path {
             TakeFromLimit::PATH => answer::<TakeFromLimit>(self.acquire(&parse(body)?)),
-            other => Err(super::bad_path(other)),
+            other => Err(bad_path(other)),
         }
     }
 }

@@ -16,7 +16,7 @@ mod decisions;
 mod outbox;
 mod webhooks;
 
-use super::{now, now_ms, parse, StoredState};
+use super::{now, now_ms, StoredState};
 use dream_core::billing::{tier_bought, EndUserBilling, EndUserChange, PlanUpdate, StoredAccount};
 use dream_core::command::{answer_wire, Auth, PlatformCommand, Request as Envelope};
 use dream_core::error::{ErrorCode, Refusal};
@@ -44,6 +44,7 @@ use dream_core::tier::TierConfig;
 use dream_core::time::{date, from_millis, rfc3339};
 use dream_core::webhooks::{alert_events, subscription_event, Event, Thresholds};
 use dream_edge::config;
+use dream_edge::objects::{bad_path, parse};
 use dream_edge::objects::{not_by_fetch, Answer};
 use dream_edge::store::Store;
 use serde::Deserialize;
@@ -195,7 +196,7 @@ impl Answer for Platform {
                 self.run_async(body, async |_, c: Disconnect| self.disconnect_account(c).await)
                     .await
             }
-            other => Err(super::bad_path(other)),
+            other => Err(bad_path(other)),
         }
     }
 }
