@@ -41,12 +41,12 @@ cleanup() {
 }
 trap cleanup EXIT
 sed "s#^main = .*#main = \"$ROOT/$UNLOGGED/index.js\"#" wrangler.toml >"$state/unlogged.toml"
-# start NAME PORT CONFIG [wrangler args...], one after another; each inspector on PORT +
-# 1000, as scripts/workers.sh does, so they never race for wrangler's default one.
+# start NAME PORT CONFIG [wrangler args...], one after another; each inspector on its
+# own port (inspector_port, scripts/env.sh).
 start() {
   local name=$1 port=$2 config=$3; shift 3
   X_LOCAL_OBSERVABILITY=false X_LOCAL_EXPLORER=false setsid wrangler dev -c "$config" \
-    --name "$name" --ip 127.0.0.1 --port "$port" --inspector-port $((port + 1000)) \
+    --name "$name" --ip 127.0.0.1 --port "$port" --inspector-port "$(inspector_port "$port")" \
     --show-interactive-dev-session=false \
     --log-level=error --persist-to "$state/$name" --env-file /dev/null \
     --var 'PLATFORM_TIERS:{"free":{"limit":null},"paid":{"limit":null}}' \

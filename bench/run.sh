@@ -203,7 +203,7 @@ start_worker() {
   port_in_use "$port" && die "port $port is already in use; is another benchmark running?"
   mkdir -p "$state"
   X_LOCAL_OBSERVABILITY=false X_LOCAL_EXPLORER=false \
-    setsid wrangler dev -c "$config" --ip 127.0.0.1 --port "$port" --inspector-port $((port + 1000)) \
+    setsid wrangler dev -c "$config" --ip 127.0.0.1 --port "$port" --inspector-port "$(inspector_port "$port")" \
     --show-interactive-dev-session=false --log-level=error --persist-to "$state" "$@" \
     </dev/null >"$logfile" 2>&1 &
   pid=$!

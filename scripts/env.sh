@@ -27,3 +27,11 @@ export CLOUDFLARE_TELEMETRY_DISABLED=1 DO_NOT_TRACK=1 CLOUDFLARE_CF_FETCH_ENABLE
 # wasm-bindgen's catch wrappers, the same set worker-build gives wasm-opt.
 WASM_FEATURES=(--enable-mutable-globals --enable-sign-ext --enable-nontrapping-float-to-int
   --enable-bulk-memory --enable-multivalue --enable-reference-types --enable-exception-handling)
+
+# inspector_port PORT: the port for the V8 inspector of the service on PORT (every
+# `wrangler dev` / `wrangler pages dev` the scripts and benchmarks start). wrangler
+# otherwise probes 9229 upwards for a free one and binds it later, so services started
+# one after another can race for the same port ("Address already in use (socket
+# "direct:1:default")"). PORT + 1000 keeps it fixed per service and, for the stacks'
+# ports, below the kernel's ephemeral range (32768 up), so no outgoing connection takes it.
+inspector_port() { echo $(($1 + 1000)); }

@@ -19,13 +19,6 @@ wait_ready() {
   return 1
 }
 
-# inspector_port PORT: the port for the V8 inspector of the service on PORT. wrangler
-# otherwise probes 9229 upwards for a free one and binds it later, so services started
-# one after another can race for the same port ("Address already in use (socket
-# "direct:1:default")"). PORT + 1000 keeps it fixed per service and, for the stacks'
-# ports, below the kernel's ephemeral range (32768 up), so no outgoing connection takes it.
-inspector_port() { echo $(($1 + 1000)); }
-
 # start_worker NAME PORT PERSIST_DIR [wrangler args…]: starts in the background, logs to
 # $DREAM_LOGS/NAME.log, and waits until GET /health answers. With DREAM_ENV_FILE set
 # (scripts/test.sh: /dev/null), wrangler reads the worker's variables from that file
