@@ -40,7 +40,8 @@ cleanup() {
   rm -rf "$state"
 }
 trap cleanup EXIT
-sed "s#^main = .*#main = \"$ROOT/$UNLOGGED/index.js\"#" wrangler.toml >"$state/unlogged.toml"
+sed -e "s#^main = .*#main = \"$ROOT/$UNLOGGED/index.js\"#" \
+  -e "s#^directory = .*#directory = \"$ROOT/$UNLOGGED/assets\"#" wrangler.toml >"$state/unlogged.toml"
 # start NAME PORT CONFIG [wrangler args...], one after another; each inspector on its
 # own port (inspector_port, scripts/env.sh).
 start() {

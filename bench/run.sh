@@ -407,7 +407,8 @@ snapshot() {  # snapshot NAME CONFIG BUILD_DIR -> $WORK/NAME/{wrangler.toml,buil
   [[ -s $3/index_bg.wasm && -s $3/index.js ]] || die "$3 has no build outputs; build first (drop --no-build)"
   mkdir -p "$dir"
   cp -R "$3" "$dir/build"
-  sed 's|^main = .*|main = "build/index.js"|' "$2" >"$dir/wrangler.toml"
+  sed -e 's|^main = .*|main = "build/index.js"|' -e 's|^directory = .*|directory = "build/assets"|' \
+    "$2" >"$dir/wrangler.toml"
   grep -q '^main = "build/index.js"$' "$dir/wrangler.toml" || die "$2 has no 'main = ...' line"
 }
 snapshot api "$ROOT/wrangler.toml" "$ROOT/workers/api/build"

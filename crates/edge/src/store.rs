@@ -54,7 +54,7 @@ impl Store {
 
     pub async fn put_key_record(&self, hash: &ApiKeyHash, record: &KeyRecord) -> ApiResult<()> {
         let name = storage::api_key_record(hash);
-        Self::tokens(&self.env)?.put(&name, serde_json::to_string(record)?)?.execute().await?;
+        put_text(&self.env, &name, &serde_json::to_string(record)?).await?;
         KEYS.with(|c| c.borrow_mut().put(name, Some(record.clone()), now_ms()));
         Ok(())
     }
@@ -78,9 +78,7 @@ impl Store {
     }
 
     pub async fn put_public_tiers(&self, platform: &PlatformId, tiers: &[Tier]) -> ApiResult<()> {
-        Self::tokens(&self.env)?
-            .put(&storage::tier_config(platform), serde_json::to_string(tiers)?)?
-            .execute()
+        put_text(&self.env, &storage::tier_config(platform), &serde_json::to_string(tiers)?)
             .await?;
         TIERS.with(|c| c.borrow_mut().put(platform.clone(), Some(tiers.to_vec()), now_ms()));
         Ok(())
@@ -97,11 +95,7 @@ impl Store {
         account_hash: &str,
         platform: &PlatformId,
     ) -> ApiResult<()> {
-        Self::tokens(&self.env)?
-            .put(&storage::connected_account(account_hash), platform.as_str())?
-            .execute()
-            .await?;
-        Ok(())
+        put_text(&self.env, &storage::connected_account(account_hash), platform.as_str()).await
     }
 
     pub async fn delete_connected_platform(&self, account_hash: &str) -> ApiResult<()> {
@@ -120,11 +114,7 @@ impl Store {
         clerk_user_id: &str,
         platform: &PlatformId,
     ) -> ApiResult<()> {
-        Self::tokens(&self.env)?
-            .put(&storage::developer_platform(clerk_user_id), platform.as_str())?
-            .execute()
-            .await?;
-        Ok(())
+        put_text(&self.env, &storage::developer_platform(clerk_user_id), platform.as_str()).await
     }
 }
 
@@ -135,6 +125,13 @@ fn parse_json<T: DeserializeOwned>(stored: Option<String>) -> ApiResult<Option<T
 /// One TOKENS_KV read (not generic, so each cached kind adds only its parsing).
 async fn kv_text(env: &Env, name: &str) -> ApiResult<Option<String>> {
     Ok(Store::tokens(env)?.get(name).text().await?)
+}
+
+/// Writes `text` as the value of `name`: as its UTF-8 bytes, which [`kv_text`] reads back
+/// as the same text. `KvStore::put` would take the text through `serde_wasm_bindgen` and
+/// link float formatting into the worker for nothing (~4 KiB gzipped).
+async fn put_text(env: &Env, name: &str, text: &str) -> ApiResult<()> {
+    Ok(Store::tokens(env)?.put_bytes(name, text.as_bytes())?.execute().await?)
 }
 
 /// Reads `name` from TOKENS_KV through `cache`: fresh values are returned as they are;
