@@ -16,8 +16,9 @@
 #               worker's POST /floor, below);
 #       track:  the api's POST /v1/usage/track, spread round-robin over a set of end
 #               users of one platform (bench/track.lua),
-#     scenario A: with 1 platform registered,
-#     scenario B: with 1000 platforms registered (tracking as the last one);
+#     scenario A: on an api worker with 1 platform registered,
+#     scenario B: on a second api worker with 1000 platforms registered (tracking as
+#                 the last one), measured in the same interleaved rounds as A;
 #   * two passes: first with the workers' state on tmpfs (the targets), then the same
 #     with the state on this machine's disk, reported beside it.
 #
@@ -25,11 +26,14 @@
 # little and drift from run to run, and wrk competes with workerd for the same cores.
 # The reference workers run under identical conditions (same runtime, same wrk
 # settings, interleaved js/wasm/floor/track rounds so that noise hits all four), so
-# track/js is the meaningful number. Targets (tmpfs pass): track throughput >= 0.7x
+# track/js is the meaningful number. A and B run side by side, one api worker each, for
+# the same reason: measured one after the other in one process, B also carried how the
+# run drifted meanwhile (the process's CPU per request moves by 10-25 % over a run as
+# its JIT and heap settle), which is not what B asks. Targets (tmpfs pass): track throughput >= 0.7x
 # and p50 <= 1.5x the trivial JavaScript worker's. A track needs one atomic object
 # call, so it is two invocations where the trivial worker has one: these targets are
-# close to that floor. The B/A ratio of track p50 should stay near 1.0: a track must
-# not get slower with more platforms. PASS/FAIL is informational; the exit code is 0
+# close to that floor. The B/A ratios of track should stay near 1.0: a track must not
+# get slower with more platforms. PASS/FAIL is informational; the exit code is 0
 # unless the run itself broke (build failure, a worker not starting, a non-2xx status).
 #
 # The floor explains the rest: it is the least any track can cost under the storage
@@ -101,10 +105,16 @@ PASSES=${BENCH_PASSES:-tmpfs disk}
 API_PORT=18900
 BASE_PORT=18901
 JS_PORT=18902
+# Scenario B's api worker (1000 platforms), beside scenario A's on API_PORT.
+API_B_PORT=18906
 # The stand-ins' webhook receiver (and the Clerk and Stripe stand-ins it comes with).
 RECEIVER_PORT=18905
 RECEIVER_URL="http://127.0.0.1:$RECEIVER_PORT"
 API_URL="http://127.0.0.1:$API_PORT"
+API_B_URL="http://127.0.0.1:$API_B_PORT"
+# The api worker that call, register and register_many talk to: A's, unless a caller
+# names B's (API_TARGET=$API_B_URL register_many …).
+API_TARGET=$API_URL
 BASE_URL="http://127.0.0.1:$BASE_PORT"
 JS_URL="http://127.0.0.1:$JS_PORT"
 USER_PREFIX="bench-user-"
@@ -183,10 +193,10 @@ cleanup() {
   stop_workers
   # Keep the workers' logs: the first place to look when a run breaks.
   local name
-  for name in api baseline js; do
+  for name in api api-b baseline js; do
     [[ -f $WORK/$name.log ]] && cp "$WORK/$name.log" "$RESULTS/latest-$name.log"
   done
-  ((rc == 0)) || echo "bench/run.sh: the run broke; worker logs: bench/results/latest-{api,baseline}.log" >&2
+  ((rc == 0)) || echo "bench/run.sh: the run broke; worker logs: bench/results/latest-{api,api-b,baseline,js}.log" >&2
   rm -rf "$WORK" "${STATE_ROOTS[@]}"
   exit "$rc"
 }
@@ -232,7 +242,7 @@ call() {
   local method=$1 path=$2 key=$3 data=$4 want=$5 out code body auth=()
   shift 5
   [[ -n $key ]] && auth=(-H "Authorization: Bearer $key")
-  out=$(curl -sS --max-time 30 -w '\n%{http_code}' -X "$method" "$API_URL$path" \
+  out=$(curl -sS --max-time 30 -w '\n%{http_code}' -X "$method" "$API_TARGET$path" \
     -H 'Content-Type: application/json' "${auth[@]}" "$@" --data "$data") \
     || die "$method $path failed (curl)"
   code=${out##*$'\n'}; body=${out%$'\n'*}
@@ -267,7 +277,7 @@ register_many() {
   mkdir -p "$WORK/reg"
   seq "$from" "$to" | while read -r n; do ip_for "$n"; done |
     xargs -P 8 -I{} curl -sS --max-time 30 -o "$WORK/reg/{}.json" -w '{} %{http_code}\n' \
-      -X POST "$API_URL/v1/developers" -H 'Content-Type: application/json' \
+      -X POST "$API_TARGET/v1/developers" -H 'Content-Type: application/json' \
       -H 'CF-Connecting-IP: {}' --data '{"email":"bench@example.com"}' >"$codes" \
     || die "registering platforms $from..$to: a curl failed"
   bad=$(grep -cv ' 201$' "$codes" || true)
@@ -343,23 +353,28 @@ verdict() { awk -v v="$1" -v op="$2" -v t="$3" 'BEGIN {
   ok = (op == "<=") ? (v <= t) : (v >= t); print ok ? "PASS" : "FAIL" }'; }
 mean() { awk '{ s += $1; n++ } END { printf "%.3f", s / n }'; }
 
-# measure PASS SCENARIO KEY: interleaved js/wasm/floor/track rounds; appends the
-# scenario's table to the report and sets ${PASS}_${SCENARIO}_* (ratios, track p50).
+# measure PASS KEY_A KEY_B: interleaved js/wasm/floor/track A/track B rounds (track A
+# on the api worker with 1 platform, B on the one with PLATFORMS); appends the rounds
+# and each scenario's ratios to the report and sets ${PASS}_{A,B}_* (ratios, track p50
+# and req/s).
 measure() {
-  local pass=$1 sc=$2 key=$3 r out
-  local rows="$WORK/rows-$pass-$sc"
+  local pass=$1 key_a=$2 key_b=$3 r out
+  local rows="$WORK/rows-$pass"
   : >"$rows"
   for ((r = 1; r <= ROUNDS; r++)); do
-    log "$pass pass, scenario $sc, round $r/$ROUNDS ($DURATION each: js, wasm, floor, track)"
+    log "$pass pass, round $r/$ROUNDS ($DURATION each: js, wasm, floor, track A, track B)"
     alive js
-    out=$(timed_wrk js "$pass $sc round $r js" "$DURATION" "$JS_URL/"); echo "js $r $out" >>"$rows"
+    out=$(timed_wrk js "$pass round $r js" "$DURATION" "$JS_URL/"); echo "js $r $out" >>"$rows"
     alive baseline
-    out=$(timed_wrk baseline "$pass $sc round $r wasm" "$DURATION" "$BASE_URL/"); echo "wasm $r $out" >>"$rows"
-    out=$(timed_wrk baseline "$pass $sc round $r floor" "$DURATION" -s "$ROOT/bench/floor.lua" "$BASE_URL")
+    out=$(timed_wrk baseline "$pass round $r wasm" "$DURATION" "$BASE_URL/"); echo "wasm $r $out" >>"$rows"
+    out=$(timed_wrk baseline "$pass round $r floor" "$DURATION" -s "$ROOT/bench/floor.lua" "$BASE_URL")
     echo "floor $r $out" >>"$rows"
     alive api
-    out=$(timed_wrk api "$pass $sc round $r track" "$DURATION" -s "$ROOT/bench/track.lua" "$API_URL" -- "$key" "$USERS" "$USER_PREFIX")
-    echo "track $r $out" >>"$rows"
+    out=$(timed_wrk api "$pass round $r track A" "$DURATION" -s "$ROOT/bench/track.lua" "$API_URL" -- "$key_a" "$USERS" "$USER_PREFIX")
+    echo "trackA $r $out" >>"$rows"
+    alive api-b
+    out=$(timed_wrk api-b "$pass round $r track B" "$DURATION" -s "$ROOT/bench/track.lua" "$API_B_URL" -- "$key_b" "$USERS" "$USER_PREFIX")
+    echo "trackB $r $out" >>"$rows"
   done
 
   local fmt='  %-22s %10s %10s %10s %7s %12s\n'
@@ -367,27 +382,34 @@ measure() {
   while read -r what round p50 p99 rps err cpu; do
     say "$(printf "$fmt" "$what (run $round)" "$(printf %.2f "$p50")" "$(printf %.2f "$p99")" "$(printf %.0f "$rps")" "$err" "$cpu")"
   done <"$rows"
-  local w
+  local w sc
   declare -A P50 P99 RPS CPU
-  for w in js wasm floor track; do
+  for w in js wasm floor trackA trackB; do
     P50[$w]=$(awk -v w="$w" '$1 == w { print $3 }' "$rows" | mean)
     P99[$w]=$(awk -v w="$w" '$1 == w { print $4 }' "$rows" | mean)
     RPS[$w]=$(awk -v w="$w" '$1 == w { print $5 }' "$rows" | mean)
     CPU[$w]=$(awk -v w="$w" '$1 == w { print $7 }' "$rows" | mean)
     say "$(printf "$fmt" "$w (mean)" "$(printf %.2f "${P50[$w]}")" "$(printf %.2f "${P99[$w]}")" "$(printf %.0f "${RPS[$w]}")" "" "$(printf %.0f "${CPU[$w]}")")"
   done
-  local rp50 rrps
-  rp50=$(ratio "${P50[track]}" "${P50[js]}"); rrps=$(ratio "${RPS[track]}" "${RPS[js]}")
-  say "  track/js     p50 ${rp50}x  (target <= 1.50x)  $(verdict "$rp50" "<=" 1.5)"
-  say "  track/js   req/s ${rrps}x  (target >= 0.70x)  $(verdict "$rrps" ">=" 0.7)"
-  say "  track/js     p99 $(ratio "${P99[track]}" "${P99[js]}")x  (no target)"
-  say "  track/wasm   p50 $(ratio "${P50[track]}" "${P50[wasm]}")x  req/s $(ratio "${RPS[track]}" "${RPS[wasm]}")x  (against the smallest Rust worker; no target)"
   say "  floor/js     p50 $(ratio "${P50[floor]}" "${P50[js]}")x  req/s $(ratio "${RPS[floor]}" "${RPS[js]}")x  (the storage layout's own price; no target)"
-  say "  track/floor  p50 $(ratio "${P50[track]}" "${P50[floor]}")x  req/s $(ratio "${RPS[track]}" "${RPS[floor]}")x  (what dream-api's code adds; no target)"
-  say "  CPU per request (wrangler and workerd together): js/track $(ratio "${CPU[js]}" "${CPU[track]}")x  js/floor $(ratio "${CPU[js]}" "${CPU[floor]}")x  floor/track $(ratio "${CPU[floor]}" "${CPU[track]}")x  (as throughput ratios would be if CPU were all that bound them; no target)"
-  printf -v "${pass}_${sc}_TRACK_P50" '%s' "${P50[track]}"
-  printf -v "${pass}_${sc}_RATIO_P50" '%s' "$rp50"
-  printf -v "${pass}_${sc}_RATIO_RPS" '%s' "$rrps"
+  local rp50 rrps t
+  for sc in A B; do
+    t=track$sc
+    if [[ $sc == A ]]; then say "  SCENARIO A: 1 platform registered"
+    else say "  SCENARIO B: $PLATFORMS platforms registered (tracking as the last one registered)"; fi
+    rp50=$(ratio "${P50[$t]}" "${P50[js]}"); rrps=$(ratio "${RPS[$t]}" "${RPS[js]}")
+    say "    track/js     p50 ${rp50}x  (target <= 1.50x)  $(verdict "$rp50" "<=" 1.5)"
+    say "    track/js   req/s ${rrps}x  (target >= 0.70x)  $(verdict "$rrps" ">=" 0.7)"
+    say "    track/js     p99 $(ratio "${P99[$t]}" "${P99[js]}")x  (no target)"
+    say "    track/wasm   p50 $(ratio "${P50[$t]}" "${P50[wasm]}")x  req/s $(ratio "${RPS[$t]}" "${RPS[wasm]}")x  (against the smallest Rust worker; no target)"
+    say "    track/floor  p50 $(ratio "${P50[$t]}" "${P50[floor]}")x  req/s $(ratio "${RPS[$t]}" "${RPS[floor]}")x  (what dream-api's code adds; no target)"
+    say "    CPU per request (wrangler and workerd together): js/track $(ratio "${CPU[js]}" "${CPU[$t]}")x  js/floor $(ratio "${CPU[js]}" "${CPU[floor]}")x  floor/track $(ratio "${CPU[floor]}" "${CPU[$t]}")x  (as throughput ratios would be if CPU were all that bound them; no target)"
+    printf -v "${pass}_${sc}_TRACK_P50" '%s' "${P50[$t]}"
+    printf -v "${pass}_${sc}_TRACK_RPS" '%s' "${RPS[$t]}"
+    printf -v "${pass}_${sc}_TRACK_CPU" '%s' "${CPU[$t]}"
+    printf -v "${pass}_${sc}_RATIO_P50" '%s' "$rp50"
+    printf -v "${pass}_${sc}_RATIO_RPS" '%s' "$rrps"
+  done
 }
 
 # ================================================================== the run
@@ -430,7 +452,7 @@ git diff --quiet HEAD 2>/dev/null || commit="$commit (+ uncommitted changes)"
 say "dream-api benchmark  $(date -u '+%Y-%m-%d %H:%M:%SZ')  commit $commit"
 say "machine: $(nproc) cores; wrangler $(wrangler --version 2>/dev/null | tail -n 1); $(wrk --version 2>&1 | head -n 1 | awk '{ print $1, $2 }')"
 say "passes: $PASSES (the workers' state on tmpfs, then on this machine's disk; the targets are read off tmpfs)"
-say "wrk: -t$THREADS -c$CONNECTIONS -d$DURATION --latency, $ROUNDS interleaved round(s) per scenario, warm-up $WARMUP each"
+say "wrk: -t$THREADS -c$CONNECTIONS -d$DURATION --latency, $ROUNDS interleaved round(s) per pass, warm-up $WARMUP each"
 say "track: POST /v1/usage/track round-robin over $USERS userIds ${USER_PREFIX}000..${USER_PREFIX}$(printf %03d $((USERS - 1))) (bench/track.lua)"
 say ""
 
@@ -443,50 +465,47 @@ dash_raw=$(stat -c %s "$DASH_WASM"); dash_gz=$(gzip -9 -c "$DASH_WASM" | wc -c)
 say "$(printf '  %-18s %10s %12s' "dashboard" "$(kib "$dash_raw")" "$(kib "$dash_gz")")   target <= $DASHBOARD_GZIP_TARGET_KIB KiB gzipped: $( ((dash_gz <= DASHBOARD_GZIP_TARGET_KIB * 1024)) && echo PASS || echo FAIL)"
 say ""
 
-# pass tmpfs|disk: fresh workers with their state there, scenarios A and B.
+# pass tmpfs|disk: fresh workers with their state there; scenarios A and B side by side.
 run_pass() {
   local pass=$1 key_a key_b
   STATE_ROOT=$(state_root "$pass")
-  log "$pass pass: starting the workers (ports $API_PORT, $BASE_PORT, $JS_PORT; state in $STATE_ROOT)"
-  start_worker api "$WORK/api/wrangler.toml" "$API_PORT" /health "${API_LOCAL_VARS[@]}" \
-    --var 'PLATFORM_TIERS:{"free":{"limit":null},"paid":{"limit":null}}' \
-    --var RATE_LIMIT_PER_MINUTE:1000000000 --var REQUEST_LOGS:off
+  log "$pass pass: starting the workers (ports $API_PORT, $API_B_PORT, $BASE_PORT, $JS_PORT; state in $STATE_ROOT)"
+  local api_args=("${API_LOCAL_VARS[@]}" --var 'PLATFORM_TIERS:{"free":{"limit":null},"paid":{"limit":null}}'
+    --var RATE_LIMIT_PER_MINUTE:1000000000 --var REQUEST_LOGS:off)
+  start_worker api "$WORK/api/wrangler.toml" "$API_PORT" /health "${api_args[@]}"
+  # Its own name, so that the two never meet in wrangler's registry of local workers.
+  start_worker api-b "$WORK/api/wrangler.toml" "$API_B_PORT" /health "${api_args[@]}" --name dream-api-b
   start_worker baseline "$WORK/baseline/wrangler.toml" "$BASE_PORT" /
   start_worker js "$WORK/js/wrangler.toml" "$JS_PORT" /
 
-  log "registering the first platform"
+  log "scenario A: registering one platform on $API_URL"
   key_a=$(register "$(ip_for 1)")
   unlimit_tiers "$key_a"
   check_track "$key_a"
+
+  if ((PLATFORMS > 1)); then
+    log "scenario B: registering $PLATFORMS platforms on $API_B_URL (8 in parallel)"
+    local t0
+    t0=$(date +%s)
+    rm -rf "$WORK/reg"
+    API_TARGET=$API_B_URL register_many 1 "$PLATFORMS"
+    log "registered $PLATFORMS platforms in $(($(date +%s) - t0)) s"
+    key_b=$(key_of "$PLATFORMS")
+  else
+    key_b=$(API_TARGET=$API_B_URL register "$(ip_for 1)")
+  fi
+  API_TARGET=$API_B_URL unlimit_tiers "$key_b"
+  API_TARGET=$API_B_URL check_track "$key_b"
 
   log "warming up ($WARMUP each)"
   run_wrk "warm-up js" "$WARMUP" "$JS_URL/" >/dev/null
   run_wrk "warm-up wasm" "$WARMUP" "$BASE_URL/" >/dev/null
   run_wrk "warm-up floor" "$WARMUP" -s "$ROOT/bench/floor.lua" "$BASE_URL" >/dev/null
-  run_wrk "warm-up track" "$WARMUP" -s "$ROOT/bench/track.lua" "$API_URL" -- "$key_a" "$USERS" "$USER_PREFIX" >/dev/null
+  run_wrk "warm-up track A" "$WARMUP" -s "$ROOT/bench/track.lua" "$API_URL" -- "$key_a" "$USERS" "$USER_PREFIX" >/dev/null
+  run_wrk "warm-up track B" "$WARMUP" -s "$ROOT/bench/track.lua" "$API_B_URL" -- "$key_b" "$USERS" "$USER_PREFIX" >/dev/null
 
-  say "PASS $pass, SCENARIO A: 1 platform registered"
-  measure "$pass" A "$key_a"
-  say ""
-
-  if ((PLATFORMS > 1)); then
-    log "registering platforms 2..$PLATFORMS (8 in parallel)"
-    local t0
-    t0=$(date +%s)
-    rm -rf "$WORK/reg"
-    register_many 2 "$PLATFORMS"
-    log "registered $((PLATFORMS - 1)) platforms in $(($(date +%s) - t0)) s"
-    key_b=$(key_of "$PLATFORMS")
-  else
-    key_b=$key_a
-  fi
-  unlimit_tiers "$key_b"
-  check_track "$key_b"
-  # The new platform's object starts cold: warm it like in scenario A.
-  run_wrk "warm-up track B" "$WARMUP" -s "$ROOT/bench/track.lua" "$API_URL" -- "$key_b" "$USERS" "$USER_PREFIX" >/dev/null
-
-  say "PASS $pass, SCENARIO B: $PLATFORMS platforms registered (tracking as the last one registered)"
-  measure "$pass" B "$key_b"
+  say "PASS $pass: scenarios A (1 platform, api worker :$API_PORT) and B ($PLATFORMS platforms, api worker :$API_B_PORT), in the same rounds"
+  measure "$pass" "$key_a" "$key_b"
   say ""
   stop_workers
 }
@@ -589,9 +608,10 @@ for pass in $PASSES; do
 done
 
 for pass in $PASSES; do
-  a50=${pass}_A_TRACK_P50; b50=${pass}_B_TRACK_P50
+  a50=${pass}_A_TRACK_P50; b50=${pass}_B_TRACK_P50; arps=${pass}_A_TRACK_RPS; brps=${pass}_B_TRACK_RPS
+  acpu=${pass}_A_TRACK_CPU; bcpu=${pass}_B_TRACK_CPU
   ap=${pass}_A_RATIO_P50; ar=${pass}_A_RATIO_RPS; bp=${pass}_B_RATIO_P50; br=${pass}_B_RATIO_RPS
-  say "RATIOS $pass  track/js  A: p50 ${!ap}x req/s ${!ar}x | B: p50 ${!bp}x req/s ${!br}x | track p50 B/A $(ratio "${!b50}" "${!a50}")x (expect ~1.00: flat in the number of platforms)"
+  say "RATIOS $pass  track/js  A: p50 ${!ap}x req/s ${!ar}x | B: p50 ${!bp}x req/s ${!br}x | track B/A: p50 $(ratio "${!b50}" "${!a50}")x req/s $(ratio "${!brps}" "${!arps}")x CPU $(ratio "${!bcpu}" "${!acpu}")x (expect ~1.00: flat in the number of platforms)"
 done
 
 cp "$REPORT" "$RESULTS/latest.txt"
