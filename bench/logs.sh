@@ -6,8 +6,8 @@
 #
 #   logged    the api worker as it ships (each call's entry in the platform's request
 #             log, GET /v1/logs), with REQUEST_LOGS=off as bench/run.sh measures it;
-#   unlogged  the same code built with the feature `bench-without-call-log`, which
-#             skips only the request log's row;
+#   unlogged  the same api worker with its objects worker built with the feature
+#             `bench-without-call-log`, which skips only the request log's row;
 #   line      the shipped build with REQUEST_LOGS on: each request's JSON access line
 #             (dream_core::access::AccessLine) on top.
 #
@@ -19,7 +19,8 @@
 #
 #   bash bench/logs.sh [--no-build]     (BENCH_ROUNDS, default 5)
 #
-# --no-build uses workers/api/build and the unlogged build left by an earlier run.
+# Each api worker runs with its objects worker in one session (scripts/local-config.py).
+# --no-build uses workers/*/build and the unlogged build left by an earlier run.
 # Ports 18960-18962, loopback only.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -29,8 +30,8 @@ ROUNDS=${BENCH_ROUNDS:-5}
 UNLOGGED=target/bench-unlogged
 if [[ "${1:-}" != "--no-build" ]]; then
   bash scripts/build.sh
-  echo "==> worker-build workers/api --features bench-without-call-log" >&2
-  bash scripts/build-worker.sh workers/api "$UNLOGGED" --features bench-without-call-log >&2
+  echo "==> worker-build workers/objects --features bench-without-call-log" >&2
+  bash scripts/build-worker.sh workers/objects "$UNLOGGED" --features bench-without-call-log >&2
 fi
 [[ -f "$UNLOGGED/index.js" ]] || { echo "bench/logs.sh: no $UNLOGGED; run without --no-build" >&2; exit 1; }
 state=$(mktemp -d /dev/shm/dream-logs.XXXXXX)
@@ -40,18 +41,20 @@ cleanup() {
   rm -rf "$state"
 }
 trap cleanup EXIT
-sed -e "s#^main = .*#main = \"$ROOT/$UNLOGGED/index.js\"#" \
-  -e "s#^directory = .*#directory = \"$ROOT/$UNLOGGED/assets\"#" wrangler.toml >"$state/unlogged.toml"
-# start NAME PORT CONFIG [wrangler args...], one after another; each inspector on its
+# The runs' own registry of local workers, apart from any stack on this machine.
+export WRANGLER_REGISTRY_PATH="$state/registry"
+# start NAME PORT [--objects-build DIR] [--var NAME:VALUE...], one after another: an api
+# worker (dream-api-NAME) and its objects worker in one session; each inspector on its
 # own port (inspector_port, scripts/env.sh).
 start() {
-  local name=$1 port=$2 config=$3; shift 3
-  X_LOCAL_OBSERVABILITY=false X_LOCAL_EXPLORER=false setsid wrangler dev -c "$config" \
-    --name "$name" --ip 127.0.0.1 --port "$port" --inspector-port "$(inspector_port "$port")" \
-    --show-interactive-dev-session=false \
-    --log-level=error --persist-to "$state/$name" --env-file /dev/null \
+  local name=$1 port=$2; shift 2
+  local_config "$state/$name-config" --suffix="-$name" \
     --var 'PLATFORM_TIERS:{"free":{"limit":null},"paid":{"limit":null}}' \
-    --var RATE_LIMIT_PER_MINUTE:1000000000 --var ALLOWED_ORIGINS:http://127.0.0.1:8790 "$@" \
+    --var RATE_LIMIT_PER_MINUTE:1000000000 --var ALLOWED_ORIGINS:http://127.0.0.1:8790 "$@"
+  X_LOCAL_OBSERVABILITY=false X_LOCAL_EXPLORER=false setsid wrangler dev \
+    -c "$state/$name-config/api.json" -c "$state/$name-config/objects.json" \
+    --ip 127.0.0.1 --port "$port" --inspector-port "$(inspector_port "$port")" \
+    --show-interactive-dev-session=false --log-level=error --persist-to "$state/$name" \
     </dev/null >"$state/$name.log" 2>&1 &
   PIDS+=($!)
   for _ in $(seq 1 300); do
@@ -82,9 +85,9 @@ rps() {
   fi
   awk '/Requests\/sec/ {print $2}' <<<"$out"
 }
-start dream-api-logged 18960 wrangler.toml --var REQUEST_LOGS:off
-start dream-api-unlogged 18961 "$state/unlogged.toml" --var REQUEST_LOGS:off
-start dream-api-line 18962 wrangler.toml
+start logged 18960 --var REQUEST_LOGS:off
+start unlogged 18961 --objects-build "$ROOT/$UNLOGGED" --var REQUEST_LOGS:off
+start line 18962
 logged=$(key 18960)
 unlogged=$(key 18961)
 line=$(key 18962)

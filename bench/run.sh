@@ -434,12 +434,28 @@ snapshot() {  # snapshot NAME CONFIG BUILD_DIR -> $WORK/NAME/{wrangler.toml,buil
   grep -q '^main = "build/index.js"$' "$dir/wrangler.toml" || die "$2 has no 'main = ...' line"
 }
 snapshot api "$ROOT/wrangler.toml" "$ROOT/workers/api/build"
+snapshot objects "$ROOT/workers/objects/wrangler.toml" "$ROOT/workers/objects/build"
 # wrangler.toml holds no local address: the local dashboard's origins, as scripts/dev.sh
 # gives them.
 API_LOCAL_VARS=(--var "ALLOWED_ORIGINS:http://127.0.0.1:8790,http://localhost:8790")
+# The benchmark's own registry of local workers, apart from any stack on this machine.
+export WRANGLER_REGISTRY_PATH="$WORK/registry"
+# api_config DIR [--suffix=S] [--var NAME:VALUE]…: the snapshots of the api worker and
+# its objects worker as one session's configs in DIR (scripts/local-config.py); the
+# variables reach both. Start it with start_worker NAME DIR/api.json PORT /health -c
+# DIR/objects.json.
+api_config() {
+  local dir=$1; shift
+  local_config "$dir" --api-build "$WORK/api/build" --objects-build "$WORK/objects/build" "$@"
+}
+# The api pair's variables in every measurement: no platform quota, no rate limit, no
+# per-request log line (see the top of this file).
+API_BENCH_VARS=("${API_LOCAL_VARS[@]}" --var 'PLATFORM_TIERS:{"free":{"limit":null},"paid":{"limit":null}}'
+  --var RATE_LIMIT_PER_MINUTE:1000000000 --var REQUEST_LOGS:off)
 snapshot baseline "$ROOT/bench/baseline-worker/wrangler.toml" "$ROOT/bench/baseline-worker/build"
 mkdir -p "$WORK/js" && cp "$ROOT/bench/js-baseline/index.js" "$ROOT/bench/js-baseline/wrangler.toml" "$WORK/js/"
 API_WASM="$WORK/api/build/index_bg.wasm"
+OBJECTS_WASM="$WORK/objects/build/index_bg.wasm"
 BASE_WASM="$WORK/baseline/build/index_bg.wasm"
 mapfile -t dashboard_wasm < <(compgen -G "$ROOT/frontend/dist/*.wasm" || true)
 ((${#dashboard_wasm[@]} == 1)) \
@@ -460,6 +476,8 @@ say "WASM SIZE              raw KiB   gzip -9 KiB"
 api_raw=$(stat -c %s "$API_WASM"); api_gz=$(gzip -9 -c "$API_WASM" | wc -c)
 base_raw=$(stat -c %s "$BASE_WASM"); base_gz=$(gzip -9 -c "$BASE_WASM" | wc -c)
 say "$(printf '  %-18s %10s %12s' "api worker" "$(kib "$api_raw")" "$(kib "$api_gz")")   target <= $GZIP_TARGET_KIB KiB gzipped: $( ((api_gz <= GZIP_TARGET_KIB * 1024)) && echo PASS || echo FAIL)"
+objects_raw=$(stat -c %s "$OBJECTS_WASM"); objects_gz=$(gzip -9 -c "$OBJECTS_WASM" | wc -c)
+say "$(printf '  %-18s %10s %12s' "objects worker" "$(kib "$objects_raw")" "$(kib "$objects_gz")")   (its Durable Objects and queue consumer; no target)"
 say "$(printf '  %-18s %10s %12s' "baseline worker" "$(kib "$base_raw")" "$(kib "$base_gz")")"
 dash_raw=$(stat -c %s "$DASH_WASM"); dash_gz=$(gzip -9 -c "$DASH_WASM" | wc -c)
 say "$(printf '  %-18s %10s %12s' "dashboard" "$(kib "$dash_raw")" "$(kib "$dash_gz")")   target <= $DASHBOARD_GZIP_TARGET_KIB KiB gzipped: $( ((dash_gz <= DASHBOARD_GZIP_TARGET_KIB * 1024)) && echo PASS || echo FAIL)"
@@ -470,11 +488,11 @@ run_pass() {
   local pass=$1 key_a key_b
   STATE_ROOT=$(state_root "$pass")
   log "$pass pass: starting the workers (ports $API_PORT, $API_B_PORT, $BASE_PORT, $JS_PORT; state in $STATE_ROOT)"
-  local api_args=("${API_LOCAL_VARS[@]}" --var 'PLATFORM_TIERS:{"free":{"limit":null},"paid":{"limit":null}}'
-    --var RATE_LIMIT_PER_MINUTE:1000000000 --var REQUEST_LOGS:off)
-  start_worker api "$WORK/api/wrangler.toml" "$API_PORT" /health "${api_args[@]}"
-  # Its own name, so that the two never meet in wrangler's registry of local workers.
-  start_worker api-b "$WORK/api/wrangler.toml" "$API_B_PORT" /health "${api_args[@]}" --name dream-api-b
+  api_config "$WORK/config-a" "${API_BENCH_VARS[@]}"
+  start_worker api "$WORK/config-a/api.json" "$API_PORT" /health -c "$WORK/config-a/objects.json"
+  # Its own names, so that the two pairs never meet in wrangler's registry of local workers.
+  api_config "$WORK/config-b" --suffix=-b "${API_BENCH_VARS[@]}"
+  start_worker api-b "$WORK/config-b/api.json" "$API_B_PORT" /health -c "$WORK/config-b/objects.json"
   start_worker baseline "$WORK/baseline/wrangler.toml" "$BASE_PORT" /
   start_worker js "$WORK/js/wrangler.toml" "$JS_PORT" /
 
@@ -514,9 +532,8 @@ run_pass() {
 ceiling() {
   local key c out p50 p99 rps
   STATE_ROOT=$(state_root tmpfs)
-  start_worker api "$WORK/api/wrangler.toml" "$API_PORT" /health "${API_LOCAL_VARS[@]}" \
-    --var 'PLATFORM_TIERS:{"free":{"limit":null},"paid":{"limit":null}}' \
-    --var RATE_LIMIT_PER_MINUTE:1000000000 --var REQUEST_LOGS:off
+  api_config "$WORK/config-ceiling" "${API_BENCH_VARS[@]}"
+  start_worker api "$WORK/config-ceiling/api.json" "$API_PORT" /health -c "$WORK/config-ceiling/objects.json"
   key=$(register "$(ip_for 1)")
   unlimit_tiers "$key"
   check_track "$key"
@@ -543,10 +560,9 @@ webhooks() {
     --receiver "127.0.0.1:$RECEIVER_PORT" </dev/null >"$WORK/standins.log" 2>&1 &
   PIDS+=($!)
   STATE_ROOT=$(state_root tmpfs)
-  start_worker api "$WORK/api/wrangler.toml" "$API_PORT" /health "${API_LOCAL_VARS[@]}" \
-    --var 'PLATFORM_TIERS:{"free":{"limit":null},"paid":{"limit":null}}' \
-    --var RATE_LIMIT_PER_MINUTE:1000000000 --var REQUEST_LOGS:off --var ALLOW_LOOPBACK_WEBHOOKS:true \
+  api_config "$WORK/config-webhooks" "${API_BENCH_VARS[@]}" --var ALLOW_LOOPBACK_WEBHOOKS:true \
     --var "TOKEN_ENCRYPTION_KEY:$(head -c 32 /dev/urandom | base64)"
+  start_worker api "$WORK/config-webhooks/api.json" "$API_PORT" /health -c "$WORK/config-webhooks/objects.json"
   curl -s -o /dev/null --retry 20 --retry-connrefused --retry-delay 0 "$RECEIVER_URL/" \
     || die "the webhook receiver did not start (see $WORK/standins.log)"
   quiet=$(register "$(ip_for 1)")

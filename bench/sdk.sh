@@ -42,14 +42,18 @@ gz=$("$ESBUILD_BIN" sdk/typescript/dist/index.js --bundle --minify --format=esm 
 printf '  raw (dist/*.js)     %6d bytes\n  minified            %6d bytes\n' "$raw" "$min"
 printf '  minified + gzip -9  %6d bytes   target <= %d: %s\n\n' "$gz" "$SIZE_TARGET" "$( ((gz <= SIZE_TARGET)) && echo PASS || echo FAIL)"
 
-# A snapshot of the api worker's build, so that a rebuild meanwhile cannot restart it.
+# A snapshot of the api and objects workers' builds, so that a rebuild meanwhile cannot
+# restart them; the two run in one session (scripts/local-config.py), with the run's own
+# registry of local workers.
 mkdir -p "$work/api"
 cp -R workers/api/build "$work/api/build"
-sed 's|^main = .*|main = "build/index.js"|' wrangler.toml >"$work/api/wrangler.toml"
+cp -R workers/objects/build "$work/api/objects-build"
+export WRANGLER_REGISTRY_PATH="$work/registry"
+local_config "$work/api/config" --api-build "$work/api/build" --objects-build "$work/api/objects-build" \
+  --var 'PLATFORM_TIERS:{"free":{"limit":null},"paid":{"limit":null}}' --var RATE_LIMIT_PER_MINUTE:1000000000
 if (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null; then
   echo "bench/sdk.sh: port $PORT is in use; is another benchmark running?" >&2; exit 1
 fi
 export X_LOCAL_OBSERVABILITY=false X_LOCAL_EXPLORER=false
-start_worker api "$PORT" "$state" -c "$work/api/wrangler.toml" --log-level=error \
-  --var 'PLATFORM_TIERS:{"free":{"limit":null},"paid":{"limit":null}}' --var RATE_LIMIT_PER_MINUTE:1000000000 >&2
+start_api api "$PORT" "$state" "$work/api/config" --log-level=error >&2
 node bench/sdk.mjs "http://127.0.0.1:$PORT"

@@ -3,7 +3,7 @@
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
 
-for crate in workers/api workers/platform-auth workers/stripe-oauth bench/baseline-worker; do
+for crate in workers/api workers/objects workers/platform-auth workers/stripe-oauth bench/baseline-worker; do
   echo "==> worker-build $crate"
   bash "$DREAM_ROOT/scripts/build-worker.sh" "$crate"
 done

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Deploys dream-api to Cloudflare: the api worker, the dashboard's backend
-# (platform-auth), Stripe Connect (stripe-oauth) and the dashboard (Pages), for one
-# wrangler environment of the three wrangler.toml files. docs/deploy.md walks through
+# Deploys dream-api to Cloudflare: the objects worker (the Durable Objects and the
+# webhook queue's consumer), the api worker, the dashboard's backend (platform-auth),
+# Stripe Connect (stripe-oauth) and the dashboard (Pages), for one wrangler environment
+# of the four wrangler.toml files. docs/deploy.md walks through
 # the accounts and values it needs.
 #
 #   scripts/deploy.sh [--env staging|production] [--dry-run] [--no-build]
@@ -9,9 +10,9 @@
 #
 # A deploy creates what does not exist yet (the KV namespace, the webhook queue and its
 # dead-letter queue) and writes the namespace's id into the environment's sections, sets
-# each secret from the environment (or FILE) or asks for it, deploys the api worker first
-# (the others bind its objects), then platform-auth, stripe-oauth and the dashboard with
-# its config.json, and prints the addresses to give Stripe.
+# each secret from the environment (or FILE) or asks for it, deploys the objects worker
+# first (the others bind its objects), then the api worker, platform-auth, stripe-oauth
+# and the dashboard with its config.json, and prints the addresses to give Stripe.
 #
 # --dry-run needs no account and no network: it builds (unless --no-build), checks every
 # secret, binding and var the environment needs, runs `wrangler deploy --dry-run` for
@@ -21,7 +22,8 @@
 # will have (with WORKERS_SUBDOMAIN=acme, the account's workers.dev subdomain, filled in).
 #
 # Secrets are never echoed, logged or written to a file by this script. A secret NAME for
-# one worker is read from API_NAME, PLATFORM_AUTH_NAME or STRIPE_OAUTH_NAME if set, else
+# one worker is read from OBJECTS_NAME, API_NAME, PLATFORM_AUTH_NAME or STRIPE_OAUTH_NAME
+# if set, else
 # from NAME (the environment first, then FILE, in dotenv format: NAME=value lines).
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
@@ -51,14 +53,16 @@ done
 [[ $ENV_NAME == staging || $ENV_NAME == production ]] ||
   die "--env must be staging or production, not '$ENV_NAME'"
 
-WORKERS=(api platform-auth stripe-oauth)
-declare -A CONFIG=([api]=wrangler.toml [platform-auth]=workers/platform-auth/wrangler.toml
-  [stripe-oauth]=workers/stripe-oauth/wrangler.toml)
-declare -A PREFIX=([api]=API [platform-auth]=PLATFORM_AUTH [stripe-oauth]=STRIPE_OAUTH)
+# In deploy order: the objects worker first, as the others bind its classes.
+WORKERS=(objects api platform-auth stripe-oauth)
+declare -A CONFIG=([objects]=workers/objects/wrangler.toml [api]=wrangler.toml
+  [platform-auth]=workers/platform-auth/wrangler.toml [stripe-oauth]=workers/stripe-oauth/wrangler.toml)
+declare -A PREFIX=([objects]=OBJECTS [api]=API [platform-auth]=PLATFORM_AUTH [stripe-oauth]=STRIPE_OAUTH)
 # What each worker cannot work without (docs/deploy.md "Secrets" says what each is).
 # STRIPE_PRICE_ID and STRIPE_CLIENT_ID are not secret, but belong to your Stripe
 # account, so they are set like secrets rather than kept in the repository.
 declare -A SECRETS=(
+  [objects]="TOKEN_ENCRYPTION_KEY"
   [api]="CLERK_SECRET_KEY STRIPE_SECRET_KEY STRIPE_WEBHOOK_SECRET STRIPE_PRICE_ID TOKEN_ENCRYPTION_KEY"
   [platform-auth]="CLERK_SECRET_KEY STRIPE_SECRET_KEY STRIPE_WEBHOOK_SECRET STRIPE_PRICE_ID TOKEN_ENCRYPTION_KEY"
   [stripe-oauth]="CLERK_SECRET_KEY STRIPE_SECRET_KEY STRIPE_CLIENT_ID TOKEN_ENCRYPTION_KEY")
@@ -163,7 +167,7 @@ gather_secrets() {
   keys=$(for worker in "${WORKERS[@]}"; do
     [[ -n ${VALUES[$worker:TOKEN_ENCRYPTION_KEY]:-} ]] && printf '%s\n' "${VALUES[$worker:TOKEN_ENCRYPTION_KEY]}"
   done | sort -u | wc -l)
-  ((keys <= 1)) || problem "TOKEN_ENCRYPTION_KEY differs between the workers; all three must share one key (records one seals, the others open)"
+  ((keys <= 1)) || problem "TOKEN_ENCRYPTION_KEY differs between the workers; every worker must share one key (records one seals, the others open)"
   CLERK_PUBLISHABLE_KEY=$(lookup CLERK_PUBLISHABLE_KEY)
   if [[ -z $CLERK_PUBLISHABLE_KEY && $DRY_RUN == 0 && -t 0 ]]; then
     read -rp "dashboard ($ENV_NAME) CLERK_PUBLISHABLE_KEY: " CLERK_PUBLISHABLE_KEY </dev/tty
@@ -189,10 +193,11 @@ check_configs() {
   python3 - "$ENV_NAME" "$FIRST_DEPLOY" "$PLACEHOLDER" <<'PY'
 import json, re, sys, tomllib
 env, first_deploy, placeholder = sys.argv[1], sys.argv[2] == "1", sys.argv[3]
-configs = {"api": "wrangler.toml", "platform-auth": "workers/platform-auth/wrangler.toml",
+configs = {"objects": "workers/objects/wrangler.toml", "api": "wrangler.toml",
+           "platform-auth": "workers/platform-auth/wrangler.toml",
            "stripe-oauth": "workers/stripe-oauth/wrangler.toml"}
 objects = {"PLATFORM": "Platform", "DEVELOPER": "Developer", "RATE_LIMITER": "RateLimiter"}
-needed_vars = {"api": ["ALLOWED_ORIGINS", "PLATFORM_TIERS"],
+needed_vars = {"objects": ["PLATFORM_TIERS"], "api": ["ALLOWED_ORIGINS"],
                "platform-auth": ["ALLOWED_ORIGINS", "DASHBOARD_URL", "PLATFORM_TIERS", "CLERK_AUTHORIZED_PARTIES"],
                "stripe-oauth": ["ALLOWED_ORIGINS", "DASHBOARD_URL", "CLERK_AUTHORIZED_PARTIES"]}
 problems, facts, kv_ids = [], {}, {}
@@ -210,10 +215,10 @@ for worker, path in configs.items():
         problems.append(f"{where} is missing: add the section (see docs/deploy.md)")
         continue
     sections[worker] = (top, section, where)
-api_name = None
-if "api" in sections:
-    top, section, _ = sections["api"]
-    api_name = section.get("name", f"{top['name']}-{env}")
+objects_name = None
+if "objects" in sections:
+    top, section, _ = sections["objects"]
+    objects_name = section.get("name", f"{top['name']}-{env}")
 for worker, (top, section, where) in sections.items():
     name = section.get("name", f"{top['name']}-{env}")
     facts[f"NAME_{worker}"] = name
@@ -228,7 +233,7 @@ for worker, (top, section, where) in sections.items():
         if kv_id == placeholder:
             if not first_deploy:
                 problems.append(f"{where}: binding TOKENS_KV's id is still the placeholder; run scripts/deploy.sh "
-                                f"--env {env} once (it creates the namespace and writes its id into the three "
+                                f"--env {env} once (it creates the namespace and writes its id into the four "
                                 f"wrangler.toml files) and commit them, or check a first deploy with --first-deploy")
         elif not re.fullmatch(r"[0-9a-f]{32}", kv_id):
             problems.append(f"{where}: binding TOKENS_KV's id '{kv_id}' is not a KV namespace id (32 hex digits); "
@@ -241,16 +246,16 @@ for worker, (top, section, where) in sections.items():
         wanted["OAUTH_STATES"] = "OAuthStates"
     for binding, cls in wanted.items():
         d = dos.get(binding)
-        owner = None if worker == "api" or binding == "OAUTH_STATES" else api_name
+        owner = None if worker == "objects" or binding == "OAUTH_STATES" else objects_name
         if d is None or d.get("class_name") != cls:
             how = f", script_name = \"{owner}\"" if owner else ""
             problems.append(f"{where}: binding {binding} (Durable Object {cls}) is missing; wrangler does not "
                             f"inherit durable_objects, so add {{ name = \"{binding}\", class_name = \"{cls}\"{how} }} "
                             f"to [env.{env}.durable_objects] bindings")
         elif d.get("script_name") != owner and not (owner is None and d.get("script_name") in (None, name)):
-            problems.append(f"{where}: binding {binding} names script_name \"{d.get('script_name')}\", but the api "
-                            f"worker's {env} name is \"{api_name}\"")
-    if worker == "api":
+            problems.append(f"{where}: binding {binding} names script_name \"{d.get('script_name')}\", but the "
+                            f"objects worker's {env} name is \"{objects_name}\"")
+    if worker == "objects":
         producers = {p.get("binding"): p.get("queue") for p in section.get("queues", {}).get("producers", [])}
         consumers = section.get("queues", {}).get("consumers", [])
         queue = producers.get("WEBHOOK_QUEUE")
@@ -287,7 +292,7 @@ for worker, (top, section, where) in sections.items():
             problems.append(f"{where}: ALLOWED_ORIGINS does not hold the dashboard's origin {dashboard}")
 if len(set(kv_ids.values())) > 1:
     problems.append(f"TOKENS_KV ({env}): the workers name different namespaces ({', '.join(f'{w} {i}' for w, i in kv_ids.items())}); "
-                    f"all three share the api worker's")
+                    f"all four share one")
 for p in problems:
     print("PROBLEM " + p)
 if kv_ids.get("api"):
@@ -310,7 +315,7 @@ read_configs() {
 }
 
 # write_kv_id ID: the namespace's id into the environment's TOKENS_KV binding of the
-# three configs (only that line of that section changes).
+# four configs (only that line of that section changes).
 write_kv_id() {
   python3 - "$ENV_NAME" "$1" "${CONFIG[@]}" <<'PY'
 import re, sys
@@ -348,7 +353,7 @@ check_dashboard() {
 }
 
 # dry_run_workers: wrangler's own checks of each worker's configuration for the
-# environment and of its bundle, with no account and no upload (the three at once).
+# environment and of its bundle, with no account and no upload (all four at once).
 dry_run_workers() {
   local worker pids=()
   for worker in "${WORKERS[@]}"; do
@@ -447,7 +452,7 @@ if [[ -z $kv_id ]]; then
     echo "    created KV namespace $KV_TITLE ($kv_id)"
   fi
   write_kv_id "$kv_id"
-  echo "    TOKENS_KV ($ENV_NAME) = $kv_id, written into the three wrangler.toml files: commit them"
+  echo "    TOKENS_KV ($ENV_NAME) = $kv_id, written into the four wrangler.toml files: commit them"
 fi
 read_configs
 report_problems

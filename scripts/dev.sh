@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Runs the local stack, set-up included: the dashboard on http://127.0.0.1:8790 (under
-# `wrangler pages dev`), the api worker, the dashboard's backend (platform-auth) and
-# Stripe Connect (stripe-oauth) under `wrangler dev` on http://127.0.0.1:8787, :8788 and
-# :8789, sharing their KV and Durable Object state in .wrangler/state, and the Clerk and
-# Stripe stand-ins on 127.0.0.1:8791 and :8792. Ctrl-C stops everything.
+# `wrangler pages dev`), the api worker (with the objects worker in the same session),
+# the dashboard's backend (platform-auth) and Stripe Connect (stripe-oauth) under
+# `wrangler dev` on http://127.0.0.1:8787, :8788 and :8789, sharing their KV and Durable
+# Object state in .wrangler/state, and the Clerk and Stripe stand-ins on 127.0.0.1:8791
+# and :8792. Ctrl-C stops everything.
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
 source "$(dirname "$0")/workers.sh"
@@ -14,6 +15,9 @@ bash scripts/build.sh
 cargo build --quiet -p dream-standins
 
 export DREAM_LOGS="$DREAM_ROOT/.wrangler/logs"
+# The stack's own registry of local workers (where script-name bindings find the objects
+# worker), apart from any test stack or benchmark running on this machine.
+export WRANGLER_REGISTRY_PATH="$DREAM_ROOT/.wrangler/registry"
 trap stop_workers EXIT
 trap 'exit 130' INT TERM
 # Local secrets and addresses wire the workers to the stand-ins and the local dashboard
@@ -37,9 +41,14 @@ ALLOW_LOOPBACK_WEBHOOKS=true
 VARS
 cp .dev.vars workers/platform-auth/.dev.vars
 cp .dev.vars workers/stripe-oauth/.dev.vars
+# The api worker and its objects worker: their configs and the same variables in
+# .wrangler/config (scripts/local-config.py).
+vars=()
+while IFS= read -r line; do vars+=(--var "${line/=/:}"); done <.dev.vars
+local_config "$DREAM_ROOT/.wrangler/config" "${vars[@]}"
 start_standins standins 8791 8792 --price price_dream_platform:2900 --state "$DREAM_ROOT/.wrangler/standins" \
   --receiver 127.0.0.1:8793 --webhook http://127.0.0.1:8788/webhooks/stripe --webhook http://127.0.0.1:8787/webhooks/stripe
-start_worker api 8787 "$DREAM_ROOT/.wrangler/state"
+start_api api 8787 "$DREAM_ROOT/.wrangler/state" "$DREAM_ROOT/.wrangler/config"
 start_worker platform-auth 8788 "$DREAM_ROOT/.wrangler/state" -c workers/platform-auth/wrangler.toml
 start_worker stripe-oauth 8789 "$DREAM_ROOT/.wrangler/state" -c workers/stripe-oauth/wrangler.toml
 # The dashboard finds its backends and the sign-in page in /config.json (generated, like

@@ -35,3 +35,14 @@ WASM_FEATURES=(--enable-mutable-globals --enable-sign-ext --enable-nontrapping-f
 # "direct:1:default")"). PORT + 1000 keeps it fixed per service and, for the stacks'
 # ports, below the kernel's ephemeral range (32768 up), so no outgoing connection takes it.
 inspector_port() { echo $(($1 + 1000)); }
+
+# local_config CONFIG_DIR [--suffix=S] [--api-build DIR] [--objects-build DIR]
+#   [--var NAME:VALUE]…: scripts/local-config.py, with variables written as wrangler's
+# `--var` takes them, so one list can serve both.
+local_config() {
+  local args=()
+  while (($#)); do
+    if [[ $1 == --var ]]; then args+=(--var "${2/:/=}"); shift 2; else args+=("$1"); shift; fi
+  done
+  python3 "$DREAM_ROOT/scripts/local-config.py" "${args[@]}"
+}

@@ -25,7 +25,7 @@ python3 scripts/structure.py
 
 step "cargo clippy -D warnings (native and wasm32)"
 cargo clippy --workspace --all-targets --quiet -- -D warnings
-cargo clippy -p dream-edge -p dream-api-worker -p dream-platform-auth -p dream-stripe-oauth -p dream-dashboard -p dream-bench-baseline -p dream-api-client --target wasm32-unknown-unknown --quiet -- -D warnings
+cargo clippy -p dream-edge -p dream-api-worker -p dream-objects-worker -p dream-platform-auth -p dream-stripe-oauth -p dream-dashboard -p dream-bench-baseline -p dream-api-client --target wasm32-unknown-unknown --quiet -- -D warnings
 
 step "unit and property tests"
 cargo test --workspace --exclude dream-e2e --quiet
@@ -48,6 +48,10 @@ bash tests/deploy/stubbed_deploy.sh
 step "end-to-end tests"
 run_dir=$(mktemp -d)
 export DREAM_LOGS="$run_dir/logs"
+# The stack's own registry of local workers, where the script-name bindings find the
+# objects worker: another stack on this machine (scripts/dev.sh, a benchmark) never
+# answers for it.
+export WRANGLER_REGISTRY_PATH="$run_dir/registry"
 trap 'stop_workers; rm -rf "$run_dir"' EXIT
 # Every Stripe event reaches every worker that takes them; each applies only its own.
 # Stripe delivers each event twice and newest first; Clerk rotates its signing key once,
@@ -73,14 +77,19 @@ stripe=(--var STRIPE_SECRET_KEY:sk_test_dream_standin
 # Webhook endpoints may be loopback addresses on the default api worker and the
 # dashboard's backend, as in local development; the raised worker keeps the production
 # rule, so both sides of ALLOW_LOOPBACK_WEBHOOKS are tested. The platforms' objects
-# live in the default api worker, which retries a failed delivery after 1 s, 1 s and 1 s.
-# Its log keeps each request's JSON line (console.log), which a test reads.
+# live in the default api worker's objects worker, which retries a failed delivery after
+# 1 s, 1 s and 1 s. The api worker's log keeps each request's JSON line (console.log),
+# which a test reads. Each api worker runs with its objects worker in one session
+# (scripts/local-config.py writes the pair's configs and variables).
 loopback=(--var ALLOW_LOOPBACK_WEBHOOKS:true)
-start_worker api-default 18787 "$run_dir/default" --log-level=log "${origins[@]}" "${clerk[@]}" "${stripe[@]}" \
-  "${loopback[@]}" --var WEBHOOK_RETRY_SCHEDULE:1,1,1
-# Named apart, so that the other workers' script-name bindings find the default one.
-start_worker api-raised 18788 "$run_dir/raised" --name dream-api-raised --log-level=warn "${origins[@]}" "${clerk[@]}" "${stripe[@]}" \
+local_config "$run_dir/default-config" "${origins[@]}" "${clerk[@]}" "${stripe[@]}" "${loopback[@]}" \
+  --var WEBHOOK_RETRY_SCHEDULE:1,1,1
+start_api api-default 18787 "$run_dir/default" "$run_dir/default-config" --log-level=log
+# Named apart (dream-api-raised, dream-objects-raised), so that the other workers'
+# script-name bindings find the default pair's objects.
+local_config "$run_dir/raised-config" --suffix=-raised "${origins[@]}" "${clerk[@]}" "${stripe[@]}" \
   --var 'PLATFORM_TIERS:{"free": {"limit": null}, "paid": {"limit": null}}'
+start_api api-raised 18788 "$run_dir/raised" "$run_dir/raised-config" --log-level=warn
 # The dashboard's backend and Stripe Connect share the default api worker's state (KV,
 # Durable Objects), and send the browser back to the dashboard the browser tests drive
 # (after checkout, after Connect).

@@ -36,6 +36,15 @@ start_worker() {
   echo "    $name ready on http://127.0.0.1:$port"
 }
 
+# start_api NAME PORT PERSIST_DIR CONFIG_DIR [wrangler args…]: an api worker and its
+# objects worker in one `wrangler dev` session, as scripts/local-config.py wrote their
+# configs into CONFIG_DIR; both read the variables of CONFIG_DIR/.dev.vars (so never
+# DREAM_ENV_FILE). Waits for the api worker like start_worker.
+start_api() {
+  local name=$1 port=$2 persist=$3 dir=$4; shift 4
+  DREAM_ENV_FILE='' start_worker "$name" "$port" "$persist" -c "$dir/api.json" -c "$dir/objects.json" "$@"
+}
+
 # start_standins NAME CLERK_PORT STRIPE_PORT [dream-standins args…]: the Clerk and
 # Stripe stand-ins (built by `cargo build -p dream-standins`), waited for like a worker.
 start_standins() {

@@ -2,7 +2,7 @@
 # scripts/deploy.sh --dry-run: it passes with everything an environment needs, and fails
 # naming the worker, what is missing and how to set it when a secret, a binding or a var
 # is missing, never showing a secret's value. Each case runs the script in a copy of
-# what it reads (the three wrangler.toml files, the script itself; the built workers and
+# what it reads (the four wrangler.toml files, the script itself; the built workers and
 # dashboard linked in), with only the environment given here, so nothing in the checkout
 # changes and no value from the caller's shell leaks in. Needs scripts/build.sh's output;
 # no account, no network.
@@ -20,13 +20,14 @@ tree() {
   cp "$ROOT/scripts/deploy.sh" "$ROOT/scripts/env.sh" "$ROOT/scripts/workers.sh" "$t/scripts/"
   cp "$ROOT/Cargo.lock" "$ROOT/wrangler.toml" "$t/"
   cp "$ROOT/tools/package-lock.json" "$ROOT/tools/fuzz-requirements.txt" "$t/tools/"
-  for w in api platform-auth stripe-oauth; do
+  for w in objects api platform-auth stripe-oauth; do
     mkdir -p "$t/workers/$w/src"
     ln -s "$ROOT/workers/$w/build" "$t/workers/$w/build"
-    cp "$ROOT/workers/$w/src/openapi.json" "$t/workers/$w/src/"
+    [[ $w == objects ]] || cp "$ROOT/workers/$w/src/openapi.json" "$t/workers/$w/src/"
   done
-  cp "$ROOT/workers/platform-auth/wrangler.toml" "$t/workers/platform-auth/"
-  cp "$ROOT/workers/stripe-oauth/wrangler.toml" "$t/workers/stripe-oauth/"
+  for w in objects platform-auth stripe-oauth; do
+    cp "$ROOT/workers/$w/wrangler.toml" "$t/workers/$w/"
+  done
   ln -s "$ROOT/frontend/dist" "$t/frontend/dist"
 }
 
@@ -85,7 +86,8 @@ no_secret_shown() {
 tree base
 run base -- --env staging --first-deploy --secrets "$FIXTURE"
 check "a first deploy of staging passes its dry run for every worker and the dashboard" \
-  eval '[[ $RC == 0 ]] && has "api: wrangler deploy --dry-run --env staging passed (dream-api-staging)" &&
+  eval '[[ $RC == 0 ]] && has "objects: wrangler deploy --dry-run --env staging passed (dream-objects-staging)" &&
+    has "api: wrangler deploy --dry-run --env staging passed (dream-api-staging)" &&
     has "platform-auth: wrangler deploy --dry-run --env staging passed" &&
     has "stripe-oauth: wrangler deploy --dry-run --env staging passed" &&
     has "dashboard: frontend/dist has index.html and its wasm" &&
@@ -98,12 +100,13 @@ check "a dry run that is not a first deploy fails while the KV namespace id is t
   "run scripts/deploy.sh --env production once"
 
 tree ids
-for f in wrangler.toml workers/platform-auth/wrangler.toml workers/stripe-oauth/wrangler.toml; do
+for f in wrangler.toml workers/objects/wrangler.toml workers/platform-auth/wrangler.toml workers/stripe-oauth/wrangler.toml; do
   edit ids "$f" 's.replace("placeholder-created-by-scripts-deploy-sh", "0123456789abcdef0123456789abcdef")'
 done
 run ids -- --env production --secrets "$FIXTURE"
-check "once the namespace id is written into the three configs, production passes its dry run" \
+check "once the namespace id is written into the four configs, production passes its dry run" \
   eval '[[ $RC == 0 ]] && has "api: wrangler deploy --dry-run --env production passed (dream-api)" &&
+    has "objects: wrangler deploy --dry-run --env production passed (dream-objects)" &&
     has "dashboard      https://dream-dashboard.pages.dev"'
 
 run base -- --env staging --first-deploy --secrets "$(secrets_without STRIPE_CLIENT_ID)"
@@ -123,19 +126,19 @@ tree bindings
 edit bindings workers/platform-auth/wrangler.toml \
   's.replace("""[env.production.durable_objects]
 bindings = [
-  { name = "PLATFORM", class_name = "Platform", script_name = "dream-api" },
-  { name = "DEVELOPER", class_name = "Developer", script_name = "dream-api" },""", """[env.production.durable_objects]
+  { name = "PLATFORM", class_name = "Platform", script_name = "dream-objects" },
+  { name = "DEVELOPER", class_name = "Developer", script_name = "dream-objects" },""", """[env.production.durable_objects]
 bindings = [
-  { name = "PLATFORM", class_name = "Platform", script_name = "dream-api-production" },""")'
+  { name = "PLATFORM", class_name = "Platform", script_name = "dream-objects-production" },""")'
 edit bindings workers/stripe-oauth/wrangler.toml \
   's.replace("[[env.production.kv_namespaces]]\nbinding = \"TOKENS_KV\"", "[[env.production.r2_buckets]]\nbinding = \"TOKENS_KV\"")'
 edit bindings wrangler.toml 's.replace("ALLOWED_ORIGINS = \"https://dream-dashboard.pages.dev\"", "ALLOWED_ORIGINS = \"http://127.0.0.1:8790\"")'
 run bindings -- --env production --first-deploy --secrets "$FIXTURE"
 check "a Durable Object binding missing from an environment fails naming it and how to add it" \
   fails_with "platform-auth (production): workers/platform-auth/wrangler.toml [env.production]: binding DEVELOPER (Durable Object Developer) is missing" \
-  '{ name = "DEVELOPER", class_name = "Developer", script_name = "dream-api" }'
-check "an object bound to another script than the api worker's environment fails" \
-  has 'binding PLATFORM names script_name "dream-api-production", but the api worker'"'"'s production name is "dream-api"'
+  '{ name = "DEVELOPER", class_name = "Developer", script_name = "dream-objects" }'
+check "an object bound to another script than the objects worker's environment fails" \
+  has 'binding PLATFORM names script_name "dream-objects-production", but the objects worker'"'"'s production name is "dream-objects"'
 check "a KV binding missing from an environment fails naming it" \
   has "stripe-oauth (production): workers/stripe-oauth/wrangler.toml [env.production]: binding TOKENS_KV (KV namespace) is missing"
 check "a local address in an environment's vars fails" \

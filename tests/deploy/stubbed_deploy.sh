@@ -2,7 +2,7 @@
 # scripts/deploy.sh without --dry-run, against a stand-in for wrangler that answers as
 # Cloudflare would for an account with nothing in it yet and records every call: the
 # namespace and queues are created and the id written into the staging sections only,
-# the api worker is deployed before the workers that bind its objects, each secret
+# the objects worker is deployed before the workers that bind its objects, each secret
 # reaches `wrangler secret put` on stdin (never as an argument), and the dashboard gets a
 # config.json with the deployed addresses. Runs in a copy of what the script reads, like
 # tests/deploy/dry_run.sh; no account, no network.
@@ -24,8 +24,10 @@ for w in api platform-auth stripe-oauth; do
   cp "$ROOT/workers/$w/src/openapi.json" "$t/frontend/dist/docs/openapi/$w.json"
   echo '<!doctype html>' >"$t/frontend/dist/docs/$w/index.html"
 done
-cp "$ROOT/workers/platform-auth/wrangler.toml" "$t/workers/platform-auth/"
-cp "$ROOT/workers/stripe-oauth/wrangler.toml" "$t/workers/stripe-oauth/"
+for w in objects platform-auth stripe-oauth; do
+  mkdir -p "$t/workers/$w"
+  cp "$ROOT/workers/$w/wrangler.toml" "$t/workers/$w/"
+done
 for file in index.html docs/index.html; do echo '<!doctype html>' >"$t/frontend/dist/$file"; done
 echo wasm >"$t/frontend/dist/dashboard_bg.wasm"
 echo 'export {};' >"$t/frontend/dist/dashboard.js"
@@ -80,24 +82,26 @@ check "a first deploy of staging succeeds against an empty account" eval '[[ $RC
 check "it creates the staging KV namespace and both queues" \
   eval 'grep -qx "kv namespace create dream-api-tokens-staging" "$calls" &&
     grep -qx "queues create dream-webhooks-staging" "$calls" && grep -qx "queues create dream-webhooks-staging-dead" "$calls"'
-check "the namespace id lands in the staging sections of the three configs, and nowhere else" \
-  eval 'for f in wrangler.toml workers/platform-auth/wrangler.toml workers/stripe-oauth/wrangler.toml; do
+check "the namespace id lands in the staging sections of the four configs, and nowhere else" \
+  eval 'for f in wrangler.toml workers/objects/wrangler.toml workers/platform-auth/wrangler.toml workers/stripe-oauth/wrangler.toml; do
       [[ $(grep -c "id = \"$KV_ID\"" "$t/$f") == 1 ]] &&
       python3 -c "import sys, tomllib; c = tomllib.load(open(sys.argv[1], \"rb\"));
 assert c[\"env\"][\"staging\"][\"kv_namespaces\"][0][\"id\"] == \"$KV_ID\", c
 assert c[\"env\"][\"production\"][\"kv_namespaces\"][0][\"id\"].startswith(\"placeholder\")
 assert c[\"kv_namespaces\"][0][\"id\"] == \"5d1d1b5e6a0f4c8f9b2a7c3e4d5f6a7b\"" "$t/$f" || return 1
     done'
-check "the api worker is deployed before the workers that bind its objects, and the dashboard last" \
-  eval '(( $(line_of "deploy --env staging -c wrangler.toml") < $(line_of "deploy --env staging -c workers/platform-auth/wrangler.toml") &&
+check "the objects worker is deployed before the workers that bind its objects, and the dashboard last" \
+  eval '(( $(line_of "deploy --env staging -c workers/objects/wrangler.toml") < $(line_of "deploy --env staging -c wrangler.toml") &&
+    $(line_of "deploy --env staging -c wrangler.toml") < $(line_of "deploy --env staging -c workers/platform-auth/wrangler.toml") &&
     $(line_of "deploy --env staging -c workers/platform-auth/wrangler.toml") < $(line_of "deploy --env staging -c workers/stripe-oauth/wrangler.toml") &&
     $(line_of "deploy --env staging -c workers/stripe-oauth/wrangler.toml") < $(line_of "pages deploy") ))'
 check "each worker's secrets reach wrangler on stdin, the worker-only one where it belongs" \
   eval '[[ $(secret_of TOKEN_ENCRYPTION_KEY wrangler.toml) == "$(fixture TOKEN_ENCRYPTION_KEY)" &&
+    $(secret_of TOKEN_ENCRYPTION_KEY workers/objects/wrangler.toml) == "$(fixture TOKEN_ENCRYPTION_KEY)" &&
     $(secret_of STRIPE_WEBHOOK_SECRET wrangler.toml) == "$(fixture API_STRIPE_WEBHOOK_SECRET)" &&
     $(secret_of STRIPE_WEBHOOK_SECRET workers/platform-auth/wrangler.toml) == "$(fixture PLATFORM_AUTH_STRIPE_WEBHOOK_SECRET)" &&
     $(secret_of STRIPE_CLIENT_ID workers/stripe-oauth/wrangler.toml) == "$(fixture STRIPE_CLIENT_ID)" &&
-    -z $(secret_of STRIPE_CLIENT_ID wrangler.toml) && $(grep -c "^secret put" "$calls") == 14 ]]'
+    -z $(secret_of STRIPE_CLIENT_ID wrangler.toml) && $(grep -c "^secret put" "$calls") == 15 ]]'
 check "no secret's value is in wrangler's arguments or the script's output" \
   eval 'for secret in CLERK_SECRET_KEY STRIPE_SECRET_KEY TOKEN_ENCRYPTION_KEY STRIPE_CLIENT_ID \
       API_STRIPE_WEBHOOK_SECRET PLATFORM_AUTH_STRIPE_WEBHOOK_SECRET; do

@@ -1,5 +1,8 @@
-//! The Durable Objects: the single writers of everything that can change (their one
-//! client is `dream_edge::objects`, their commands `dream_core::protocol`).
+//! The objects worker: every Durable Object of dream-api, the single writers of
+//! everything that can change (their one client is `dream_edge::objects`, their commands
+//! `dream_core::protocol`), and the consumer of the webhook queue their outbox fills.
+//! The api worker, platform-auth and stripe-oauth bind these objects by `script_name`;
+//! this worker serves no HTTP route of its own.
 //!
 //! Each object keeps its state in SQLite-backed storage, whose calls are synchronous:
 //! a decision is load, decide (in `dream_core`), store, with no await in between, so no
@@ -8,6 +11,7 @@
 
 pub mod developer;
 pub mod platform;
+mod queue;
 pub mod rate_limiter;
 
 use serde::de::DeserializeOwned;
