@@ -1,7 +1,7 @@
 //! The one client of every Durable Object: [`send`] takes a typed
 //! `dream_core::command::Command` and returns its typed reply, and [`platform`] asks a
 //! platform's object, turning its refusals into the contract's errors. The objects
-//! live in the api worker; the other workers bind them with `script_name`.
+//! live in the objects worker (`workers/objects`); the others bind them with `script_name`.
 //!
 //! A command is one RPC call to the object, `ask(path, body)`: the command's path and JSON
 //! in, the reply's JSON text out. An object implements [`Answer`] and exports it with

@@ -1,7 +1,7 @@
 //! The dashboard's backend (API.md "platform-auth worker"): a developer signed in with
 //! Clerk gets credentials for their platform and manages it. Every call carries the
 //! developer's Clerk session token; the platform is the one the developer's object
-//! (`Developer`, in the api worker) claimed for them. What is done with a platform is `dream_edge::platform`, shared with the api
+//! (`Developer`, in the objects worker) claimed for them. What is done with a platform is `dream_edge::platform`, shared with the api
 //! worker.
 
 use dream_core::clerk::SessionClaims;
