@@ -255,6 +255,9 @@ for worker, (top, section, where) in sections.items():
         elif d.get("script_name") != owner and not (owner is None and d.get("script_name") in (None, name)):
             problems.append(f"{where}: binding {binding} names script_name \"{d.get('script_name')}\", but the "
                             f"objects worker's {env} name is \"{objects_name}\"")
+    if worker == "objects" and section.get("workers_dev", top.get("workers_dev", True)) is not False:
+        problems.append(f"{where}: the objects worker answers no request of its own; set workers_dev = false "
+                        f"in [env.{env}] so that it has no public address")
     if worker == "objects":
         producers = {p.get("binding"): p.get("queue") for p in section.get("queues", {}).get("producers", [])}
         consumers = section.get("queues", {}).get("consumers", [])

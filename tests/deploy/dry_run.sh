@@ -133,6 +133,7 @@ bindings = [
 edit bindings workers/stripe-oauth/wrangler.toml \
   's.replace("[[env.production.kv_namespaces]]\nbinding = \"TOKENS_KV\"", "[[env.production.r2_buckets]]\nbinding = \"TOKENS_KV\"")'
 edit bindings wrangler.toml 's.replace("ALLOWED_ORIGINS = \"https://dream-dashboard.pages.dev\"", "ALLOWED_ORIGINS = \"http://127.0.0.1:8790\"")'
+edit bindings workers/objects/wrangler.toml 's.replace("workers_dev = false\n", "")'
 run bindings -- --env production --first-deploy --secrets "$FIXTURE"
 check "a Durable Object binding missing from an environment fails naming it and how to add it" \
   fails_with "platform-auth (production): workers/platform-auth/wrangler.toml [env.production]: binding DEVELOPER (Durable Object Developer) is missing" \
@@ -141,6 +142,8 @@ check "an object bound to another script than the objects worker's environment f
   has 'binding PLATFORM names script_name "dream-objects-production", but the objects worker'"'"'s production name is "dream-objects"'
 check "a KV binding missing from an environment fails naming it" \
   has "stripe-oauth (production): workers/stripe-oauth/wrangler.toml [env.production]: binding TOKENS_KV (KV namespace) is missing"
+check "an objects worker with a public address fails" \
+  has "objects (production): workers/objects/wrangler.toml [env.production]: the objects worker answers no request of its own; set workers_dev = false"
 check "a local address in an environment's vars fails" \
   has "api (production): wrangler.toml [env.production]: var ALLOWED_ORIGINS points at this machine"
 
