@@ -90,7 +90,7 @@ start_api api-default 18787 "$run_dir/default" "$run_dir/default-config" --log-l
 local_config "$run_dir/raised-config" --suffix=-raised "${origins[@]}" "${clerk[@]}" "${stripe[@]}" \
   --var 'PLATFORM_TIERS:{"free": {"limit": null}, "paid": {"limit": null}}'
 start_api api-raised 18788 "$run_dir/raised" "$run_dir/raised-config" --log-level=warn
-# The dashboard's backend and Stripe Connect share the default api worker's state (KV,
+# The dashboard's backend and Stripe Connect share the default pair's state (KV,
 # Durable Objects), and send the browser back to the dashboard the browser tests drive
 # (after checkout, after Connect).
 start_worker platform-auth 18789 "$run_dir/default" -c workers/platform-auth/wrangler.toml \
