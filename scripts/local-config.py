@@ -27,6 +27,7 @@ The two configs are the checkout's top-level (local) sections of `wrangler.toml`
 
 import argparse
 import json
+import os
 import pathlib
 import sys
 import tomllib
@@ -64,7 +65,8 @@ def main() -> int:
     for item in args.var:
         name, sep, value = item.partition("=")
         if not sep or not name:
-            parser.error(f"--var takes NAME=VALUE, got {item.split('=')[0]!r}…")
+            # Not the item itself: it may be a secret given the wrong way.
+            parser.error("every --var takes NAME=VALUE")
         if "'" in value or "\n" in value:
             parser.error(f"--var {name}: a value may hold no single quote or newline")
         variables[name] = value
@@ -81,7 +83,11 @@ def main() -> int:
 
     args.out_dir.mkdir(parents=True, exist_ok=True)
     dev_vars = "".join(f"{name}='{value}'\n" for name, value in variables.items())
-    (args.out_dir / ".dev.vars").write_text(dev_vars)
+    # Secrets among them: readable by this user only.
+    path = args.out_dir / ".dev.vars"
+    with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as f:
+        f.write(dev_vars)
+    path.chmod(0o600)
     for name, config in (("api", api), ("objects", objects)):
         (args.out_dir / f"{name}.json").write_text(json.dumps(config, indent=2) + "\n")
     return 0
