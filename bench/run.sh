@@ -428,17 +428,19 @@ fi
 # Run (and size) a snapshot of the build outputs, not the checkout's build/ folders:
 # wrangler dev reloads when its files change, and another session rebuilding
 # during the run would otherwise restart the worker under wrk and mix two builds.
-snapshot() {  # snapshot NAME CONFIG BUILD_DIR -> $WORK/NAME/{wrangler.toml,build/}
+snapshot() {  # snapshot NAME BUILD_DIR [CONFIG] -> $WORK/NAME/{build/,wrangler.toml}
   local dir="$WORK/$1"
-  [[ -s $3/index_bg.wasm && -s $3/index.js ]] || die "$3 has no build outputs; build first (drop --no-build)"
+  [[ -s $2/index_bg.wasm && -s $2/index.js ]] || die "$2 has no build outputs; build first (drop --no-build)"
   mkdir -p "$dir"
-  cp -R "$3" "$dir/build"
+  cp -R "$2" "$dir/build"
+  # The api pair's configs come from api_config below; only the baseline needs its own.
+  [[ -n ${3:-} ]] || return 0
   sed -e 's|^main = .*|main = "build/index.js"|' -e 's|^directory = .*|directory = "build/assets"|' \
-    "$2" >"$dir/wrangler.toml"
-  grep -q '^main = "build/index.js"$' "$dir/wrangler.toml" || die "$2 has no 'main = ...' line"
+    "$3" >"$dir/wrangler.toml"
+  grep -q '^main = "build/index.js"$' "$dir/wrangler.toml" || die "$3 has no 'main = ...' line"
 }
-snapshot api "$ROOT/wrangler.toml" "$ROOT/workers/api/build"
-snapshot objects "$ROOT/workers/objects/wrangler.toml" "$ROOT/workers/objects/build"
+snapshot api "$ROOT/workers/api/build"
+snapshot objects "$ROOT/workers/objects/build"
 # wrangler.toml holds no local address: the local dashboard's origins, as scripts/dev.sh
 # gives them.
 API_LOCAL_VARS=(--var "ALLOWED_ORIGINS:http://127.0.0.1:8790,http://localhost:8790")
@@ -456,7 +458,7 @@ api_config() {
 # per-request log line (see the top of this file).
 API_BENCH_VARS=("${API_LOCAL_VARS[@]}" --var 'PLATFORM_TIERS:{"free":{"limit":null},"paid":{"limit":null}}'
   --var RATE_LIMIT_PER_MINUTE:1000000000 --var REQUEST_LOGS:off)
-snapshot baseline "$ROOT/bench/baseline-worker/wrangler.toml" "$ROOT/bench/baseline-worker/build"
+snapshot baseline "$ROOT/bench/baseline-worker/build" "$ROOT/bench/baseline-worker/wrangler.toml"
 mkdir -p "$WORK/js" && cp "$ROOT/bench/js-baseline/index.js" "$ROOT/bench/js-baseline/wrangler.toml" "$WORK/js/"
 API_WASM="$WORK/api/build/index_bg.wasm"
 OBJECTS_WASM="$WORK/objects/build/index_bg.wasm"
