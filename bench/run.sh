@@ -435,8 +435,7 @@ snapshot() {  # snapshot NAME BUILD_DIR [CONFIG] -> $WORK/NAME/{build/,wrangler.
   cp -R "$2" "$dir/build"
   # The api pair's configs come from api_config below; only the baseline needs its own.
   [[ -n ${3:-} ]] || return 0
-  sed -e 's|^main = .*|main = "build/index.js"|' -e 's|^directory = .*|directory = "build/assets"|' \
-    "$3" >"$dir/wrangler.toml"
+  sed -e 's|^main = .*|main = "build/index.js"|' "$3" >"$dir/wrangler.toml"
   grep -q '^main = "build/index.js"$' "$dir/wrangler.toml" || die "$3 has no 'main = ...' line"
 }
 snapshot api "$ROOT/workers/api/build"

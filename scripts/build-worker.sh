@@ -2,8 +2,7 @@
 # Builds one worker crate to CRATE/build (or OUT_DIR): worker-build, then wasm-opt, then,
 # for a worker with Durable Objects, its entry module (CRATE/entry.mjs, with
 # crates/edge/js/entry.mjs beside it as edge.mjs) in front of worker-build's module
-# (moved to wasm.js), so that its objects take commands by RPC; and its static assets
-# (CRATE/build/assets: the OpenAPI document).
+# (moved to wasm.js), so that its objects take commands by RPC.
 #   bash scripts/build-worker.sh CRATE [OUT_DIR [cargo build args…]]
 # The result's index.js is the worker's `main` either way.
 set -euo pipefail
@@ -22,13 +21,6 @@ rm -f "$log"
 # single -Oz pass leaves a little behind; repeating it until nothing changes takes
 # ~2 KiB gzipped more off the api worker.
 wasm-opt "$out/index_bg.wasm" -Oz --converge --strip-debug "${WASM_FEATURES[@]}" -o "$out/index_bg.wasm"
-# The worker's static assets (wrangler.toml's [assets], binding ASSETS): its OpenAPI
-# document, minified, which the worker answers GET /openapi.json with.
-rm -rf "$out/assets"
-if [[ -f $crate/src/openapi.json ]]; then
-  mkdir -p "$out/assets"
-  jq -c . "$crate/src/openapi.json" >"$out/assets/openapi.json"
-fi
 if [[ -f $crate/entry.mjs ]]; then
   mv "$out/index.js" "$out/wasm.js"
   cp "$crate/entry.mjs" "$out/index.js"

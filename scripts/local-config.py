@@ -11,8 +11,8 @@ and `--name` are its alone; the objects worker gets only what its config and the
 The two configs are the checkout's top-level (local) sections of `wrangler.toml` and
 `workers/objects/wrangler.toml`, with
 
-  * `main` and the assets directory made absolute (from `--api-build` and
-    `--objects-build` when given: a snapshot of the build outputs);
+  * `main` made absolute (from `--api-build` and `--objects-build` when given: a
+    snapshot of the build outputs);
   * with `--suffix=S` (with `=`, as S starts with a dash), the names `dream-api` + S and
     `dream-objects` + S, and the api worker's object bindings pointing at
     `dream-objects` + S, so that two pairs on one machine never meet in wrangler's
@@ -46,9 +46,6 @@ def local_section(path: pathlib.Path, build: pathlib.Path | None) -> dict:
         config["main"] = str((path.parent / config["main"]).resolve())
     else:
         config["main"] = str(build.resolve() / "index.js")
-    if "assets" in config:
-        directory = path.parent / config["assets"]["directory"] if build is None else build / "assets"
-        config["assets"]["directory"] = str(directory.resolve())
     return config
 
 
