@@ -19,8 +19,11 @@ rm -f "$log"
 # worker-build keeps the function-names section (~40 KiB gzipped); production stack
 # traces then show offsets instead of names, which we accept for the size. worker-build's
 # single -Oz pass leaves a little behind; repeating it until nothing changes takes
-# ~2 KiB gzipped more off the api worker.
-wasm-opt "$out/index_bg.wasm" -Oz --converge --strip-debug "${WASM_FEATURES[@]}" -o "$out/index_bg.wasm"
+# ~2 KiB gzipped more off the api worker. With DREAM_KEEP_NAMES=1 (bench/profile.sh)
+# the names stay, so that a CPU profile names Rust functions.
+names=(--strip-debug)
+[[ ${DREAM_KEEP_NAMES:-} == 1 ]] && names=(--debuginfo)
+wasm-opt "$out/index_bg.wasm" -Oz --converge "${names[@]}" "${WASM_FEATURES[@]}" -o "$out/index_bg.wasm"
 if [[ -f $crate/entry.mjs ]]; then
   mv "$out/index.js" "$out/wasm.js"
   cp "$crate/entry.mjs" "$out/index.js"
