@@ -426,12 +426,14 @@ pub fn signature_at(secret: &str, t: i64, body: &str) -> String {
     format!("t={t},v1={hex}")
 }
 
-/// Polls `probe` until `done` holds (up to 30 s: a worker's cached platform metadata
-/// takes up to its 10 s freshness window to follow a change made elsewhere).
-pub async fn eventually<F, Fut>(what: &str, probe: F, done: impl Fn(&Answer) -> bool) -> Answer
+/// Polls `probe` (an answer of a worker, a stand-in's record, …) until `done` holds, up
+/// to 30 s: a copy written after a change (Clerk's copy of the plan, a delivery) lands a
+/// moment after the change itself.
+pub async fn eventually<T, F, Fut>(what: &str, probe: F, done: impl Fn(&T) -> bool) -> T
 where
+    T: std::fmt::Debug,
     F: Fn() -> Fut,
-    Fut: Future<Output = Answer>,
+    Fut: Future<Output = T>,
 {
     let mut last = None;
     for _ in 0..150 {

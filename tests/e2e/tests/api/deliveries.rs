@@ -43,14 +43,10 @@ async fn received(name: &str) -> Vec<Value> {
 /// Waits until the receiver `name` has `n` requests (30 s at most), then 2 s more so
 /// that one too many would show, and returns them.
 async fn settled(name: &str, n: usize) -> Vec<Value> {
-    for _ in 0..150 {
-        if received(name).await.len() >= n {
-            tokio::time::sleep(Duration::from_secs(2)).await;
-            return received(name).await;
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-    panic!("{name} got {:?}, not {n} requests, within 30 s", received(name).await);
+    let what = format!("{name} receiving {n} requests");
+    dream_e2e::eventually(&what, || received(name), |requests| requests.len() >= n).await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    received(name).await
 }
 
 async fn answer_with(name: &str, statuses: &[u16]) {
