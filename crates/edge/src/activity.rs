@@ -3,16 +3,22 @@
 //! developer): each is one read from the platform's object, which writes both.
 
 use crate::error::{ApiError, ApiResult};
+use crate::http::Incoming;
 use crate::http::{query, query_int, Reply};
 use crate::objects;
 use dream_core::command::Auth;
 use dream_core::ids::{PlatformId, UserId};
 use dream_core::logs;
 use dream_core::protocol::activity::{ReadLogs, ReadRevenue};
-use worker::{Env, Request};
+use worker::Env;
 
 /// `GET …/logs?userId=&status=&before=&limit=`.
-pub async fn logs(req: &Request, env: &Env, platform: &PlatformId, auth: Auth) -> ApiResult<Reply> {
+pub async fn logs(
+    req: &Incoming,
+    env: &Env,
+    platform: &PlatformId,
+    auth: Auth,
+) -> ApiResult<Reply> {
     let command = ReadLogs {
         user_id: query(req, "userId")?
             .filter(|u| !u.is_empty())

@@ -208,7 +208,7 @@ async fn check_signature(jwk: &Jwk, data: &[u8], signature: &[u8]) -> ApiResult<
 
 /// The verified Clerk session of a developer calling a dashboard backend
 /// (`Authorization: Bearer <session token>`; an API key is refused).
-pub async fn developer(req: &Request, env: &Env) -> ApiResult<SessionClaims> {
+pub async fn developer(req: &crate::http::Incoming, env: &Env) -> ApiResult<SessionClaims> {
     let token = req
         .headers()
         .get("Authorization")?

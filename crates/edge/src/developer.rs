@@ -3,6 +3,7 @@
 //! of their claim) and the platform it claimed for them.
 
 use crate::error::{ApiError, ApiResult};
+use crate::http::Incoming;
 use crate::objects::{self, Stub};
 use crate::store::Store;
 use crate::Received;
@@ -11,14 +12,14 @@ use dream_core::error::ErrorCode;
 use dream_core::ids::PlatformId;
 use dream_core::meter::RateStatus;
 use dream_core::protocol::OwnedPlatform;
-use worker::{Env, Request};
+use worker::Env;
 
 /// A signed-in developer's calls a minute, across the dashboard's backends.
 pub const DEVELOPER_CALLS_PER_MINUTE: u64 = 100;
 
 /// The developer calling a dashboard backend (their verified Clerk session), having
 /// taken one of their calls this minute (or `429`).
-pub async fn developer_call(req: &Request, env: &Env) -> ApiResult<(SessionClaims, RateStatus)> {
+pub async fn developer_call(req: &Incoming, env: &Env) -> ApiResult<(SessionClaims, RateStatus)> {
     let developer = crate::clerk::developer(req, env).await?;
     let rate = objects::take_from_limit(
         env,

@@ -14,7 +14,7 @@ use serde::Serialize;
 use serde_json::Value;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
-use worker::{Headers, Request, Response};
+use worker::{Headers, Response};
 
 #[wasm_bindgen::prelude::wasm_bindgen]
 extern "C" {
@@ -23,6 +23,30 @@ extern "C" {
         req: &web_sys::Request,
         init: &web_sys::RequestInit,
     ) -> Result<Promise, JsValue>;
+}
+
+/// A request as the runtime hands it to a worker's `fetch`: what `#[event(fetch)]`
+/// takes, and what [`crate::serve`] makes an [`Incoming`] of.
+pub type RuntimeRequest = web_sys::Request;
+
+/// A request the worker received. Not `worker::Request`: making one reads the request's
+/// `cf` property, an object the runtime parses out of the request's metadata on first
+/// read, and no route uses it (under `wrangler dev` making a `worker::Request` was 9 % of
+/// the api worker's CPU on a track). Our own outgoing calls are `worker::Request`s.
+pub struct Incoming(RuntimeRequest);
+
+impl Incoming {
+    pub fn new(req: RuntimeRequest) -> Self {
+        Self(req)
+    }
+
+    pub fn headers(&self) -> Headers {
+        Headers(self.0.headers())
+    }
+
+    pub fn inner(&self) -> &RuntimeRequest {
+        &self.0
+    }
 }
 
 pub const MAX_BODY_BYTES: usize = dream_core::json::MAX_BODY_BYTES;
@@ -89,7 +113,7 @@ pub fn rate_limited(message: &str, rate: &RateStatus) -> ApiError {
 
 /// The body as a JSON object. `allow_empty` lets routes whose fields are all optional
 /// take no body at all.
-pub async fn json_body(req: &mut Request, allow_empty: bool) -> ApiResult<JsonObject> {
+pub async fn json_body(req: &mut Incoming, allow_empty: bool) -> ApiResult<JsonObject> {
     let bytes = body_bytes(req).await?;
     if allow_empty && bytes.iter().all(u8::is_ascii_whitespace) {
         return Ok(JsonObject::parse_or_empty(&bytes)?);
@@ -108,7 +132,7 @@ pub async fn json_body(req: &mut Request, allow_empty: bool) -> ApiResult<JsonOb
 /// a `Content-Length` over it is refused before anything is read, and a body without
 /// one (chunked) is given up as soon as it passes the cap, so no sender can make us
 /// hold more than 64 KiB and one chunk.
-pub async fn body_bytes(req: &mut Request) -> ApiResult<Vec<u8>> {
+pub async fn body_bytes(req: &mut Incoming) -> ApiResult<Vec<u8>> {
     let mut cap = BodyCap::default();
     let unreadable = |_| ApiError::invalid("The request body could not be read.");
     match cap.declared(req.headers().get("Content-Length")?.as_deref()) {
@@ -157,22 +181,27 @@ fn too_large() -> ApiError {
 
 /// The request's URL, parsed by the runtime's own `URL` (so no URL parser is compiled
 /// into the wasm).
-fn request_url(req: &Request) -> ApiResult<web_sys::Url> {
+fn request_url(req: &Incoming) -> ApiResult<web_sys::Url> {
     web_sys::Url::new(&req.inner().url())
         .map_err(|_| ApiError::internal("the runtime gave a request URL it cannot parse"))
 }
 
+/// The origin (scheme, host and port) the request was sent to.
+pub fn origin(req: &Incoming) -> ApiResult<String> {
+    Ok(request_url(req)?.origin())
+}
+
 /// The request's path, still percent-encoded.
-pub fn path(req: &Request) -> ApiResult<String> {
+pub fn path(req: &Incoming) -> ApiResult<String> {
     Ok(request_url(req)?.pathname())
 }
 
-pub fn query(req: &Request, name: &str) -> ApiResult<Option<String>> {
+pub fn query(req: &Incoming, name: &str) -> ApiResult<Option<String>> {
     Ok(request_url(req)?.search_params().get(name))
 }
 
 /// A query parameter that must be an integer in `min..=max` when present.
-pub fn query_int(req: &Request, name: &str, min: u64, max: u64) -> ApiResult<Option<u64>> {
+pub fn query_int(req: &Incoming, name: &str, min: u64, max: u64) -> ApiResult<Option<u64>> {
     match query(req, name)? {
         None => Ok(None),
         Some(v) => {
@@ -231,7 +260,7 @@ enum NoAnswer {
 }
 
 /// Sends `req` and reads its status and text, giving up after [`UPSTREAM_TIMEOUT_MS`].
-async fn fetch_in_time(req: &Request) -> Result<(u16, String), NoAnswer> {
+async fn fetch_in_time(req: &worker::Request) -> Result<(u16, String), NoAnswer> {
     let signal = web_sys::AbortSignal::timeout_with_u32(UPSTREAM_TIMEOUT_MS);
     let init = web_sys::RequestInit::new();
     init.set_signal(Some(&signal));
@@ -253,7 +282,7 @@ async fn fetch_in_time(req: &Request) -> Result<(u16, String), NoAnswer> {
 /// Sends `req` to `upstream` ("Stripe", "Clerk") and reads the whole answer, whatever
 /// its status. No answer within 10 s, or none at all, is `502 upstream_error`, saying
 /// which.
-pub async fn fetch_upstream(upstream: &str, req: &Request) -> ApiResult<(u16, String)> {
+pub async fn fetch_upstream(upstream: &str, req: &worker::Request) -> ApiResult<(u16, String)> {
     fetch_in_time(req).await.map_err(|e| {
         let url = req.inner().url();
         let message = match e {

@@ -40,10 +40,11 @@ use dream_core::error::ErrorCode;
 use dream_core::routing::{match_route, Common, Route, RouteMatch, SERVED_BY_EVERY_WORKER};
 use error::{ApiError, ApiResult};
 use http::Reply;
+use http::{Incoming, RuntimeRequest};
 use std::cell::RefCell;
 use std::future::Future;
 use std::rc::Rc;
-use worker::{Env, Request, Response};
+use worker::{Env, Response};
 
 /// What a worker serves: its route table, and its OpenAPI document (JSON text, the
 /// crate's `src/openapi.json`), which [`serve`] answers at `GET /openapi.json`.
@@ -79,16 +80,17 @@ impl Received {
 /// matched route (with its path parameters); every answer gets `X-Request-Id`, CORS and
 /// the security headers (`dream_core::access`), and leaves one JSON line in the log.
 pub async fn serve<R, F, Fut>(
-    req: Request,
+    req: RuntimeRequest,
     env: &Env,
     service: &Service<R>,
     handle: F,
 ) -> worker::Result<Response>
 where
     R: Copy,
-    F: FnOnce(R, Request, Vec<(&'static str, String)>, Rc<Received>) -> Fut,
+    F: FnOnce(R, Incoming, Vec<(&'static str, String)>, Rc<Received>) -> Fut,
     Fut: Future<Output = ApiResult<Reply>>,
 {
+    let req = Incoming::new(req);
     let received = Rc::new(Received {
         request_id: request_id(&req),
         at_ms: clock::now_ms(),
@@ -173,7 +175,7 @@ fn not_allowed(method: &str, path: &str, allowed: &[&str]) -> ApiError {
 }
 
 /// Cloudflare's `CF-Ray` when there is one, so our logs and theirs line up.
-fn request_id(req: &Request) -> String {
+fn request_id(req: &Incoming) -> String {
     if let Ok(Some(ray)) = req.headers().get("CF-Ray") {
         return ray;
     }

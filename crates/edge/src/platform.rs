@@ -7,6 +7,7 @@
 use crate::billing;
 use crate::clock;
 use crate::error::{ApiError, ApiResult};
+use crate::http::Incoming;
 use crate::http::{json_body, query, query_int, Reply};
 use crate::objects::{self, take_from_limit};
 use crate::random::random_source;
@@ -19,7 +20,7 @@ use dream_core::protocol::{GetBilling, GetStats, ListUsers, RotateKey};
 use dream_core::stats::MAX_DAYS;
 use dream_core::tier::TierConfig;
 use serde_json::json;
-use worker::{Env, Request};
+use worker::Env;
 
 const MAX_PAGE: u64 = 100;
 const DEFAULT_PAGE: u64 = 50;
@@ -33,7 +34,7 @@ pub fn new_platform(email: Email, name: Option<&str>) -> ApiResult<NewPlatform> 
 
 /// `POST …/rotate` with `{graceSeconds?}`.
 pub async fn rotate_key(
-    req: &mut Request,
+    req: &mut Incoming,
     env: &Env,
     platform: &PlatformId,
     auth: Auth,
@@ -55,7 +56,7 @@ pub async fn get_tiers(env: &Env, platform: &PlatformId, auth: Auth) -> ApiResul
 /// `PUT …/tiers`: validated, then each paid tier gets its Stripe price on the account
 /// the platform's end-users pay through (`billing::price_tiers`).
 pub async fn put_tiers(
-    req: &mut Request,
+    req: &mut Incoming,
     env: &Env,
     platform: &PlatformId,
     auth: Auth,
@@ -79,7 +80,7 @@ pub async fn put_tiers(
 
 /// `GET …/stats?days=` (1–90, default 30).
 pub async fn stats(
-    req: &Request,
+    req: &Incoming,
     env: &Env,
     platform: &PlatformId,
     auth: Auth,
@@ -92,7 +93,7 @@ pub async fn stats(
 /// `GET …/users?cursor=&limit=`: the platform's end-users in `userId` order, from its
 /// object (so the list never lags the counts).
 pub async fn users(
-    req: &Request,
+    req: &Incoming,
     env: &Env,
     platform: &PlatformId,
     auth: Auth,

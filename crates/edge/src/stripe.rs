@@ -20,7 +20,7 @@ use worker::{Env, Headers, Method, Request, RequestInit};
 /// A webhook delivery's event, once its `Stripe-Signature` is verified over the raw
 /// body with one of the comma-separated secrets of `STRIPE_WEBHOOK_SECRET` (API.md
 /// "Webhooks"); a refused one is a `400`. The body is read with the 64 KiB cap.
-pub async fn verified_event(req: &mut Request, env: &Env) -> ApiResult<StripeEvent> {
+pub async fn verified_event(req: &mut crate::http::Incoming, env: &Env) -> ApiResult<StripeEvent> {
     let secrets = WebhookSecret::list(&config::required(env, "STRIPE_WEBHOOK_SECRET")?);
     if secrets.is_empty() {
         return Err(ApiError::internal("STRIPE_WEBHOOK_SECRET holds no secret"));

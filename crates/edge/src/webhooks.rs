@@ -10,6 +10,7 @@ use crate::clock;
 use crate::config;
 use crate::crypto;
 use crate::error::{ApiError, ApiResult};
+use crate::http::Incoming;
 use crate::http::{json_body, post_status, query_int, Reply};
 use crate::objects;
 use crate::random::{fill_random, random_source};
@@ -28,7 +29,7 @@ use dream_core::webhooks::{
 };
 use futures_util::future::join_all;
 use serde_json::{json, Value};
-use worker::{Env, Request};
+use worker::Env;
 
 /// The longest page of a delivery history.
 const MAX_DELIVERIES: u64 = 100;
@@ -58,7 +59,7 @@ pub fn endpoint_id(raw: &str) -> ApiResult<EndpointId> {
 
 /// `POST …/webhooks {url, events?, description?}` → `201` with the secret, shown once.
 pub async fn create(
-    req: &mut Request,
+    req: &mut Incoming,
     env: &Env,
     platform: &PlatformId,
     auth: Auth,
@@ -130,7 +131,7 @@ pub async fn send_test(env: &Env, platform: &PlatformId, auth: Auth, id: &str) -
 /// `GET …/webhooks/{id}/deliveries?limit=` → `{deliveries}`, newest first (`limit`
 /// 1–100, 100 when absent).
 pub async fn deliveries(
-    req: &Request,
+    req: &Incoming,
     env: &Env,
     platform: &PlatformId,
     auth: Auth,
@@ -226,7 +227,7 @@ pub async fn get_alerts(env: &Env, platform: &PlatformId, auth: Auth) -> ApiResu
 
 /// `PUT …/alerts {thresholds}` → `{thresholds}`, sorted, each once.
 pub async fn put_alerts(
-    req: &mut Request,
+    req: &mut Incoming,
     env: &Env,
     platform: &PlatformId,
     auth: Auth,

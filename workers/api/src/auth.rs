@@ -11,8 +11,9 @@ use dream_core::ids::{PlatformId, UserId};
 use dream_edge::clerk;
 use dream_edge::clock::now;
 use dream_edge::error::{ApiError, ApiResult};
+use dream_edge::http::Incoming;
 use dream_edge::store::Store;
-use worker::{Context, Env, Request};
+use worker::{Context, Env};
 
 pub enum Caller {
     /// A developer's server, with the platform's API key: every route.
@@ -37,7 +38,7 @@ impl Caller {
     }
 }
 
-pub async fn authenticate(req: &Request, env: &Env, ctx: &Context) -> ApiResult<Caller> {
+pub async fn authenticate(req: &Incoming, env: &Env, ctx: &Context) -> ApiResult<Caller> {
     let header = req.headers().get("Authorization")?.ok_or_else(|| {
         ApiError::new(
             ErrorCode::Unauthenticated,

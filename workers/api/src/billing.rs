@@ -16,12 +16,12 @@ use dream_edge::billing::{
     billing_account, disconnect, end_user_checkout, plan_checkout, plan_portal, state, ReturnUrls,
 };
 use dream_edge::error::{ApiError, ApiResult};
-use dream_edge::http::{json_body, Reply};
+use dream_edge::http::{json_body, Incoming, Reply};
 use dream_edge::objects;
 use dream_edge::store::Store;
 use dream_edge::stripe;
 use serde_json::json;
-use worker::{Env, Request};
+use worker::Env;
 
 /// `POST /v1/checkout` `{userId, tier, successUrl, cancelUrl, email?}` → `{url, sessionId}`.
 pub async fn checkout(call: &mut Call<'_>) -> ApiResult<Reply> {
@@ -97,7 +97,7 @@ pub async fn platform_portal(call: &mut Call<'_>) -> ApiResult<Reply> {
 /// account; the end of a subscription from the account it lives on. Events about
 /// anything else, or about a platform that does not exist, change nothing and are
 /// acknowledged; one that cannot be applied yet answers `503`, so Stripe retries it.
-pub async fn webhook(req: &mut Request, env: &Env) -> ApiResult<Reply> {
+pub async fn webhook(req: &mut Incoming, env: &Env) -> ApiResult<Reply> {
     let event = stripe::verified_event(req, env).await?;
     let received = Reply::ok(json!({ "received": true }));
     if let Some(account) = deauthorized_account(&event) {

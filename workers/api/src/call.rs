@@ -8,13 +8,14 @@ use dream_core::error::ErrorCode;
 use dream_core::ids::{PlatformId, UserId};
 use dream_core::routing::percent_decode;
 use dream_edge::error::{ApiError, ApiResult};
+use dream_edge::http::Incoming;
 use dream_edge::Received;
 use std::rc::Rc;
-use worker::{Context, Env, Request};
+use worker::{Context, Env};
 
 /// What every handler gets.
 pub struct Call<'a> {
-    pub req: Request,
+    pub req: Incoming,
     pub env: &'a Env,
     pub ctx: &'a Context,
     pub params: Vec<(&'static str, String)>,

@@ -10,10 +10,11 @@ mod billing;
 mod call;
 mod routes;
 
-use worker::{event, Context, Env, Request, Response};
+use dream_edge::http::RuntimeRequest;
+use worker::{event, Context, Env, Response};
 
 #[event(fetch)]
-async fn fetch(req: Request, env: Env, ctx: Context) -> worker::Result<Response> {
+async fn fetch(req: RuntimeRequest, env: Env, ctx: Context) -> worker::Result<Response> {
     dream_edge::serve(req, &env, &routes::SERVICE, |id, req, params, received| {
         let call = call::Call { req, env: &env, ctx: &ctx, params, received };
         routes::handle(id, call)

@@ -34,6 +34,8 @@ struct StateRow {
 /// in memory while the object lives (it is the only writer, so the copy is never stale).
 pub struct StoredState<T> {
     table: &'static str,
+    /// The statement that writes the row, made once: the quota's is run on every track.
+    upsert: String,
     cached: RefCell<Option<T>>,
 }
 
@@ -52,7 +54,10 @@ impl<T: Clone + Default + Serialize + DeserializeOwned> StoredState<T> {
         if let Err(e) = created {
             worker::console_error!("creating the {table} table: {e}");
         }
-        Self { table, cached: RefCell::new(None) }
+        let upsert = format!(
+            "INSERT INTO {table} (id, state) VALUES (1, ?) ON CONFLICT(id) DO UPDATE SET state = excluded.state"
+        );
+        Self { table, upsert, cached: RefCell::new(None) }
     }
 
     pub fn load(&self, sql: &SqlStorage) -> worker::Result<T> {
@@ -77,10 +82,7 @@ impl<T: Clone + Default + Serialize + DeserializeOwned> StoredState<T> {
     pub fn save(&self, sql: &SqlStorage, state: T) -> worker::Result<()> {
         let json =
             serde_json::to_string(&state).map_err(|e| worker::Error::RustError(e.to_string()))?;
-        sql.exec(
-            &format!("INSERT INTO {} (id, state) VALUES (1, ?) ON CONFLICT(id) DO UPDATE SET state = excluded.state", self.table),
-            vec![json.into()],
-        )?;
+        sql.exec(&self.upsert, vec![json.into()])?;
         *self.cached.borrow_mut() = Some(state);
         Ok(())
     }

@@ -13,11 +13,11 @@ use dream_core::webhook::plan_change;
 use dream_edge::billing::{plan_checkout, plan_portal};
 use dream_edge::developer::owned;
 use dream_edge::error::ApiResult;
-use dream_edge::http::{json_body, Reply};
+use dream_edge::http::{json_body, Incoming, Reply};
 use dream_edge::Received;
 use dream_edge::{clerk, config, objects, stripe};
 use serde_json::json;
-use worker::{Env, Request};
+use worker::Env;
 
 /// A URL from the body, checked as the api worker checks its own, or the dashboard's.
 fn url_or(body: &dream_core::json::JsonObject, field: &str, default: String) -> ApiResult<String> {
@@ -29,7 +29,7 @@ fn url_or(body: &dream_core::json::JsonObject, field: &str, default: String) -> 
 
 /// `POST /v1/checkout` `{successUrl?, cancelUrl?}` → `{url, sessionId}`.
 pub async fn checkout(
-    req: &mut Request,
+    req: &mut Incoming,
     env: &Env,
     developer: &SessionClaims,
     received: &Received,
@@ -44,7 +44,7 @@ pub async fn checkout(
 
 /// `POST /v1/portal` `{returnUrl?}` → `{url}`, for a developer who has subscribed.
 pub async fn portal(
-    req: &mut Request,
+    req: &mut Incoming,
     env: &Env,
     developer: &SessionClaims,
     received: &Received,
@@ -58,7 +58,7 @@ pub async fn portal(
 /// `POST /webhooks/stripe`: verified, then applied once and in order by the platform's
 /// object. Only platforms' own subscriptions are this worker's; an event for a
 /// platform that does not exist is acknowledged and changes nothing.
-pub async fn webhook(req: &mut Request, env: &Env) -> ApiResult<Reply> {
+pub async fn webhook(req: &mut Incoming, env: &Env) -> ApiResult<Reply> {
     let event = stripe::verified_event(req, env).await?;
     let received = Reply::ok(json!({ "received": true }));
     // End-users' subscriptions (ours in preview, or on a connected account) are the api

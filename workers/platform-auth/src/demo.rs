@@ -11,14 +11,14 @@ use dream_core::protocol::ReadUser;
 use dream_edge::billing::{end_user_checkout, ReturnUrls};
 use dream_edge::developer::owned;
 use dream_edge::error::ApiResult;
-use dream_edge::http::{json_body, Reply};
+use dream_edge::http::{json_body, Incoming, Reply};
 use dream_edge::objects;
 use dream_edge::Received;
-use worker::{Env, Request};
+use worker::Env;
 
 /// `POST /v1/demo/checkout` `{tier, successUrl, cancelUrl}` → `{url, sessionId}`.
 pub async fn checkout(
-    req: &mut Request,
+    req: &mut Incoming,
     env: &Env,
     developer: &SessionClaims,
     received: &Received,

@@ -14,13 +14,13 @@ use dream_core::protocol::{Claim, ClaimPlatform, GetPlatform};
 use dream_core::routing::Route;
 use dream_edge::developer::{developer_call, developer_object, owned};
 use dream_edge::error::{ApiError, ApiResult};
-use dream_edge::http::Reply;
+use dream_edge::http::{Incoming, Reply, RuntimeRequest};
 use dream_edge::store::Store;
 use dream_edge::{activity, clerk, clock, config, objects, platform, webhooks};
 use dream_edge::{Received, Service};
 use serde_json::{json, Value};
 use std::rc::Rc;
-use worker::{event, Context, Env, Request, Response};
+use worker::{event, Context, Env, Response};
 
 /// The routes: Stripe's events about developers' plans (authenticated by their
 /// signature), and a signed-in developer's calls.
@@ -97,7 +97,7 @@ mod billing;
 mod demo;
 
 #[event(fetch)]
-async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response> {
+async fn fetch(req: RuntimeRequest, env: Env, _ctx: Context) -> worker::Result<Response> {
     dream_edge::serve(req, &env, &SERVICE, |id, req, params, received| {
         handle(id, req, &env, params, received)
     })
@@ -108,7 +108,7 @@ type Params = Vec<(&'static str, String)>;
 
 async fn handle(
     route: RouteId,
-    mut req: Request,
+    mut req: Incoming,
     env: &Env,
     params: Params,
     received: Rc<Received>,
@@ -131,7 +131,7 @@ fn param<'a>(params: &'a Params, name: &str) -> ApiResult<&'a str> {
 /// A signed-in developer's call (one of their calls this minute).
 async fn for_developer(
     route: DeveloperRoute,
-    mut req: Request,
+    mut req: Incoming,
     env: &Env,
     params: &Params,
     received: &Received,

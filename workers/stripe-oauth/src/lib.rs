@@ -23,12 +23,12 @@ use dream_edge::billing::{connect_record, disconnect, reprice, seal, state};
 use dream_edge::clock::{self, now_secs};
 use dream_edge::developer::{developer_call, owned};
 use dream_edge::error::{ApiError, ApiResult};
-use dream_edge::http::Reply;
+use dream_edge::http::{Incoming, Reply, RuntimeRequest};
 use dream_edge::{config, objects, stripe};
 use dream_edge::{Received, Service};
 use serde_json::json;
 use std::rc::Rc;
-use worker::{event, Context, Env, Request, Response};
+use worker::{event, Context, Env, Response};
 
 pub use states::OAuthStates;
 
@@ -69,14 +69,14 @@ pub const ROUTES: &[Route<RouteId>] = &[
 const SERVICE: Service<RouteId> = Service { routes: ROUTES, openapi: include_str!("openapi.json") };
 
 #[event(fetch)]
-async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response> {
+async fn fetch(req: RuntimeRequest, env: Env, _ctx: Context) -> worker::Result<Response> {
     dream_edge::serve(req, &env, &SERVICE, |id, req, _, received| handle(id, req, &env, received))
         .await
 }
 
 async fn handle(
     route: RouteId,
-    req: Request,
+    req: Incoming,
     env: &Env,
     received: Rc<Received>,
 ) -> ApiResult<Reply> {
@@ -90,7 +90,7 @@ async fn handle(
 /// they own.
 async fn for_developer(
     route: DeveloperRoute,
-    req: &Request,
+    req: &Incoming,
     env: &Env,
     received: &Received,
 ) -> ApiResult<Reply> {
@@ -149,7 +149,7 @@ async fn status(env: &Env, state: BillingState) -> ApiResult<Reply> {
 
 /// `POST /v1/connect/authorize` → `{url}`: Stripe's OAuth page, with a `state` that names
 /// the platform, expires in ten minutes and is accepted once.
-async fn authorize(req: &Request, env: &Env, platform: &PlatformId) -> ApiResult<Reply> {
+async fn authorize(req: &Incoming, env: &Env, platform: &PlatformId) -> ApiResult<Reply> {
     let client_id = config::required(env, "STRIPE_CLIENT_ID")?;
     let mut nonce = [0u8; 16];
     dream_edge::random::fill_random(&mut nonce)?;
@@ -159,7 +159,7 @@ async fn authorize(req: &Request, env: &Env, platform: &PlatformId) -> ApiResult
     let command = IssueNonce { nonce, expires_at: now + oauth_state::LIFETIME_SECONDS, now };
     let states = objects::oauth_states(env, platform)?;
     objects::send(&states, &command).await?;
-    let origin = req.url()?.origin().ascii_serialization();
+    let origin = dream_edge::http::origin(req)?;
     let mut url =
         worker::Url::parse(&format!("{}/oauth/authorize", config::stripe_connect_base(env)))
             .map_err(|e| ApiError::internal(format!("STRIPE_CONNECT_BASE: {e}")))?;
@@ -184,7 +184,7 @@ fn bad_state(e: StateError) -> ApiError {
 /// `GET /v1/connect/callback?code=&state=`: Stripe sends the developer back here. The
 /// state is checked and used up first; then the code is exchanged, the account and
 /// tokens are stored sealed, and the platform moves to production.
-async fn callback(req: &Request, env: &Env) -> ApiResult<Reply> {
+async fn callback(req: &Incoming, env: &Env) -> ApiResult<Reply> {
     let param = |name: &str| -> ApiResult<Option<String>> {
         Ok(dream_edge::http::query(req, name)?.filter(|v| !v.is_empty()))
     };
