@@ -78,8 +78,13 @@ impl Platform {
         let written = self.log_writes.get() + 1;
         self.log_writes.set(written);
         if logs::trims_after(written) {
+            // Entries are written in time order, so what reads no longer see (beyond the
+            // last CAPACITY, or too old) is a prefix by `seq`: found from the first entry
+            // still seen, not by scanning every entry's `at_ms`, which has no index.
             sql.exec(
-                "DELETE FROM request_log WHERE seq <= (SELECT MAX(seq) FROM request_log) - ? OR at_ms < ?",
+                "DELETE FROM request_log WHERE seq < COALESCE(\
+                 (SELECT seq FROM request_log WHERE seq > (SELECT MAX(seq) FROM request_log) - ?1 AND at_ms >= ?2 ORDER BY seq LIMIT 1), \
+                 (SELECT MAX(seq) FROM request_log) + 1)",
                 vec![logs::CAPACITY.into(), logs::oldest_kept(now_ms).into()],
             )?;
         }
