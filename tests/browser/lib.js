@@ -69,7 +69,11 @@ export class ConsoleGuard {
     });
     page.on('pageerror', (error) => this.record(page, 'page error', String(error.stack ?? error.message)));
     page.on('requestfailed', (request) => {
-      this.record(page, 'failed request', `${request.method()} ${request.url()}: ${request.failure()?.errorText}`);
+      const error = request.failure()?.errorText;
+      // The browser's own fetch of the site's icon, cancelled when the page navigates on
+      // before it finished: not a request of the page's, and nothing failed.
+      if (error === 'net::ERR_ABORTED' && new URL(request.url()).pathname === '/favicon.svg') return;
+      this.record(page, 'failed request', `${request.method()} ${request.url()}: ${error}`);
     });
   }
 
