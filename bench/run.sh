@@ -15,7 +15,10 @@
 #               cheapest thing the runtime can do, which the targets are ratios to;
 #       wasm:   the smallest useful workers-rs worker (bench/baseline-worker, GET /);
 #       floor:  the least a track can cost under the storage layout (the baseline
-#               worker's POST /floor, below);
+#               worker's POST /floor, below), with the object in the worker's own
+#               script;
+#       split floor: the same POST /floor with the object in a second worker, bound by
+#               script name, as the api worker's objects are (below);
 #       track:  the api's POST /v1/usage/track, spread round-robin over a set of end
 #               users of one platform (bench/track.lua),
 #     scenario A: on an api worker with 1 platform registered,
@@ -29,7 +32,7 @@
 # Why ratios: absolute numbers from `wrangler dev` on a noisy 2-core machine say
 # little and drift from run to run, and wrk competes with workerd for the same cores.
 # The reference workers run under identical conditions (same runtime, same wrk
-# settings, interleaved js/wasm/floor/track rounds so that noise hits all four), so
+# settings, interleaved js/wasm/floor/split floor/track rounds so that noise hits all), so
 # track/js is the meaningful number. A and B run side by side, one api worker each, for
 # the same reason: measured one after the other in one process, B also carried how the
 # run drifted meanwhile (the process's CPU per request moves by 10-25 % over a run as
@@ -46,6 +49,14 @@
 # dream-api's code but its client for the objects (dream_edge::objects). So floor/js
 # is the price of the layout on this runtime, and track/floor is what dream-api adds to
 # it (keys, tiers, quota, rate windows, idempotency, the JSON contract).
+#
+# The two floors differ only in where the object lives. `wrangler dev` runs an object of
+# the worker's own script in the worker's isolate, and one of another script in that
+# script's isolate, so the split floor's call crosses isolates as a track's does (the
+# api worker's objects are a worker of their own to keep each wasm under the size
+# target). At the edge an object runs in an isolate of its own either way, so the split
+# floor is the local price of the layout as deployed, and track/split floor is what
+# dream-api's code adds to it.
 #
 # Local SQLite's fsyncs measure this machine's disk, not our code (in production,
 # storage is Cloudflare's): that is why the targets are read off the tmpfs pass.
@@ -109,6 +120,8 @@ PASSES=${BENCH_PASSES:-tmpfs disk}
 API_PORT=18900
 BASE_PORT=18901
 JS_PORT=18902
+# The split floor: the baseline worker with its object in a second copy of itself.
+FLOOR_PORT=18907
 # Scenario B's api worker (1000 platforms), beside scenario A's on API_PORT.
 API_B_PORT=18906
 # The stand-ins' webhook receiver (and the Clerk and Stripe stand-ins it comes with).
@@ -121,6 +134,7 @@ API_B_URL="http://127.0.0.1:$API_B_PORT"
 API_TARGET=$API_URL
 BASE_URL="http://127.0.0.1:$BASE_PORT"
 JS_URL="http://127.0.0.1:$JS_PORT"
+FLOOR_URL="http://127.0.0.1:$FLOOR_PORT"
 USER_PREFIX="bench-user-"
 GZIP_TARGET_KIB=350
 DASHBOARD_GZIP_TARGET_KIB=300
@@ -197,10 +211,10 @@ cleanup() {
   stop_workers
   # Keep the workers' logs: the first place to look when a run breaks.
   local name
-  for name in api api-b baseline js; do
+  for name in api api-b baseline floor js; do
     [[ -f $WORK/$name.log ]] && cp "$WORK/$name.log" "$RESULTS/latest-$name.log"
   done
-  ((rc == 0)) || echo "bench/run.sh: the run broke; worker logs: bench/results/latest-{api,api-b,baseline,js}.log" >&2
+  ((rc == 0)) || echo "bench/run.sh: the run broke; worker logs: bench/results/latest-{api,api-b,baseline,floor,js}.log" >&2
   rm -rf "$WORK" "${STATE_ROOTS[@]}"
   exit "$rc"
 }
@@ -360,7 +374,7 @@ verdict() { awk -v a="$1" -v b="$2" -v op="$3" -v t="$4" 'BEGIN {
   v = a / b; ok = (op == "<=") ? (v <= t) : (v >= t); print ok ? "PASS" : "FAIL" }'; }
 mean() { awk '{ s += $1; n++ } END { printf "%.3f", s / n }'; }
 
-# measure PASS KEY_A KEY_B: interleaved js/wasm/floor/track A/track B rounds (track A
+# measure PASS KEY_A KEY_B: interleaved js/wasm/floor/split floor/track A/track B rounds (track A
 # on the api worker with 1 platform, B on the one with PLATFORMS); appends the rounds
 # and each scenario's ratios to the report and sets ${PASS}_{A,B}_* (ratios, track p50
 # and req/s).
@@ -369,13 +383,16 @@ measure() {
   local rows="$WORK/rows-$pass"
   : >"$rows"
   for ((r = 1; r <= ROUNDS; r++)); do
-    log "$pass pass, round $r/$ROUNDS ($DURATION each: js, wasm, floor, track A, track B)"
+    log "$pass pass, round $r/$ROUNDS ($DURATION each: js, wasm, floor, split floor, track A, track B)"
     alive js
     out=$(timed_wrk js "$pass round $r js" "$DURATION" "$JS_URL/"); echo "js $r $out" >>"$rows"
     alive baseline
     out=$(timed_wrk baseline "$pass round $r wasm" "$DURATION" "$BASE_URL/"); echo "wasm $r $out" >>"$rows"
     out=$(timed_wrk baseline "$pass round $r floor" "$DURATION" -s "$ROOT/bench/floor.lua" "$BASE_URL")
     echo "floor $r $out" >>"$rows"
+    alive floor
+    out=$(timed_wrk floor "$pass round $r split floor" "$DURATION" -s "$ROOT/bench/floor.lua" "$FLOOR_URL")
+    echo "splitfloor $r $out" >>"$rows"
     alive api
     out=$(timed_wrk api "$pass round $r track A" "$DURATION" -s "$ROOT/bench/track.lua" "$API_URL" -- "$key_a" "$USERS" "$USER_PREFIX")
     echo "trackA $r $out" >>"$rows"
@@ -391,14 +408,15 @@ measure() {
   done <"$rows"
   local w sc
   declare -A P50 P99 RPS CPU
-  for w in js wasm floor trackA trackB; do
+  for w in js wasm floor splitfloor trackA trackB; do
     P50[$w]=$(awk -v w="$w" '$1 == w { print $3 }' "$rows" | mean)
     P99[$w]=$(awk -v w="$w" '$1 == w { print $4 }' "$rows" | mean)
     RPS[$w]=$(awk -v w="$w" '$1 == w { print $5 }' "$rows" | mean)
     CPU[$w]=$(awk -v w="$w" '$1 == w { print $7 }' "$rows" | mean)
     say "$(printf "$fmt" "$w (mean)" "$(printf %.2f "${P50[$w]}")" "$(printf %.2f "${P99[$w]}")" "$(printf %.0f "${RPS[$w]}")" "" "$(printf %.0f "${CPU[$w]}")")"
   done
-  say "  floor/js     p50 $(ratio "${P50[floor]}" "${P50[js]}")x  req/s $(ratio "${RPS[floor]}" "${RPS[js]}")x  (the storage layout's own price; no target)"
+  say "  floor/js     p50 $(ratio "${P50[floor]}" "${P50[js]}")x  req/s $(ratio "${RPS[floor]}" "${RPS[js]}")x  (the storage layout's own price, the object in the worker's isolate; no target)"
+  say "  split floor/js  p50 $(ratio "${P50[splitfloor]}" "${P50[js]}")x  req/s $(ratio "${RPS[splitfloor]}" "${RPS[js]}")x  (the same, the object in another worker's isolate, as the api's; no target)"
   local rp50 rrps t
   for sc in A B; do
     t=track$sc
@@ -409,7 +427,8 @@ measure() {
     say "    track/js   req/s ${rrps}x  (target >= 0.70x)  $(verdict "${RPS[$t]}" "${RPS[js]}" ">=" 0.7)"
     say "    track/js     p99 $(ratio "${P99[$t]}" "${P99[js]}")x  (no target)"
     say "    track/wasm   p50 $(ratio "${P50[$t]}" "${P50[wasm]}")x  req/s $(ratio "${RPS[$t]}" "${RPS[wasm]}")x  (against the smallest Rust worker; no target)"
-    say "    track/floor  p50 $(ratio "${P50[$t]}" "${P50[floor]}")x  req/s $(ratio "${RPS[$t]}" "${RPS[floor]}")x  (what dream-api's code adds; no target)"
+    say "    track/floor  p50 $(ratio "${P50[$t]}" "${P50[floor]}")x  req/s $(ratio "${RPS[$t]}" "${RPS[floor]}")x  (dream-api's code and the objects' own worker; no target)"
+    say "    track/split floor  p50 $(ratio "${P50[$t]}" "${P50[splitfloor]}")x  req/s $(ratio "${RPS[$t]}" "${RPS[splitfloor]}")x  CPU $(ratio "${CPU[splitfloor]}" "${CPU[$t]}")x  (what dream-api's code adds to the layout as deployed; no target)"
     say "    CPU per request (wrangler and workerd together): js/track $(ratio "${CPU[js]}" "${CPU[$t]}")x  js/floor $(ratio "${CPU[js]}" "${CPU[floor]}")x  floor/track $(ratio "${CPU[floor]}" "${CPU[$t]}")x  (as throughput ratios would be if CPU were all that bound them; no target)"
     printf -v "${pass}_${sc}_TRACK_P50" '%s' "${P50[$t]}"
     printf -v "${pass}_${sc}_TRACK_RPS" '%s' "${RPS[$t]}"
@@ -461,6 +480,16 @@ api_config() {
 API_BENCH_VARS=("${API_LOCAL_VARS[@]}" --var 'PLATFORM_TIERS:{"free":{"limit":null},"paid":{"limit":null}}'
   --var RATE_LIMIT_PER_MINUTE:1000000000 --var REQUEST_LOGS:off)
 snapshot baseline "$ROOT/bench/baseline-worker/build" "$ROOT/bench/baseline-worker/wrangler.toml"
+# The split floor's session: the baseline build twice, the second holding the object.
+sed -e 's|^name = .*|name = "dream-bench-floor-objects"|' "$WORK/baseline/wrangler.toml" >"$WORK/baseline/floor-objects.toml"
+cat >"$WORK/baseline/floor-front.toml" <<'TOML'
+name = "dream-bench-floor-front"
+main = "build/index.js"
+compatibility_date = "2025-09-01"
+
+[durable_objects]
+bindings = [{ name = "FLOOR_COUNTER", class_name = "FloorCounter", script_name = "dream-bench-floor-objects" }]
+TOML
 mkdir -p "$WORK/js" && cp "$ROOT/bench/js-baseline/index.js" "$ROOT/bench/js-baseline/wrangler.toml" "$WORK/js/"
 API_WASM="$WORK/api/build/index_bg.wasm"
 OBJECTS_WASM="$WORK/objects/build/index_bg.wasm"
@@ -495,13 +524,14 @@ say ""
 run_pass() {
   local pass=$1 key_a key_b
   STATE_ROOT=$(state_root "$pass")
-  log "$pass pass: starting the workers (ports $API_PORT, $API_B_PORT, $BASE_PORT, $JS_PORT; state in $STATE_ROOT)"
+  log "$pass pass: starting the workers (ports $API_PORT, $API_B_PORT, $BASE_PORT, $FLOOR_PORT, $JS_PORT; state in $STATE_ROOT)"
   api_config "$WORK/config-a" "${API_BENCH_VARS[@]}"
   start_worker api "$WORK/config-a/api.json" "$API_PORT" /health -c "$WORK/config-a/objects.json"
   # Its own names, so that the two pairs never meet in wrangler's registry of local workers.
   api_config "$WORK/config-b" --suffix=-b "${API_BENCH_VARS[@]}"
   start_worker api-b "$WORK/config-b/api.json" "$API_B_PORT" /health -c "$WORK/config-b/objects.json"
   start_worker baseline "$WORK/baseline/wrangler.toml" "$BASE_PORT" /
+  start_worker floor "$WORK/baseline/floor-front.toml" "$FLOOR_PORT" / -c "$WORK/baseline/floor-objects.toml"
   start_worker js "$WORK/js/wrangler.toml" "$JS_PORT" /
 
   log "scenario A: registering one platform on $API_URL"
@@ -527,6 +557,7 @@ run_pass() {
   run_wrk "warm-up js" "$WARMUP" "$JS_URL/" >/dev/null
   run_wrk "warm-up wasm" "$WARMUP" "$BASE_URL/" >/dev/null
   run_wrk "warm-up floor" "$WARMUP" -s "$ROOT/bench/floor.lua" "$BASE_URL" >/dev/null
+  run_wrk "warm-up split floor" "$WARMUP" -s "$ROOT/bench/floor.lua" "$FLOOR_URL" >/dev/null
   run_wrk "warm-up track A" "$WARMUP" -s "$ROOT/bench/track.lua" "$API_URL" -- "$key_a" "$USERS" "$USER_PREFIX" >/dev/null
   run_wrk "warm-up track B" "$WARMUP" -s "$ROOT/bench/track.lua" "$API_B_URL" -- "$key_b" "$USERS" "$USER_PREFIX" >/dev/null
 
