@@ -26,6 +26,7 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
 source scripts/env.sh
+source bench/common.sh
 ROUNDS=${BENCH_ROUNDS:-5}
 UNLOGGED=target/bench-unlogged
 if [[ "${1:-}" != "--no-build" ]]; then
@@ -48,9 +49,8 @@ export WRANGLER_REGISTRY_PATH="$state/registry"
 # own port (inspector_port, scripts/env.sh).
 start() {
   local name=$1 port=$2; shift 2
-  local_config "$state/$name-config" --suffix="-$name" \
-    --var 'PLATFORM_TIERS:{"free":{"limit":null},"paid":{"limit":null}}' \
-    --var RATE_LIMIT_PER_MINUTE:1000000000 --var ALLOWED_ORIGINS:http://127.0.0.1:8790 "$@"
+  local_config "$state/$name-config" --suffix="-$name" "${BENCH_UNLIMITED_VARS[@]}" \
+    --var ALLOWED_ORIGINS:http://127.0.0.1:8790 "$@"
   X_LOCAL_OBSERVABILITY=false X_LOCAL_EXPLORER=false setsid wrangler dev \
     -c "$state/$name-config/api.json" -c "$state/$name-config/objects.json" \
     --ip 127.0.0.1 --port "$port" --inspector-port "$(inspector_port "$port")" \
@@ -65,15 +65,7 @@ start() {
   exit 1
 }
 # key PORT: a new platform's API key, its one tier unlimited.
-key() {
-  local k
-  k=$(curl -sf -X POST "http://127.0.0.1:$1/v1/developers" -H 'Content-Type: application/json' \
-    -d '{"email":"bench@example.com"}' | jq -r .apiKey)
-  curl -sf -X PUT "http://127.0.0.1:$1/v1/tiers" -H "Authorization: Bearer $k" \
-    -H 'Content-Type: application/json' \
-    -d '{"tiers":[{"id":"free","name":"Free","priceCents":0,"limit":null}]}' >/dev/null
-  echo "$k"
-}
+key() { bench_platform "http://127.0.0.1:$1" bench@example.com; }
 # rps PORT DURATION KEY: track req/s; fails on any answer but 200.
 rps() {
   local out

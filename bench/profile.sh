@@ -21,6 +21,7 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
 source scripts/env.sh
+source bench/common.sh
 DURATION=${BENCH_DURATION:-10s}
 PORT=18970
 URL="http://127.0.0.1:$PORT"
@@ -56,8 +57,7 @@ cleanup() {
 trap cleanup EXIT
 export WRANGLER_REGISTRY_PATH="$work/registry"
 local_config "$work/config" --api-build "$OUT/api" --objects-build "$OUT/objects" \
-  --var 'PLATFORM_TIERS:{"free":{"limit":null},"paid":{"limit":null}}' \
-  --var RATE_LIMIT_PER_MINUTE:1000000000 --var REQUEST_LOGS:off >/dev/null
+  "${BENCH_UNLIMITED_VARS[@]}" --var REQUEST_LOGS:off >/dev/null
 X_LOCAL_OBSERVABILITY=false X_LOCAL_EXPLORER=false \
   setsid wrangler dev -c "$work/config/api.json" -c "$work/config/objects.json" --ip 127.0.0.1 \
   --port "$PORT" --inspector-port "$(inspector_port "$PORT")" --show-interactive-dev-session=false \
@@ -81,11 +81,7 @@ for pid in $(pgrep -g "$PID" workerd); do
 done
 [[ -n $inspector ]] || die "found no runtime inspector listing the api worker"
 
-key=$(curl -sS -X POST "$URL/v1/developers" -H 'Content-Type: application/json' \
-  -H 'CF-Connecting-IP: 10.0.0.1' --data '{"email":"profile@example.com"}' | jq -er .apiKey) \
-  || die "registering a platform failed"
-curl -sSf -o /dev/null -X PUT "$URL/v1/tiers" -H "Authorization: Bearer $key" -H 'Content-Type: application/json' \
-  --data '{"tiers":[{"id":"free","name":"Free","priceCents":0,"limit":null}]}' || die "PUT /v1/tiers failed"
+key=$(bench_platform "$URL" profile@example.com) || die "setting up the platform failed"
 wrk -t2 -c16 -d3s -s bench/track.lua "$URL" -- "$key" 100 profile- >/dev/null
 sleep 1
 

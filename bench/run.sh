@@ -152,6 +152,7 @@ log() { echo "==> $*" >&2; }
 die() { echo "bench/run.sh: error: $*" >&2; exit 1; }
 
 source scripts/env.sh
+source bench/common.sh
 for tool in wrk curl jq gzip xargs setsid wrangler; do
   command -v "$tool" >/dev/null || die "'$tool' is not on PATH (run scripts/setup.sh?)"
 done
@@ -278,7 +279,7 @@ register() {
 # New platforms give end users a free tier of 100 calls per period; the benchmark's
 # platform makes that tier unlimited so that tracks keep answering 200.
 unlimit_tiers() {
-  call PUT /v1/tiers "$1" '{"tiers":[{"id":"free","name":"Free","priceCents":0,"limit":null}]}' 200 >/dev/null
+  call PUT /v1/tiers "$1" "$BENCH_UNLIMITED_TIERS" 200 >/dev/null
 }
 
 # check_track KEY: one track by hand, so that a broken setup fails here, clearly.
@@ -477,8 +478,7 @@ api_config() {
 }
 # The api pair's variables in every measurement: no platform quota, no rate limit, no
 # per-request log line (see the top of this file).
-API_BENCH_VARS=("${API_LOCAL_VARS[@]}" --var 'PLATFORM_TIERS:{"free":{"limit":null},"paid":{"limit":null}}'
-  --var RATE_LIMIT_PER_MINUTE:1000000000 --var REQUEST_LOGS:off)
+API_BENCH_VARS=("${API_LOCAL_VARS[@]}" "${BENCH_UNLIMITED_VARS[@]}" --var REQUEST_LOGS:off)
 snapshot baseline "$ROOT/bench/baseline-worker/build" "$ROOT/bench/baseline-worker/wrangler.toml"
 # The split floor's session: the baseline build twice, the second holding the object.
 sed -e 's|^name = .*|name = "dream-bench-floor-objects"|' "$WORK/baseline/wrangler.toml" >"$WORK/baseline/floor-objects.toml"

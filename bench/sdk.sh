@@ -15,6 +15,7 @@
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/../scripts/env.sh"
 source "$DREAM_ROOT/scripts/workers.sh"
+source "$DREAM_ROOT/bench/common.sh"
 cd "$DREAM_ROOT"
 
 BUILD=1
@@ -50,7 +51,7 @@ cp -R workers/api/build "$work/api/build"
 cp -R workers/objects/build "$work/api/objects-build"
 export WRANGLER_REGISTRY_PATH="$work/registry"
 local_config "$work/api/config" --api-build "$work/api/build" --objects-build "$work/api/objects-build" \
-  --var 'PLATFORM_TIERS:{"free":{"limit":null},"paid":{"limit":null}}' --var RATE_LIMIT_PER_MINUTE:1000000000
+  "${BENCH_UNLIMITED_VARS[@]}"
 if (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null; then
   echo "bench/sdk.sh: port $PORT is in use; is another benchmark running?" >&2; exit 1
 fi
