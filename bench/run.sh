@@ -13,6 +13,10 @@
 #     each request cost the worker's processes (wrangler and workerd, from /proc) of
 #       js:     the trivial JavaScript worker (bench/js-baseline: `{"ok":true}`), the
 #               cheapest thing the runtime can do, which the targets are ratios to;
+#       js answer: the same worker's GET /answer, a fixed copy of what an allowed
+#               track answers (its headers, a body of its shape), so that the answer's
+#               own price is seen apart from the code that makes it (checked against
+#               a real track before measuring);
 #       wasm:   the smallest useful workers-rs worker (bench/baseline-worker, GET /);
 #       floor:  the least a track can cost under the storage layout (the baseline
 #               worker's POST /floor, below), with the object in the worker's own
@@ -282,6 +286,28 @@ unlimit_tiers() {
   call PUT /v1/tiers "$1" "$BENCH_UNLIMITED_TIERS" 200 >/dev/null
 }
 
+# answer_shape FILE: of an answer saved with curl -i, its header names (lowercase,
+# sorted, without the transport's own), then its body's field paths.
+answer_shape() {
+  sed -n '2,/^\r\{0,1\}$/p' "$1" | cut -d: -f1 | tr 'A-Z' 'a-z' | tr -d '\r' |
+    grep -v -x -e '' -e content-length -e date -e connection -e keep-alive -e transfer-encoding | sort
+  sed '1,/^\r\{0,1\}$/d' "$1" | jq -c '[paths | map(tostring) | join(".")] | sort'
+}
+
+# check_answer KEY: the trivial worker's GET /answer still answers as a track does: the
+# same header names and the same body fields (values differ: they are fixed there).
+check_answer() {
+  local track js
+  curl -sS --max-time 30 -i -X POST "$API_URL/v1/usage/track" -H "Authorization: Bearer $1" \
+    -H 'Content-Type: application/json' --data "{\"userId\":\"${USER_PREFIX}000\"}" >"$WORK/track.http" \
+    || die "POST /v1/usage/track failed (curl)"
+  curl -sS --max-time 30 -i "$JS_URL/answer" >"$WORK/js-answer.http" || die "GET $JS_URL/answer failed (curl)"
+  track=$(answer_shape "$WORK/track.http")
+  js=$(answer_shape "$WORK/js-answer.http")
+  [[ $track == "$js" ]] || die "bench/js-baseline's GET /answer no longer answers as a track does; update it:
+$(diff <(echo "$track") <(echo "$js"))"
+}
+
 # check_track KEY: one track by hand, so that a broken setup fails here, clearly.
 check_track() {
   local body
@@ -384,9 +410,10 @@ measure() {
   local rows="$WORK/rows-$pass"
   : >"$rows"
   for ((r = 1; r <= ROUNDS; r++)); do
-    log "$pass pass, round $r/$ROUNDS ($DURATION each: js, wasm, floor, split floor, track A, track B)"
+    log "$pass pass, round $r/$ROUNDS ($DURATION each: js, js answer, wasm, floor, split floor, track A, track B)"
     alive js
     out=$(timed_wrk js "$pass round $r js" "$DURATION" "$JS_URL/"); echo "js $r $out" >>"$rows"
+    out=$(timed_wrk js "$pass round $r js answer" "$DURATION" "$JS_URL/answer"); echo "jsanswer $r $out" >>"$rows"
     alive baseline
     out=$(timed_wrk baseline "$pass round $r wasm" "$DURATION" "$BASE_URL/"); echo "wasm $r $out" >>"$rows"
     out=$(timed_wrk baseline "$pass round $r floor" "$DURATION" -s "$ROOT/bench/floor.lua" "$BASE_URL")
@@ -409,13 +436,14 @@ measure() {
   done <"$rows"
   local w sc
   declare -A P50 P99 RPS CPU
-  for w in js wasm floor splitfloor trackA trackB; do
+  for w in js jsanswer wasm floor splitfloor trackA trackB; do
     P50[$w]=$(awk -v w="$w" '$1 == w { print $3 }' "$rows" | mean)
     P99[$w]=$(awk -v w="$w" '$1 == w { print $4 }' "$rows" | mean)
     RPS[$w]=$(awk -v w="$w" '$1 == w { print $5 }' "$rows" | mean)
     CPU[$w]=$(awk -v w="$w" '$1 == w { print $7 }' "$rows" | mean)
     say "$(printf "$fmt" "$w (mean)" "$(printf %.2f "${P50[$w]}")" "$(printf %.2f "${P99[$w]}")" "$(printf %.0f "${RPS[$w]}")" "" "$(printf %.0f "${CPU[$w]}")")"
   done
+  say "  js answer/js  p50 $(ratio "${P50[jsanswer]}" "${P50[js]}")x  req/s $(ratio "${RPS[jsanswer]}" "${RPS[js]}")x  (what a track's answer itself costs the runtime; no target)"
   say "  floor/js     p50 $(ratio "${P50[floor]}" "${P50[js]}")x  req/s $(ratio "${RPS[floor]}" "${RPS[js]}")x  (the storage layout's own price, the object in the worker's isolate; no target)"
   say "  split floor/js  p50 $(ratio "${P50[splitfloor]}" "${P50[js]}")x  req/s $(ratio "${RPS[splitfloor]}" "${RPS[js]}")x  (the same, the object in another worker's isolate, as the api's; no target)"
   local rp50 rrps t
@@ -427,6 +455,7 @@ measure() {
     say "    track/js     p50 ${rp50}x  (target <= 1.50x)  $(verdict "${P50[$t]}" "${P50[js]}" "<=" 1.5)"
     say "    track/js   req/s ${rrps}x  (target >= 0.70x)  $(verdict "${RPS[$t]}" "${RPS[js]}" ">=" 0.7)"
     say "    track/js     p99 $(ratio "${P99[$t]}" "${P99[js]}")x  (no target)"
+    say "    track/js answer  p50 $(ratio "${P50[$t]}" "${P50[jsanswer]}")x  req/s $(ratio "${RPS[$t]}" "${RPS[jsanswer]}")x  (against the trivial worker giving the same answer; no target)"
     say "    track/wasm   p50 $(ratio "${P50[$t]}" "${P50[wasm]}")x  req/s $(ratio "${RPS[$t]}" "${RPS[wasm]}")x  (against the smallest Rust worker; no target)"
     say "    track/floor  p50 $(ratio "${P50[$t]}" "${P50[floor]}")x  req/s $(ratio "${RPS[$t]}" "${RPS[floor]}")x  (dream-api's code and the objects' own worker; no target)"
     say "    track/split floor  p50 $(ratio "${P50[$t]}" "${P50[splitfloor]}")x  req/s $(ratio "${RPS[$t]}" "${RPS[splitfloor]}")x  CPU $(ratio "${CPU[splitfloor]}" "${CPU[$t]}")x  (what dream-api's code adds to the layout as deployed; no target)"
@@ -538,6 +567,7 @@ run_pass() {
   key_a=$(register "$(ip_for 1)")
   unlimit_tiers "$key_a"
   check_track "$key_a"
+  check_answer "$key_a"
 
   if ((PLATFORMS > 1)); then
     log "scenario B: registering $PLATFORMS platforms on $API_B_URL (8 in parallel)"
@@ -555,6 +585,7 @@ run_pass() {
 
   log "warming up ($WARMUP each)"
   run_wrk "warm-up js" "$WARMUP" "$JS_URL/" >/dev/null
+  run_wrk "warm-up js answer" "$WARMUP" "$JS_URL/answer" >/dev/null
   run_wrk "warm-up wasm" "$WARMUP" "$BASE_URL/" >/dev/null
   run_wrk "warm-up floor" "$WARMUP" -s "$ROOT/bench/floor.lua" "$BASE_URL" >/dev/null
   run_wrk "warm-up split floor" "$WARMUP" -s "$ROOT/bench/floor.lua" "$FLOOR_URL" >/dev/null
