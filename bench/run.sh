@@ -62,6 +62,11 @@
 # floor is the local price of the layout as deployed, and track/split floor is what
 # dream-api's code adds to it.
 #
+# Every request measured under `wrangler dev` first passes through wrangler's own proxy
+# worker and the runtime's entry worker, in two workerd processes, which production does
+# not have. To show what that adds to each request alike, the trivial JavaScript worker
+# (both paths) is also measured under `workerd serve` alone, before the passes.
+#
 # Local SQLite's fsyncs measure this machine's disk, not our code (in production,
 # storage is Cloudflare's): that is why the targets are read off the tmpfs pass.
 #
@@ -124,6 +129,8 @@ PASSES=${BENCH_PASSES:-tmpfs disk}
 API_PORT=18900
 BASE_PORT=18901
 JS_PORT=18902
+# The trivial JavaScript worker under `workerd serve` alone.
+WORKERD_PORT=18908
 # The split floor: the baseline worker with its object in a second copy of itself.
 FLOOR_PORT=18907
 # Scenario B's api worker (1000 platforms), beside scenario A's on API_PORT.
@@ -138,6 +145,7 @@ API_B_URL="http://127.0.0.1:$API_B_PORT"
 API_TARGET=$API_URL
 BASE_URL="http://127.0.0.1:$BASE_PORT"
 JS_URL="http://127.0.0.1:$JS_PORT"
+WORKERD_URL="http://127.0.0.1:$WORKERD_PORT"
 FLOOR_URL="http://127.0.0.1:$FLOOR_PORT"
 USER_PREFIX="bench-user-"
 GZIP_TARGET_KIB=350
@@ -157,7 +165,7 @@ die() { echo "bench/run.sh: error: $*" >&2; exit 1; }
 
 source scripts/env.sh
 source bench/common.sh
-for tool in wrk curl jq gzip xargs setsid wrangler; do
+for tool in wrk curl jq gzip xargs setsid wrangler workerd; do
   command -v "$tool" >/dev/null || die "'$tool' is not on PATH (run scripts/setup.sh?)"
 done
 
@@ -460,6 +468,7 @@ measure() {
     say "    track/floor  p50 $(ratio "${P50[$t]}" "${P50[floor]}")x  req/s $(ratio "${RPS[$t]}" "${RPS[floor]}")x  (dream-api's code and the objects' own worker; no target)"
     say "    track/split floor  p50 $(ratio "${P50[$t]}" "${P50[splitfloor]}")x  req/s $(ratio "${RPS[$t]}" "${RPS[splitfloor]}")x  CPU $(ratio "${CPU[splitfloor]}" "${CPU[$t]}")x  (what dream-api's code adds to the layout as deployed; no target)"
     say "    CPU per request (wrangler and workerd together): js/track $(ratio "${CPU[js]}" "${CPU[$t]}")x  js/floor $(ratio "${CPU[js]}" "${CPU[floor]}")x  floor/track $(ratio "${CPU[floor]}" "${CPU[$t]}")x  (as throughput ratios would be if CPU were all that bound them; no target)"
+    printf -v "${pass}_JS_CPU" '%s' "${CPU[js]}"
     printf -v "${pass}_${sc}_TRACK_P50" '%s' "${P50[$t]}"
     printf -v "${pass}_${sc}_TRACK_RPS" '%s' "${RPS[$t]}"
     printf -v "${pass}_${sc}_TRACK_CPU" '%s' "${CPU[$t]}"
@@ -598,6 +607,59 @@ run_pass() {
   stop_workers
 }
 
+# runtime_alone: the trivial JavaScript worker's two paths under `workerd serve` itself,
+# in interleaved rounds; appends them to the report and sets WORKERD_JS_CPU.
+runtime_alone() {
+  local dir="$WORK/workerd" compat r path out rows="$WORK/rows-workerd" i
+  mkdir -p "$dir"
+  cp "$ROOT/bench/js-baseline/index.js" "$dir/index.js"
+  compat=$(sed -n 's/^compatibility_date = "\(.*\)"$/\1/p' "$ROOT/bench/js-baseline/wrangler.toml")
+  cat >"$dir/config.capnp" <<CAPNP
+using Workerd = import "/workerd/workerd.capnp";
+const config :Workerd.Config = (
+  services = [(name = "js", worker = .js)],
+  sockets = [(name = "http", address = "127.0.0.1:$WORKERD_PORT", http = (), service = "js")],
+);
+const js :Workerd.Worker = (
+  modules = [(name = "index.js", esModule = embed "index.js")],
+  compatibilityDate = "$compat",
+);
+CAPNP
+  port_in_use "$WORKERD_PORT" && die "port $WORKERD_PORT is already in use; is another benchmark running?"
+  setsid workerd serve "$dir/config.capnp" </dev/null >"$WORK/workerd.log" 2>&1 &
+  PIDS+=($!)
+  WORKER_PID[workerd]=$!
+  for ((i = 0; i < 100; i++)); do
+    curl -sf -o /dev/null --max-time 2 "$WORKERD_URL/" && break
+    sleep 0.1
+  done
+  curl -sf -o /dev/null --max-time 2 "$WORKERD_URL/" || { cat "$WORK/workerd.log" >&2; die "workerd serve did not answer on $WORKERD_URL"; }
+  log "runtime alone: the trivial JavaScript worker under workerd serve ($ROUNDS rounds)"
+  run_wrk "warm-up workerd js" "$WARMUP" "$WORKERD_URL/" >/dev/null
+  run_wrk "warm-up workerd js answer" "$WARMUP" "$WORKERD_URL/answer" >/dev/null
+  : >"$rows"
+  for ((r = 1; r <= ROUNDS; r++)); do
+    for path in / /answer; do
+      alive workerd
+      out=$(timed_wrk workerd "workerd round $r $path" "$DURATION" "$WORKERD_URL$path")
+      echo "$path $out" >>"$rows"
+    done
+  done
+  local fmt='  %-22s %10s %10s %7s %12s\n' p50 rps cpu js_rps
+  say "RUNTIME ALONE: the trivial JavaScript worker under \`workerd serve\`, without wrangler dev in front"
+  say "$(printf "$fmt" "" "p50 ms" "req/s" "errors" "CPU us/req")"
+  for path in / /answer; do
+    p50=$(awk -v p="$path" '$1 == p { print $2 }' "$rows" | mean)
+    rps=$(awk -v p="$path" '$1 == p { print $4 }' "$rows" | mean)
+    cpu=$(awk -v p="$path" '$1 == p { print $6 }' "$rows" | mean)
+    say "$(printf "$fmt" "js $path (mean)" "$(printf %.2f "$p50")" "$(printf %.0f "$rps")" "$(awk -v p="$path" '$1 == p { s += $5 } END { print s }' "$rows")" "$(printf %.0f "$cpu")")"
+    if [[ $path == / ]]; then WORKERD_JS_CPU=$cpu; js_rps=$rps; fi
+  done
+  say "  js answer/js  req/s $(ratio "$rps" "$js_rps")x  (what a track's answer costs the runtime itself; no target)"
+  say ""
+  stop_workers
+}
+
 # ceiling: track at rising concurrency against one platform (tmpfs), nothing else.
 ceiling() {
   local key c out p50 p99 rps
@@ -689,6 +751,7 @@ if ((CEILING)); then
   exit 0
 fi
 
+runtime_alone
 for pass in $PASSES; do
   run_pass "$pass"
 done
@@ -698,6 +761,8 @@ for pass in $PASSES; do
   acpu=${pass}_A_TRACK_CPU; bcpu=${pass}_B_TRACK_CPU
   ap=${pass}_A_RATIO_P50; ar=${pass}_A_RATIO_RPS; bp=${pass}_B_RATIO_P50; br=${pass}_B_RATIO_RPS
   say "RATIOS $pass  track/js  A: p50 ${!ap}x req/s ${!ar}x | B: p50 ${!bp}x req/s ${!br}x | track B/A: p50 $(ratio "${!b50}" "${!a50}")x req/s $(ratio "${!brps}" "${!arps}")x CPU $(ratio "${!bcpu}" "${!acpu}")x (expect ~1.00: flat in the number of platforms)"
+  jscpu=${pass}_JS_CPU
+  say "  wrangler dev in front of each request ($pass): $(awk -v a="${!jscpu}" -v b="$WORKERD_JS_CPU" 'BEGIN { printf "%.0f", a - b }') us of CPU (the trivial worker's $(printf %.0f "${!jscpu}") us under wrangler dev, $(printf %.0f "$WORKERD_JS_CPU") us under workerd serve), which every request measured under it pays, and more with more headers"
 done
 
 cp "$REPORT" "$RESULTS/latest.txt"
