@@ -75,8 +75,11 @@ test('a developer signs in, meters calls, edits tiers and visits every page with
     });
     await step(page, 'the tiers page, loaded afresh', async () => {
       await goTo(page, 'Tiers', '/tiers');
+      // Both of the page's reads done (the tiers, then the alert thresholds, whose form
+      // shows once they are read), so the reload aborts none of them: after a move
+      // inside the app, waitForLoadState('networkidle') still answers for the first load.
       await page.getByLabel('Tier id', { exact: true }).first().waitFor();
-      await page.waitForLoadState('networkidle');
+      await page.getByLabel('Alert at these percents of a limit', { exact: true }).waitFor();
       await page.reload();
       await page.getByLabel('Tier id', { exact: true }).first().waitFor();
       await page.waitForLoadState('networkidle');
