@@ -36,7 +36,7 @@
 # Why ratios: absolute numbers from `wrangler dev` on a noisy 2-core machine say
 # little and drift from run to run, and wrk competes with workerd for the same cores.
 # The reference workers run under identical conditions (same runtime, same wrk
-# settings, interleaved js/wasm/floor/split floor/track rounds so that noise hits all), so
+# settings, interleaved rounds of all of them so that noise hits each alike), so
 # track/js is the meaningful number. A and B run side by side, one api worker each, for
 # the same reason: measured one after the other in one process, B also carried how the
 # run drifted meanwhile (the process's CPU per request moves by 10-25 % over a run as
@@ -409,7 +409,7 @@ verdict() { awk -v a="$1" -v b="$2" -v op="$3" -v t="$4" 'BEGIN {
   v = a / b; ok = (op == "<=") ? (v <= t) : (v >= t); print ok ? "PASS" : "FAIL" }'; }
 mean() { awk '{ s += $1; n++ } END { printf "%.3f", s / n }'; }
 
-# measure PASS KEY_A KEY_B: interleaved js/wasm/floor/split floor/track A/track B rounds (track A
+# measure PASS KEY_A KEY_B: interleaved js/js answer/wasm/floor/split floor/track A/track B rounds (track A
 # on the api worker with 1 platform, B on the one with PLATFORMS); appends the rounds
 # and each scenario's ratios to the report and sets ${PASS}_{A,B}_* (ratios, track p50
 # and req/s).
@@ -520,10 +520,10 @@ API_BENCH_VARS=("${API_LOCAL_VARS[@]}" "${BENCH_UNLIMITED_VARS[@]}" --var REQUES
 snapshot baseline "$ROOT/bench/baseline-worker/build" "$ROOT/bench/baseline-worker/wrangler.toml"
 # The split floor's session: the baseline build twice, the second holding the object.
 sed -e 's|^name = .*|name = "dream-bench-floor-objects"|' "$WORK/baseline/wrangler.toml" >"$WORK/baseline/floor-objects.toml"
-cat >"$WORK/baseline/floor-front.toml" <<'TOML'
+cat >"$WORK/baseline/floor-front.toml" <<TOML
 name = "dream-bench-floor-front"
 main = "build/index.js"
-compatibility_date = "2025-09-01"
+$(grep '^compatibility_date = ' "$WORK/baseline/wrangler.toml")
 
 [durable_objects]
 bindings = [{ name = "FLOOR_COUNTER", class_name = "FloorCounter", script_name = "dream-bench-floor-objects" }]
