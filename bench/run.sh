@@ -412,7 +412,7 @@ mean() { awk '{ s += $1; n++ } END { printf "%.3f", s / n }'; }
 # measure PASS KEY_A KEY_B: interleaved js/js answer/wasm/floor/split floor/track A/track B rounds (track A
 # on the api worker with 1 platform, B on the one with PLATFORMS); appends the rounds
 # and each scenario's ratios to the report and sets ${PASS}_{A,B}_* (ratios, track p50
-# and req/s).
+# and req/s) and ${PASS}_JS_CPU.
 measure() {
   local pass=$1 key_a=$2 key_b=$3 r out
   local rows="$WORK/rows-$pass"
@@ -454,6 +454,7 @@ measure() {
   say "  js answer/js  p50 $(ratio "${P50[jsanswer]}" "${P50[js]}")x  req/s $(ratio "${RPS[jsanswer]}" "${RPS[js]}")x  (what a track's answer itself costs the runtime; no target)"
   say "  floor/js     p50 $(ratio "${P50[floor]}" "${P50[js]}")x  req/s $(ratio "${RPS[floor]}" "${RPS[js]}")x  (the storage layout's own price, the object in the worker's isolate; no target)"
   say "  split floor/js  p50 $(ratio "${P50[splitfloor]}" "${P50[js]}")x  req/s $(ratio "${RPS[splitfloor]}" "${RPS[js]}")x  (the same, the object in another worker's isolate, as the api's; no target)"
+  printf -v "${pass}_JS_CPU" '%s' "${CPU[js]}"
   local rp50 rrps t
   for sc in A B; do
     t=track$sc
@@ -468,7 +469,6 @@ measure() {
     say "    track/floor  p50 $(ratio "${P50[$t]}" "${P50[floor]}")x  req/s $(ratio "${RPS[$t]}" "${RPS[floor]}")x  (dream-api's code and the objects' own worker; no target)"
     say "    track/split floor  p50 $(ratio "${P50[$t]}" "${P50[splitfloor]}")x  req/s $(ratio "${RPS[$t]}" "${RPS[splitfloor]}")x  CPU $(ratio "${CPU[splitfloor]}" "${CPU[$t]}")x  (what dream-api's code adds to the layout as deployed; no target)"
     say "    CPU per request (wrangler and workerd together): js/track $(ratio "${CPU[js]}" "${CPU[$t]}")x  js/floor $(ratio "${CPU[js]}" "${CPU[floor]}")x  floor/track $(ratio "${CPU[floor]}" "${CPU[$t]}")x  (as throughput ratios would be if CPU were all that bound them; no target)"
-    printf -v "${pass}_JS_CPU" '%s' "${CPU[js]}"
     printf -v "${pass}_${sc}_TRACK_P50" '%s' "${P50[$t]}"
     printf -v "${pass}_${sc}_TRACK_RPS" '%s' "${RPS[$t]}"
     printf -v "${pass}_${sc}_TRACK_CPU" '%s' "${CPU[$t]}"
