@@ -20,6 +20,13 @@ step() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
 
 bash scripts/setup.sh
 
+# The builds below write about 3 GB to target/ on a first run (native debug, wasm32 debug
+# and release). Said up front, so that a full disk is not first seen as a compiler error.
+free_mb=$(df -Pm "$DREAM_ROOT" | awk 'NR == 2 { print $4 }')
+if (( free_mb < 4000 )); then
+  echo "warning: ${free_mb} MB free on the disk holding $DREAM_ROOT; a first run's builds need about 3 000 MB" >&2
+fi
+
 step "cargo fmt --check"
 cargo fmt --all --check
 
