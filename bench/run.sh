@@ -240,7 +240,7 @@ port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 # start_worker NAME CONFIG PORT READY_PATH [wrangler args...]
 start_worker() {
   local name=$1 config=$2 port=$3 ready=$4; shift 4
-  local logfile="$WORK/$name.log" state="$STATE_ROOT/$name-state" pid code i
+  local logfile="$WORK/$name.log" state="$STATE_ROOT/$name-state" pid
   port_in_use "$port" && die "port $port is already in use; is another benchmark running?"
   mkdir -p "$state"
   X_LOCAL_OBSERVABILITY=false X_LOCAL_EXPLORER=false \
@@ -250,10 +250,18 @@ start_worker() {
   pid=$!
   PIDS+=("$pid")
   WORKER_PID[$name]=$pid
+  await_worker "$name" "$port" "$ready" "wrangler dev -c $config"
+}
+
+# await_worker NAME PORT READY WHAT: waits up to ~60 s for the worker WORKER_PID[NAME]
+# (its log in $WORK/NAME.log) to answer 200 on GET READY; dies with the log's tail if it
+# exits first or never does. WHAT says how it was started.
+await_worker() {
+  local name=$1 port=$2 ready=$3 what=$4 pid=${WORKER_PID[$1]} logfile="$WORK/$1.log" code i
   for ((i = 0; i < 600; i++)); do  # up to ~60 s
     if ! kill -0 "$pid" 2>/dev/null; then
       echo "--- $logfile" >&2; tail -n 40 "$logfile" >&2
-      die "the $name worker (wrangler dev -c $config) exited before answering"
+      die "the $name worker ($what) exited before answering"
     fi
     code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "http://127.0.0.1:$port$ready" || true)
     [[ $code == 200 ]] && { log "$name worker up on port $port (pid $pid)"; return 0; }
@@ -610,7 +618,7 @@ run_pass() {
 # runtime_alone: the trivial JavaScript worker's two paths under `workerd serve` itself,
 # in interleaved rounds; appends them to the report and sets WORKERD_JS_CPU.
 runtime_alone() {
-  local dir="$WORK/workerd" compat r path out rows="$WORK/rows-workerd" i
+  local dir="$WORK/workerd" compat r path out rows="$WORK/rows-workerd"
   mkdir -p "$dir"
   cp "$ROOT/bench/js-baseline/index.js" "$dir/index.js"
   compat=$(sed -n 's/^compatibility_date = "\(.*\)"$/\1/p' "$ROOT/bench/js-baseline/wrangler.toml")
@@ -629,11 +637,7 @@ CAPNP
   setsid workerd serve "$dir/config.capnp" </dev/null >"$WORK/workerd.log" 2>&1 &
   PIDS+=($!)
   WORKER_PID[workerd]=$!
-  for ((i = 0; i < 100; i++)); do
-    curl -sf -o /dev/null --max-time 2 "$WORKERD_URL/" && break
-    sleep 0.1
-  done
-  curl -sf -o /dev/null --max-time 2 "$WORKERD_URL/" || { cat "$WORK/workerd.log" >&2; die "workerd serve did not answer on $WORKERD_URL"; }
+  await_worker workerd "$WORKERD_PORT" / "workerd serve $dir/config.capnp"
   log "runtime alone: the trivial JavaScript worker under workerd serve ($ROUNDS rounds)"
   run_wrk "warm-up workerd js" "$WARMUP" "$WORKERD_URL/" >/dev/null
   run_wrk "warm-up workerd js answer" "$WARMUP" "$WORKERD_URL/answer" >/dev/null
